@@ -1,0 +1,157 @@
+"""Flask commands: organisations, users, tokens, demo data, ledger check, backup."""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from .database import write_intent
+from .extensions import db
+from .services import accounts, stock
+from .services.errors import ServiceError
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to `flask --app logistics`."""
+    for command in (create_org, create_user, create_token, check_ledger, backup, seed_demo):
+        app.cli.add_command(command)
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("create-org")
+@click.argument("name")
+@click.option("--slug", required=True, help="Short name used in URLs, e.g. calais-aid.")
+@click.option("--timezone", default="Europe/Paris", show_default=True)
+@with_appcontext
+def create_org(name: str, slug: str, timezone: str) -> None:
+    """Create an organisation."""
+    with write_intent():
+        try:
+            organisation = accounts.create_organisation(name, slug, timezone)
+            db.session.commit()
+        except ServiceError as error:
+            _fail(error.message)
+    click.echo(f"Created {organisation.name} ({organisation.slug}).")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--password", default=None, help="Prompted for when not given.")
+@click.option("--name", "display_name", default=None, help="Display name.")
+@with_appcontext
+def create_user(
+    email: str, slug: str, role: str, password: str | None, display_name: str | None
+) -> None:
+    """Create a user (or add an existing one) with a role in an organisation."""
+    with write_intent():
+        try:
+            organisation = accounts.organisation_by_slug(slug)
+            if password is None and accounts.user_by_email(email) is None:
+                password = _prompt_password()
+            accounts.add_member(
+                organisation.id, email, role, password=password, display_name=display_name
+            )
+            db.session.commit()
+        except ServiceError as error:
+            _fail(error.message)
+    click.echo(f"{email} is {role} in {organisation.name}.")
+
+
+def _prompt_password() -> str:
+    if not sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True)
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        _fail("The passwords differ.")
+    return first
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+@click.option("--label", default="command line")
+@with_appcontext
+def create_token(email: str, slug: str, label: str) -> None:
+    """Create an API token; it is printed alone on the last line."""
+    with write_intent():
+        organisation = _or_fail(lambda: accounts.organisation_by_slug(slug))
+        user = accounts.user_by_email(email)
+        membership = next(
+            (m for m in (user.memberships if user else []) if m.organisation_id == organisation.id),
+            None,
+        )
+        if membership is None:
+            _fail(f"{email} is not a member of {slug}.")
+        token = accounts.create_token(membership.id, label)
+        db.session.commit()
+    click.echo(f"API token for {email} as {membership.role} in {slug} (shown once):")
+    click.echo(token)
+
+
+def _or_fail(produce):  # type: ignore[no-untyped-def]
+    try:
+        return produce()
+    except ServiceError as error:
+        _fail(error.message)
+
+
+@click.command("check-ledger")
+@with_appcontext
+def check_ledger() -> None:
+    """Prove every stock level equals the sum of its movements; exit 1 when not."""
+    mismatches = stock.check_ledger()
+    if not mismatches:
+        click.echo("Ledger OK: every stock level equals the sum of its movements.")
+        return
+    for m in mismatches:
+        click.echo(
+            f"organisation {m.organisation_id}: {m.item} at {m.site}: "
+            f"level {m.level}, movements sum to {m.movements}"
+        )
+    click.echo(f"{len(mismatches)} level(s) differ from the ledger.", err=True)
+    sys.exit(1)
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(target: Path) -> None:
+    """Copy the SQLite database to FILE while the app runs (PostgreSQL: use pg_dump)."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        _fail("backup copies SQLite databases; for PostgreSQL use pg_dump (see README).")
+    source_path = engine.url.database
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    click.echo(f"Backed up {source_path} to {target}.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when any organisation exists.")
+@with_appcontext
+def seed_demo(if_empty: bool) -> None:
+    """Build the demo organisation (slug demo) and print its logins."""
+    from .demo import DEMO_PASSWORD, demo_logins, seed
+
+    with write_intent():
+        created = seed(if_empty=if_empty)
+        db.session.commit()
+    if not created:
+        click.echo("Data already present; demo not seeded.")
+    click.echo(f"Demo logins (password: {DEMO_PASSWORD}) at http://127.0.0.1:5000 :")
+    for email, role in demo_logins():
+        click.echo(f"  {role:<12} {email}")

@@ -1,0 +1,75 @@
+"""Settings read from LOGISTICS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "development-only-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the app refuses to start."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"LOGISTICS_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the app configuration from the environment, then apply overrides."""
+    overrides = dict(overrides or {})
+    env_name = overrides.get("ENV") or _env("ENV", "development")
+    instance = Path(_env("INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+    config: dict[str, Any] = {
+        "ENV": env_name,
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL")
+        or f"sqlite:///{instance / 'logistics.sqlite3'}",
+        "REPORTS_DIR": _env("REPORTS_DIR", str(PROJECT_ROOT / "reports")),
+        "EVIDENCE_DIR": _env("EVIDENCE_DIR", str(instance / "evidence")),
+        "SCHEDULER": _env("SCHEDULER", "off"),
+        "SMTP_HOST": _env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25") or 25),
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
+        "SMTP_FROM": _env("SMTP_FROM", "alerts@localhost"),
+        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
+        "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
+        "SQLITE_BUSY_TIMEOUT_MS": 30_000,
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    config.update(overrides)
+    _require_secret_key(config)
+    return config
+
+
+def _require_secret_key(config: dict[str, Any]) -> None:
+    """Refuse to start in production without a real secret key."""
+    if config.get("SECRET_KEY"):
+        return
+    if config["ENV"] in {"development", "testing"} or config.get("TESTING"):
+        config["SECRET_KEY"] = DEV_SECRET_KEY
+        return
+    raise ConfigError(
+        "LOGISTICS_SECRET_KEY is not set. Set it to a long random string before "
+        "running in production (python -c 'import secrets; print(secrets.token_hex(32))')."
+    )

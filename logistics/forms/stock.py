@@ -1,0 +1,62 @@
+"""Forms of the ledger: receive, transfer, stocktake, loss, reverse."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from .common import SubmissionForm, WhenMixin
+
+QUANTITY = [InputRequired(), NumberRange(min=1, max=10_000_000)]
+
+
+class ItemChoiceMixin:
+    """An item typed by its label, matched against a datalist of the catalogue."""
+
+    item = StringField(_l("Item"), validators=[DataRequired(), Length(max=200)])
+
+
+class SaveButtons:
+    save = SubmitField(_l("Save"))
+    save_and_add = SubmitField(_l("Save and add another"))
+
+
+class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
+    site_id = SelectField(_l("Site"), coerce=int)
+    quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
+    kind = SelectField(
+        _l("Kind"), choices=[("donation", _l("Donation")), ("purchase", _l("Purchase"))]
+    )
+    source = StringField(_l("From (donor or shop)"), validators=[Length(max=200)])
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class TransferForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
+    from_site_id = SelectField(_l("From site"), coerce=int)
+    to_site_id = SelectField(_l("To site"), coerce=int)
+    quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+
+
+class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
+    site_id = SelectField(_l("Site"), coerce=int)
+    counted = IntegerField(
+        _l("Counted on the shelf"), validators=[InputRequired(), NumberRange(min=0)]
+    )
+    reason = StringField(
+        _l("Reason"), default=_l("Stocktake"), validators=[DataRequired(), Length(max=500)]
+    )
+
+
+class LossForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
+    site_id = SelectField(_l("Site"), coerce=int)
+    quantity = IntegerField(_l("Quantity lost"), validators=QUANTITY)
+    reason = StringField(
+        _l("Reason (spoiled, stolen, damp…)"), validators=[DataRequired(), Length(max=500)]
+    )
+
+
+class ReverseForm(SubmissionForm):
+    reason = StringField(_l("Why reverse it?"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Reverse"))

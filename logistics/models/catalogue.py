@@ -1,0 +1,65 @@
+"""Sites and the item catalogue of an organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+SITE_KINDS = ("warehouse", "kitchen", "distribution_point")
+# Sites whose shelves count as stock held (DESIGN.md §4).
+HOLDING_SITE_KINDS = ("warehouse", "kitchen")
+CATEGORIES = (
+    "shelter",
+    "bedding",
+    "water",
+    "food",
+    "ingredient",
+    "clothing",
+    "hygiene",
+    "other",
+)
+
+
+class Site(db.Model):
+    __tablename__ = "site"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(30))
+    # Public: the town or district. Private: where exactly (never shown to donors).
+    area: Mapped[str] = mapped_column(String(120))
+    details: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Item(db.Model):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", "size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(30))
+    unit: Mapped[str] = mapped_column(String(30), default="piece")
+    # A size or variant makes a separate item ("Shoes" 41, 42, 43); empty when none.
+    size: Mapped[str] = mapped_column(String(40), default="")
+    min_stock: Mapped[int] = mapped_column(Integer, default=0)
+    cover_target_days: Mapped[int] = mapped_column(Integer, default=7)
+    unit_value_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    per_person_per_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        """Name with its size, as people say it: "Shoes (42)"."""
+        return f"{self.name} ({self.size})" if self.size else self.name

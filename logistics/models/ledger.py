@@ -1,0 +1,96 @@
+"""The append-only stock ledger, the levels kept in step with it, and submission tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .catalogue import Item, Site
+from .types import UTCDateTime, utcnow
+
+MOVEMENT_KINDS = (
+    "donation",
+    "purchase",
+    "transfer_in",
+    "transfer_out",
+    "distribution",
+    "loss",
+    "adjustment",
+    "production",
+    "consumption",
+    "reversal",
+)
+
+
+class StockMovement(db.Model):
+    """One change of stock. Never updated or deleted; corrected by a reversal."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        Index("ix_stock_movement_org_occurred", "organisation_id", "occurred_at"),
+        Index("ix_stock_movement_item_occurred", "item_id", "occurred_at"),
+        Index("ix_stock_movement_site_item", "site_id", "item_id"),
+        CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)  # signed: + in, - out
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    transfer_group: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Unique: a movement is reversed at most once.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movement.id"), unique=True)
+
+    site: Mapped[Site] = relationship()
+    item: Mapped[Item] = relationship()
+
+
+class StockLevel(db.Model):
+    """Current quantity of one item at one site; always the sum of its movements."""
+
+    __tablename__ = "stock_level"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_stock_level_org_item", "organisation_id", "item_id"),
+    )
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    site: Mapped[Site] = relationship()
+    item: Mapped[Item] = relationship()
+
+
+class Submission(db.Model):
+    """A request token seen once per organisation, with the answer it got (idempotency)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("organisation_id", "request_token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    request_token: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,22 @@
+"""Who may do what: every capability and the roles that have it, in one place."""
+
+from __future__ import annotations
+
+ALL_ROLES = frozenset({"admin", "coordinator", "warehouse", "kitchen", "donor"})
+STAFF = frozenset({"admin", "coordinator", "warehouse", "kitchen"})
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "view_stock": ALL_ROLES,
+    "view_ledger": STAFF,
+    "record_movements": STAFF,
+    "reverse_movements": frozenset({"admin", "coordinator", "warehouse"}),
+    "manage_catalogue": frozenset({"admin", "coordinator"}),
+    "view_site_details": frozenset({"admin", "coordinator"}),
+    "manage_users": frozenset({"admin"}),
+    "export_csv": STAFF,
+}
+
+
+def can(role: str | None, capability: str) -> bool:
+    """Tell whether a membership role has a capability."""
+    return role is not None and role in CAPABILITIES[capability]

@@ -1,0 +1,1 @@
+"""Business rules: plain functions that flush and never commit."""

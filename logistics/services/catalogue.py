@@ -1,0 +1,201 @@
+"""Items and sites: create, edit, retire, and find."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import CATEGORIES, SITE_KINDS, Item, Site
+from .errors import Conflict, ValidationError
+from .ledger import get_item, get_site
+
+ITEM_FIELDS = (
+    "name",
+    "category",
+    "unit",
+    "size",
+    "min_stock",
+    "cover_target_days",
+    "unit_value_eur",
+    "per_person_per_day",
+)
+SITE_FIELDS = ("name", "kind", "area", "details")
+
+
+def list_items(organisation_id: int, *, include_retired: bool = False) -> list[Item]:
+    """Return the organisation's items by name and size."""
+    query = select(Item).where(Item.organisation_id == organisation_id)
+    if not include_retired:
+        query = query.where(Item.active.is_(True))
+    return list(db.session.scalars(query.order_by(Item.name, Item.size)))
+
+
+def list_sites(organisation_id: int, *, include_retired: bool = False) -> list[Site]:
+    """Return the organisation's sites by name."""
+    query = select(Site).where(Site.organisation_id == organisation_id)
+    if not include_retired:
+        query = query.where(Site.active.is_(True))
+    return list(db.session.scalars(query.order_by(Site.name)))
+
+
+def save_item(organisation_id: int, values: dict[str, Any], item_id: int | None = None) -> Item:
+    """Create an item, or update one, from field values."""
+    clean = _clean_item(values)
+    item = get_item(organisation_id, item_id) if item_id else Item(organisation_id=organisation_id)
+    _refuse_duplicate(
+        select(Item.id).where(
+            Item.organisation_id == organisation_id,
+            Item.name == clean["name"],
+            Item.size == clean["size"],
+        ),
+        item.id,
+        f"There is already an item called {clean['name']}"
+        + (f" in size {clean['size']}." if clean["size"] else "."),
+        "name",
+    )
+    for field, value in clean.items():
+        setattr(item, field, value)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None = None) -> Site:
+    """Create a site, or update one, from field values."""
+    clean = _clean_site(values)
+    site = get_site(organisation_id, site_id) if site_id else Site(organisation_id=organisation_id)
+    _refuse_duplicate(
+        select(Site.id).where(Site.organisation_id == organisation_id, Site.name == clean["name"]),
+        site.id,
+        f"There is already a site called {clean['name']}.",
+        "name",
+    )
+    for field, value in clean.items():
+        setattr(site, field, value)
+    db.session.add(site)
+    db.session.flush()
+    return site
+
+
+def set_item_active(organisation_id: int, item_id: int, active: bool) -> Item:
+    """Retire an item (hidden from forms, history kept) or bring it back."""
+    item = get_item(organisation_id, item_id)
+    item.active = active
+    db.session.flush()
+    return item
+
+
+def set_site_active(organisation_id: int, site_id: int, active: bool) -> Site:
+    """Retire a site (hidden from forms, history kept) or bring it back."""
+    site = get_site(organisation_id, site_id)
+    site.active = active
+    db.session.flush()
+    return site
+
+
+def find_item_by_label(organisation_id: int, label: str) -> Item | None:
+    """Return the active item whose label ("Shoes (42)") matches, ignoring case."""
+    wanted = " ".join(label.split()).lower()
+    for item in list_items(organisation_id):
+        if item.label.lower() == wanted:
+            return item
+    return None
+
+
+def find_item(organisation_id: int, name: str, size: str = "") -> Item | None:
+    """Return the active item with this name and size, ignoring case."""
+    return db.session.scalar(
+        select(Item).where(
+            Item.organisation_id == organisation_id,
+            Item.active.is_(True),
+            db.func.lower(Item.name) == name.strip().lower(),
+            db.func.lower(Item.size) == size.strip().lower(),
+        )
+    )
+
+
+def _refuse_duplicate(query: Any, own_id: int | None, message: str, field: str) -> None:
+    existing = db.session.scalar(query)
+    if existing is not None and existing != own_id:
+        raise Conflict(message, {field: "already exists"})
+
+
+def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {
+        "name": _text(values.get("name"), "name", errors, required=True),
+        "category": values.get("category") or "",
+        "unit": _text(values.get("unit") or "piece", "unit", errors, required=True),
+        "size": _text(values.get("size"), "size", errors),
+        "min_stock": _whole(values.get("min_stock"), "min_stock", errors, default=0),
+        "cover_target_days": _whole(
+            values.get("cover_target_days"), "cover_target_days", errors, default=7
+        ),
+        "unit_value_eur": _decimal(values.get("unit_value_eur"), "unit_value_eur", errors),
+        "per_person_per_day": _decimal(
+            values.get("per_person_per_day"), "per_person_per_day", errors
+        ),
+    }
+    if clean["category"] not in CATEGORIES:
+        errors["category"] = f"one of {', '.join(CATEGORIES)}"
+    _raise_if(errors)
+    return clean
+
+
+def _clean_site(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean = {
+        "name": _text(values.get("name"), "name", errors, required=True),
+        "kind": values.get("kind") or "",
+        "area": _text(values.get("area"), "area", errors, required=True),
+        "details": (values.get("details") or "").strip(),
+    }
+    if clean["kind"] not in SITE_KINDS:
+        errors["kind"] = f"one of {', '.join(SITE_KINDS)}"
+    _raise_if(errors)
+    return clean
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        names = ", ".join(field.replace("_", " ") for field in errors)
+        raise ValidationError(f"Please check: {names}.", errors)
+
+
+def _text(value: Any, field: str, errors: dict[str, str], required: bool = False) -> str:
+    text = " ".join(str(value or "").split())
+    if required and not text:
+        errors[field] = "required"
+    elif len(text) > 120:
+        errors[field] = "at most 120 characters"
+    return text
+
+
+def _whole(value: Any, field: str, errors: dict[str, str], default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors[field] = "a whole number"
+        return default
+    if number < 0:
+        errors[field] = "0 or more"
+    return number
+
+
+def _decimal(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors[field] = "a number"
+        return None
+    if not number.is_finite() or number < 0:
+        errors[field] = "0 or more"
+        return None
+    return number

@@ -1,0 +1,369 @@
+"""The ledger rules: every stock change is a movement, levels move with it, never below zero."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
+from ..models.types import utcnow
+from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+
+RECEIPT_KINDS = ("donation", "purchase")
+# How far ahead of the server clock a phone's clock may be before we call it wrong.
+CLOCK_SKEW = timedelta(minutes=10)
+MAX_QUANTITY = 10_000_000
+VERB_BY_KIND = {
+    "transfer_out": "move",
+    "distribution": "give out",
+    "loss": "write off",
+    "adjustment": "take off",
+    "consumption": "use",
+    "reversal": "reverse",
+}
+
+
+def get_site(organisation_id: int, site_id: int) -> Site:
+    """Return the organisation's site or raise NotFound."""
+    site = db.session.get(Site, site_id)
+    if site is None or site.organisation_id != organisation_id:
+        raise NotFound("No such site.", {"site_id": "unknown site"})
+    return site
+
+
+def get_item(organisation_id: int, item_id: int) -> Item:
+    """Return the organisation's item or raise NotFound."""
+    item = db.session.get(Item, item_id)
+    if item is None or item.organisation_id != organisation_id:
+        raise NotFound("No such item.", {"item_id": "unknown item"})
+    return item
+
+
+def get_movement(organisation_id: int, movement_id: int) -> StockMovement:
+    """Return the organisation's movement or raise NotFound."""
+    movement = db.session.get(StockMovement, movement_id)
+    if movement is None or movement.organisation_id != organisation_id:
+        raise NotFound("No such movement.")
+    return movement
+
+
+def held(site_id: int, item_id: int) -> int:
+    """Return the quantity of an item at a site now."""
+    quantity = db.session.scalar(
+        select(StockLevel.quantity).where(
+            StockLevel.site_id == site_id, StockLevel.item_id == item_id
+        )
+    )
+    return quantity or 0
+
+
+def record(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    site_id: int,
+    item_id: int,
+    quantity: int,
+    kind: str,
+    occurred_at: datetime | None = None,
+    source: str = "",
+    note: str = "",
+    transfer_group: str | None = None,
+    reverses_id: int | None = None,
+) -> StockMovement:
+    """Write one signed movement and move the level with it; refuse to go below zero."""
+    site = get_site(organisation_id, site_id)
+    item = get_item(organisation_id, item_id)
+    if kind not in MOVEMENT_KINDS:
+        raise ValidationError(f"Unknown movement kind: {kind}.", {"kind": "unknown"})
+    _check_quantity(quantity, allow_negative=True)
+    when = _check_when(occurred_at)
+    _move_level(organisation_id, site, item, quantity, kind)
+    movement = StockMovement(
+        organisation_id=organisation_id,
+        site_id=site.id,
+        item_id=item.id,
+        quantity=quantity,
+        kind=kind,
+        occurred_at=when,
+        recorded_at=utcnow(),
+        recorded_by_id=user_id,
+        source=source.strip(),
+        note=note.strip(),
+        transfer_group=transfer_group,
+        reverses_id=reverses_id,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def receive(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    site_id: int,
+    item_id: int,
+    quantity: int,
+    kind: str = "donation",
+    source: str = "",
+    note: str = "",
+    occurred_at: datetime | None = None,
+) -> StockMovement:
+    """Record a donation or purchase coming in."""
+    if kind not in RECEIPT_KINDS:
+        raise ValidationError("Choose donation or purchase.", {"kind": "donation or purchase"})
+    _check_quantity(quantity)
+    return record(
+        organisation_id,
+        user_id,
+        site_id=site_id,
+        item_id=item_id,
+        quantity=quantity,
+        kind=kind,
+        occurred_at=occurred_at,
+        source=source,
+        note=note,
+    )
+
+
+def record_loss(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    site_id: int,
+    item_id: int,
+    quantity: int,
+    reason: str,
+    occurred_at: datetime | None = None,
+) -> StockMovement:
+    """Write off stock that is gone (spoiled, stolen, destroyed), with its reason."""
+    _check_quantity(quantity)
+    _require_reason(reason)
+    return record(
+        organisation_id,
+        user_id,
+        site_id=site_id,
+        item_id=item_id,
+        quantity=-quantity,
+        kind="loss",
+        occurred_at=occurred_at,
+        note=reason,
+    )
+
+
+def adjust(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    site_id: int,
+    item_id: int,
+    reason: str,
+    delta: int | None = None,
+    counted: int | None = None,
+    occurred_at: datetime | None = None,
+) -> StockMovement | None:
+    """Correct a level by a signed delta or to a counted quantity; None when nothing differs."""
+    _require_reason(reason)
+    if (delta is None) == (counted is None):
+        raise ValidationError(
+            "Give either the counted quantity or a change, not both.",
+            {"counted": "counted or quantity"},
+        )
+    if counted is not None:
+        if counted < 0 or counted > MAX_QUANTITY:
+            raise ValidationError("A count cannot be negative.", {"counted": "0 or more"})
+        site = get_site(organisation_id, site_id)
+        get_item(organisation_id, item_id)
+        delta = counted - _lock_level(organisation_id, site.id, item_id)
+    assert delta is not None
+    if delta == 0:
+        return None
+    return record(
+        organisation_id,
+        user_id,
+        site_id=site_id,
+        item_id=item_id,
+        quantity=delta,
+        kind="adjustment",
+        occurred_at=occurred_at,
+        note=reason,
+    )
+
+
+def transfer(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    from_site_id: int,
+    to_site_id: int,
+    item_id: int,
+    quantity: int,
+    note: str = "",
+    occurred_at: datetime | None = None,
+) -> tuple[StockMovement, StockMovement]:
+    """Move stock between two sites: two movements sharing a transfer group."""
+    if from_site_id == to_site_id:
+        raise ValidationError("Choose two different sites.", {"to_site_id": "same as the source"})
+    _check_quantity(quantity)
+    group = str(uuid.uuid4())
+    common = {"item_id": item_id, "occurred_at": occurred_at, "note": note}
+    out = record(
+        organisation_id,
+        user_id,
+        site_id=from_site_id,
+        quantity=-quantity,
+        kind="transfer_out",
+        transfer_group=group,
+        **common,
+    )
+    into = record(
+        organisation_id,
+        user_id,
+        site_id=to_site_id,
+        quantity=quantity,
+        kind="transfer_in",
+        transfer_group=group,
+        **common,
+    )
+    return out, into
+
+
+def reverse(
+    organisation_id: int, user_id: int | None, movement_id: int, reason: str
+) -> list[StockMovement]:
+    """Undo a movement (both legs of a transfer) with reversing movements; only once."""
+    _require_reason(reason)
+    original = get_movement(organisation_id, movement_id)
+    if original.kind == "reversal":
+        raise Conflict("A reversal cannot be reversed; record the movement again instead.")
+    legs = _legs(original)
+    # Take stock out before putting it back, so a refusal comes before any write.
+    legs.sort(key=lambda leg: leg.quantity, reverse=True)
+    reversals = []
+    for leg in legs:
+        if _reversal_of(leg.id) is not None:
+            raise Conflict(f"Movement {leg.id} has already been reversed.")
+        try:
+            with db.session.begin_nested():
+                reversals.append(
+                    record(
+                        organisation_id,
+                        user_id,
+                        site_id=leg.site_id,
+                        item_id=leg.item_id,
+                        quantity=-leg.quantity,
+                        kind="reversal",
+                        note=reason,
+                        transfer_group=leg.transfer_group,
+                        reverses_id=leg.id,
+                    )
+                )
+        except IntegrityError as exc:  # another request reversed it first
+            raise Conflict(f"Movement {leg.id} has already been reversed.") from exc
+    return reversals
+
+
+def _legs(movement: StockMovement) -> list[StockMovement]:
+    if movement.transfer_group is None:
+        return [movement]
+    return list(
+        db.session.scalars(
+            select(StockMovement).where(
+                StockMovement.organisation_id == movement.organisation_id,
+                StockMovement.transfer_group == movement.transfer_group,
+                StockMovement.kind.in_(("transfer_out", "transfer_in")),
+            )
+        )
+    )
+
+
+def _reversal_of(movement_id: int) -> StockMovement | None:
+    return db.session.scalar(select(StockMovement).where(StockMovement.reverses_id == movement_id))
+
+
+def _ensure_level(organisation_id: int, site_id: int, item_id: int) -> None:
+    """Create the level row at zero if it is not there, without racing another writer."""
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(StockLevel)
+        .values(organisation_id=organisation_id, site_id=site_id, item_id=item_id, quantity=0)
+        .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
+    )
+    db.session.execute(statement)
+
+
+def _lock_level(organisation_id: int, site_id: int, item_id: int) -> int:
+    """Return the current level, locked until the transaction ends."""
+    _ensure_level(organisation_id, site_id, item_id)
+    return db.session.execute(
+        select(StockLevel.quantity)
+        .where(StockLevel.site_id == site_id, StockLevel.item_id == item_id)
+        .with_for_update()
+    ).scalar_one()
+
+
+def _move_level(organisation_id: int, site: Site, item: Item, delta: int, kind: str) -> None:
+    """Add delta to the level; for a decrement, only when enough is held."""
+    _ensure_level(organisation_id, site.id, item.id)
+    statement = update(StockLevel).where(
+        StockLevel.site_id == site.id, StockLevel.item_id == item.id
+    )
+    if delta < 0:
+        statement = statement.where(StockLevel.quantity >= -delta)
+    result = db.session.execute(
+        statement.values(quantity=StockLevel.quantity + delta),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 0:
+        have = held(site.id, item.id)
+        verb = VERB_BY_KIND.get(kind, "take out")
+        raise InsufficientStock(
+            f"Only {have} {item.label} at {site.name}; cannot {verb} {-delta}.",
+            {"quantity": f"{have} held"},
+        )
+
+
+def _check_quantity(quantity: int, allow_negative: bool = False) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise ValidationError("Quantity must be a whole number.", {"quantity": "whole number"})
+    if quantity == 0 or (quantity < 0 and not allow_negative):
+        raise ValidationError("Quantity must be more than zero.", {"quantity": "more than 0"})
+    if abs(quantity) > MAX_QUANTITY:
+        raise ValidationError("That quantity is too large.", {"quantity": "too large"})
+
+
+def _check_when(occurred_at: datetime | None) -> datetime:
+    now = utcnow()
+    if occurred_at is None:
+        return now
+    if occurred_at.tzinfo is None:
+        raise ValidationError("Give the time with its time zone.", {"occurred_at": "no offset"})
+    if occurred_at > now + CLOCK_SKEW:
+        raise ValidationError("That time is in the future.", {"occurred_at": "in the future"})
+    return occurred_at
+
+
+def _require_reason(reason: str) -> None:
+    if not reason or not reason.strip():
+        raise ValidationError("Say why (a short reason).", {"reason": "required"})
+
+
+__all__ = [
+    "adjust",
+    "get_item",
+    "get_movement",
+    "get_site",
+    "held",
+    "receive",
+    "record",
+    "record_loss",
+    "reverse",
+    "transfer",
+]

@@ -1,0 +1,13 @@
+"""Blueprints: thin views that parse, call a service, commit and redirect."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint to the app."""
+    from . import admin, api, auth, catalogue, csv_io, stock
+
+    for module in (auth, stock, catalogue, admin, csv_io, api):
+        app.register_blueprint(module.bp)

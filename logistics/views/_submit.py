@@ -1,0 +1,36 @@
+"""Run one form submission: once per request token, committed, or refused with a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash
+from flask_babel import gettext as _
+
+from ..auth import current_org_id
+from ..extensions import db
+from ..forms.common import SubmissionForm
+from ..services import submissions
+from ..services.errors import ServiceError
+
+
+def submit_once(
+    form: SubmissionForm, kind: str, action: Callable[[], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Run action once for the form's token and commit; on refusal roll back and show why."""
+    try:
+        result, replayed = submissions.run_once(
+            current_org_id(), form.request_token.data, kind, action
+        )
+        db.session.commit()
+    except ServiceError as refusal:
+        db.session.rollback()
+        form.form_errors.append(refusal.message)
+        for name, problem in refusal.fields.items():
+            field = getattr(form, name, None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, problem]
+        return None
+    flash(_("This was already recorded; nothing new was saved.") if replayed else result["message"])
+    return result

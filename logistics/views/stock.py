@@ -1,0 +1,293 @@
+"""Stock pages: overview, item history, the ledger, and the receive/transfer/count/loss forms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..auth import current_membership, current_org_id, requires
+from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
+from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
+from ..services import catalogue, ledger, stock
+from ..services.errors import NotFound
+from ._submit import submit_once
+
+bp = Blueprint("stock", __name__)
+
+
+@bp.route("/")
+@requires("view_stock")
+def overview() -> str:
+    org_id = current_org_id()
+    site_id = request.args.get("site_id", type=int)
+    category = request.args.get("category") or None
+    sites = catalogue.list_sites(org_id)
+    shown_sites = [s for s in sites if site_id is None or s.id == site_id]
+    items = [i for i in catalogue.list_items(org_id) if category is None or i.category == category]
+    cells: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in stock.levels(org_id, site_id=site_id, category=category):
+        cells[row.item_id][row.site_id] = row.quantity
+    holding = {s.id for s in sites if s.kind in HOLDING_SITE_KINDS}
+    held_total = {
+        item.id: sum(q for s, q in cells[item.id].items() if s in holding) for item in items
+    }
+    return render_template(
+        "stock/overview.html",
+        sites=sites,
+        shown_sites=shown_sites,
+        items=items,
+        cells=cells,
+        held_total=held_total,
+        filtered_by_site=site_id is not None,
+        site_id=site_id,
+        category=category,
+        categories=CATEGORIES,
+    )
+
+
+@bp.route("/items/<int:item_id>/history")
+@requires("view_ledger")
+def item_history(item_id: int) -> str:
+    org_id = current_org_id()
+    item = _or_404(ledger.get_item, org_id, item_id)
+    site_id = request.args.get("site_id", type=int)
+    if site_id is not None:
+        _or_404(ledger.get_site, org_id, site_id)
+    rows, next_cursor = stock.item_history(
+        org_id, item.id, site_id=site_id, before_id=request.args.get("before", type=int)
+    )
+    return render_template(
+        "stock/history.html",
+        item=item,
+        rows=rows,
+        next_cursor=next_cursor,
+        site_id=site_id,
+        sites=catalogue.list_sites(org_id, include_retired=True),
+        reversed_ids=stock.reversed_ids([row.movement.id for row in rows]),
+    )
+
+
+@bp.route("/ledger")
+@requires("view_ledger")
+def ledger_page() -> str:
+    org_id = current_org_id()
+    kind = request.args.get("kind") or None
+    site_id = request.args.get("site_id", type=int)
+    movements, next_cursor = stock.movements(
+        org_id,
+        kind=kind if kind in MOVEMENT_KINDS else None,
+        site_id=site_id,
+        before_id=request.args.get("before", type=int),
+    )
+    return render_template(
+        "stock/ledger.html",
+        movements=movements,
+        next_cursor=next_cursor,
+        kind=kind,
+        site_id=site_id,
+        kinds=MOVEMENT_KINDS,
+        sites=catalogue.list_sites(org_id, include_retired=True),
+        reversed_ids=stock.reversed_ids([m.id for m in movements]),
+    )
+
+
+@bp.route("/receive", methods=["GET", "POST"])
+@requires("record_movements")
+def receive() -> str | Response:
+    form = ReceiveForm()
+    _offer_sites(form, "site_id")
+
+    def action() -> dict[str, Any]:
+        item = _item_or_error(form)
+        movement = ledger.receive(
+            current_org_id(),
+            _user_id(),
+            site_id=form.site_id.data,
+            item_id=item.id,
+            quantity=form.quantity.data,
+            kind=form.kind.data,
+            source=form.source.data or "",
+            note=form.note.data or "",
+            occurred_at=form.occurred_at_utc(_timezone()),
+        )
+        return {
+            "movement_ids": [movement.id],
+            "message": _(
+                "Recorded %(quantity)s %(item)s received at %(site)s.",
+                quantity=movement.quantity,
+                item=item.label,
+                site=movement.site.name,
+            ),
+        }
+
+    return _handle(form, "receive", action, "stock/receive.html", site_field="site_id")
+
+
+@bp.route("/transfer", methods=["GET", "POST"])
+@requires("record_movements")
+def transfer() -> str | Response:
+    form = TransferForm()
+    _offer_sites(form, "from_site_id", "to_site_id")
+
+    def action() -> dict[str, Any]:
+        item = _item_or_error(form)
+        out, into = ledger.transfer(
+            current_org_id(),
+            _user_id(),
+            from_site_id=form.from_site_id.data,
+            to_site_id=form.to_site_id.data,
+            item_id=item.id,
+            quantity=form.quantity.data,
+            note=form.note.data or "",
+            occurred_at=form.occurred_at_utc(_timezone()),
+        )
+        return {
+            "movement_ids": [out.id, into.id],
+            "message": _(
+                "Moved %(quantity)s %(item)s from %(source)s to %(target)s.",
+                quantity=into.quantity,
+                item=item.label,
+                source=out.site.name,
+                target=into.site.name,
+            ),
+        }
+
+    return _handle(form, "transfer", action, "stock/transfer.html", site_field="from_site_id")
+
+
+@bp.route("/stocktake", methods=["GET", "POST"])
+@requires("record_movements")
+def stocktake() -> str | Response:
+    form = StocktakeForm()
+    _offer_sites(form, "site_id")
+
+    def action() -> dict[str, Any]:
+        item = _item_or_error(form)
+        movement = ledger.adjust(
+            current_org_id(),
+            _user_id(),
+            site_id=form.site_id.data,
+            item_id=item.id,
+            counted=form.counted.data,
+            reason=form.reason.data,
+            occurred_at=form.occurred_at_utc(_timezone()),
+        )
+        if movement is None:
+            message = _(
+                "Count matches the records for %(item)s: nothing to change.", item=item.label
+            )
+        else:
+            message = _(
+                "Counted %(counted)s %(item)s: corrected by %(delta)+d.",
+                counted=form.counted.data,
+                item=item.label,
+                delta=movement.quantity,
+            )
+        return {"movement_ids": [movement.id] if movement else [], "message": message}
+
+    return _handle(form, "stocktake", action, "stock/stocktake.html", site_field="site_id")
+
+
+@bp.route("/loss", methods=["GET", "POST"])
+@requires("record_movements")
+def loss() -> str | Response:
+    form = LossForm()
+    _offer_sites(form, "site_id")
+
+    def action() -> dict[str, Any]:
+        item = _item_or_error(form)
+        movement = ledger.record_loss(
+            current_org_id(),
+            _user_id(),
+            site_id=form.site_id.data,
+            item_id=item.id,
+            quantity=form.quantity.data,
+            reason=form.reason.data,
+            occurred_at=form.occurred_at_utc(_timezone()),
+        )
+        return {
+            "movement_ids": [movement.id],
+            "message": _(
+                "Wrote off %(quantity)s %(item)s at %(site)s.",
+                quantity=-movement.quantity,
+                item=item.label,
+                site=movement.site.name,
+            ),
+        }
+
+    return _handle(form, "loss", action, "stock/loss.html", site_field="site_id")
+
+
+@bp.route("/movements/<int:movement_id>/reverse", methods=["GET", "POST"])
+@requires("reverse_movements")
+def reverse(movement_id: int) -> str | Response:
+    org_id = current_org_id()
+    movement = _or_404(ledger.get_movement, org_id, movement_id)
+    form = ReverseForm()
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            reversals = ledger.reverse(org_id, _user_id(), movement.id, form.reason.data)
+            return {
+                "movement_ids": [r.id for r in reversals],
+                "message": _("Movement %(id)s reversed.", id=movement.id),
+            }
+
+        if submit_once(form, "reverse", action) is not None:
+            return redirect(url_for("stock.item_history", item_id=movement.item_id))
+    already = stock.reversed_ids([movement.id])
+    return render_template(
+        "stock/reverse.html", form=form, movement=movement, already_reversed=bool(already)
+    )
+
+
+def _handle(form: Any, kind: str, action: Any, template: str, site_field: str) -> str | Response:
+    """Validate, record once, and either add another or go to the overview."""
+    if form.validate_on_submit() and submit_once(form, kind, action) is not None:
+        session["last_site_id"] = getattr(form, site_field).data
+        if form.save_and_add.data:
+            return redirect(url_for(request.endpoint))
+        return redirect(url_for("stock.overview"))
+    return render_template(template, form=form, items=catalogue.list_items(current_org_id()))
+
+
+def _offer_sites(form: Any, *fields: str) -> None:
+    """Fill site choices and preselect the last site used."""
+    choices = [(s.id, s.name) for s in catalogue.list_sites(current_org_id())]
+    for name in fields:
+        field = getattr(form, name)
+        field.choices = choices
+        if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
+            field.data = session["last_site_id"]
+
+
+def _item_or_error(form: Any) -> Any:
+    item = catalogue.find_item_by_label(current_org_id(), form.item.data)
+    if item is None:
+        raise NotFound(
+            _("No item called %(label)s. Pick one from the list.", label=form.item.data),
+            {"item": _("unknown item")},
+        )
+    return item
+
+
+def _or_404(getter: Any, org_id: int, object_id: int) -> Any:
+    try:
+        return getter(org_id, object_id)
+    except NotFound:
+        abort(404)
+
+
+def _user_id() -> int:
+    membership = current_membership()
+    assert membership is not None
+    return membership.user_id
+
+
+def _timezone() -> str:
+    membership = current_membership()
+    return membership.organisation.timezone if membership else "Europe/Paris"

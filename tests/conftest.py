@@ -1,0 +1,198 @@
+"""Fixtures: the app on a real SQLite file and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from logistics import create_app
+from logistics.extensions import db
+from logistics.services import accounts, catalogue
+
+POSTGRES_URL = os.environ.get(
+    "LOGISTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "coordinator", "warehouse", "kitchen", "donor")
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to reach it is a reason to skip
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """Create a database of our own for this test run and drop it afterwards."""
+    problem = _postgres_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{problem} (CI=true: PostgreSQL is required)")
+        pytest.skip(problem)
+    name = f"logistics_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Yield a database URL for each engine the suite runs on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_database")
+
+
+def make_app(database_url: str, tmp_path, **overrides) -> Flask:
+    """Create an app for tests with an empty schema."""
+    config = {
+        "TESTING": True,
+        "ENV": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10} if "postgresql" in database_url else {},
+    }
+    config.update(overrides)
+    app = create_app(config)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.create_all()
+    return app
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path) -> Iterator[Flask]:
+    """Yield the app bound to a fresh database."""
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@dataclass
+class World:
+    """A believable organisation: sites, items and one member per role."""
+
+    org_id: int
+    slug: str
+    sites: dict[str, int] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+
+    def email(self, role: str) -> str:
+        return f"{role}@{self.slug}.example.org"
+
+
+SITES = {
+    "main": ("Main warehouse", "warehouse", "Calais", "Unit 4, zone industrielle des Dunes"),
+    "gs_store": ("Grande-Synthe store", "warehouse", "Grande-Synthe", "Garage behind the gym"),
+    "kitchen": ("Community kitchen", "kitchen", "Calais", "Rue de la Gare, back door"),
+    "point": ("Verrotières point", "distribution_point", "Calais", "Rue des Verrotières, woods"),
+}
+ITEMS = {
+    "blanket": ("Blanket", "bedding", "piece", ""),
+    "sleeping_bag": ("Sleeping bag", "bedding", "piece", ""),
+    "tent": ("Tent", "shelter", "piece", "2-person"),
+    "tarp": ("Tarpaulin", "shelter", "piece", "4x6 m"),
+    "water": ("Drinking water", "water", "litre", ""),
+    "shoes42": ("Shoes", "clothing", "pair", "42"),
+}
+
+
+def build_world(name: str, slug: str) -> World:
+    """Create an organisation with sites, items and one member per role; commit."""
+    organisation = accounts.create_organisation(name, slug)
+    world = World(org_id=organisation.id, slug=slug)
+    for key, (site_name, kind, area, details) in SITES.items():
+        site = catalogue.save_site(
+            organisation.id, {"name": site_name, "kind": kind, "area": area, "details": details}
+        )
+        world.sites[key] = site.id
+    for key, (item_name, category, unit, size) in ITEMS.items():
+        item = catalogue.save_item(
+            organisation.id,
+            {"name": item_name, "category": category, "unit": unit, "size": size, "min_stock": 10},
+        )
+        world.items[key] = item.id
+    for role in ROLES:
+        membership = accounts.add_member(
+            organisation.id, world.email(role), role, password=PASSWORD
+        )
+        world.users[role] = membership.user_id
+    db.session.commit()
+    return world
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    """An organisation called Calais Aid with everything a test needs."""
+    return build_world("Calais Aid", "calais-aid")
+
+
+@pytest.fixture
+def other_world(app: Flask, world: World) -> World:
+    """A second organisation, to prove isolation."""
+    return build_world("Paris Solidarity", "paris-solidarity")
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD):
+    """Log a test client in through the real login form."""
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def client_as(app: Flask, world: World):
+    """Return a function giving a test client logged in with a role of the world."""
+
+    def make(role: str, target: World | None = None) -> FlaskClient:
+        client = app.test_client()
+        response = login(client, (target or world).email(role))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make
+
+
+def api_token(world: World, role: str) -> str:
+    """Create an API token for a role of a world; commit."""
+    user = accounts.user_by_email(world.email(role))
+    membership = next(m for m in user.memberships if m.organisation_id == world.org_id)
+    token = accounts.create_token(membership.id, "tests")
+    db.session.commit()
+    return token
+
+
+def form_token(html: str) -> str:
+    """Return the request_token hidden field of a rendered form."""
+    match = re.search(r'name="request_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="request_token"', html
+    )
+    assert match, "form has no request_token"
+    return match.group(1)
