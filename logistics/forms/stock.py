@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from .common import SubmissionForm, WhenMixin
+from .common import SubmissionForm, WhenMixin, choices
 
 QUANTITY = [InputRequired(), NumberRange(min=1, max=10_000_000)]
 
@@ -26,7 +26,7 @@ class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
     site_id = SelectField(_l("Site"), coerce=int)
     quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
     kind = SelectField(
-        _l("Kind"), choices=[("donation", _l("Donation")), ("purchase", _l("Purchase"))]
+        _l("Kind"), choices=choices([("donation", _l("Donation")), ("purchase", _l("Purchase"))])
     )
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=200)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ..auth import current_membership, current_org_id, requires
+from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
@@ -257,10 +258,10 @@ def _handle(form: Any, kind: str, action: Any, template: str, site_field: str) -
 
 def _offer_sites(form: Any, *fields: str) -> None:
     """Fill site choices and preselect the last site used."""
-    choices = [(s.id, s.name) for s in catalogue.list_sites(current_org_id())]
+    options = choices((s.id, s.name) for s in catalogue.list_sites(current_org_id()))
     for name in fields:
         field = getattr(form, name)
-        field.choices = choices
+        field.choices = options
         if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
             field.data = session["last_site_id"]
 

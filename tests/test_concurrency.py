@@ -1,0 +1,91 @@
+"""Concurrent writers with real threads on both databases: no oversell, no double record."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from logistics.database import write_intent
+from logistics.extensions import db
+from logistics.models import StockMovement
+from logistics.services import ledger, stock, submissions
+from logistics.services.errors import InsufficientStock
+
+THREADS = 8
+
+
+def _run_threads(app, work) -> list[BaseException]:
+    """Run work(thread_index) in THREADS threads started together; return unexpected errors."""
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            with app.app_context(), write_intent():
+                barrier.wait()
+                work(index)
+                db.session.remove()
+        except BaseException as exc:  # collected and asserted on in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_eight_issuers_never_oversell(app, world):
+    site, item = world.sites["main"], world.items["blanket"]
+    stocked = 1_000
+    issues_per_thread = 200  # 1,600 asked for in all, against 1,000 held
+    ledger.receive(world.org_id, None, site_id=site, item_id=item, quantity=stocked)
+    db.session.commit()
+    outcomes: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def issue(_index: int) -> None:
+        given = refused = 0
+        for _ in range(issues_per_thread):
+            try:
+                ledger.record(
+                    world.org_id, None, site_id=site, item_id=item, quantity=-1, kind="distribution"
+                )
+                db.session.commit()
+                given += 1
+            except InsufficientStock as refusal:
+                db.session.rollback()
+                assert refusal.message == "Only 0 Blanket at Main warehouse; cannot give out 1."
+                refused += 1
+        with lock:
+            outcomes.append((given, refused))
+
+    assert _run_threads(app, issue) == []
+    given = sum(g for g, _ in outcomes)
+    refused = sum(r for _, r in outcomes)
+    assert (given, refused) == (stocked, THREADS * issues_per_thread - stocked)
+    db.session.expire_all()
+    assert ledger.held(site, item) == 0
+    assert stock.check_ledger() == []
+
+
+def test_the_same_token_sent_at_once_records_once(app, world):
+    site, item = world.sites["main"], world.items["water"]
+    replays: list[bool] = []
+
+    def submit(_index: int) -> None:
+        def produce() -> dict:
+            movement = ledger.receive(world.org_id, None, site_id=site, item_id=item, quantity=250)
+            return {"movement_ids": [movement.id]}
+
+        _result, replayed = submissions.run_once(world.org_id, "double-tap", "receive", produce)
+        db.session.commit()
+        replays.append(replayed)
+
+    assert _run_threads(app, submit) == []
+    assert sorted(replays) == [False] + [True] * (THREADS - 1)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(StockMovement.id))) == 1
+    assert ledger.held(site, item) == 250

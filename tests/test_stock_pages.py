@@ -1,0 +1,182 @@
+"""The stock pages as a warehouse volunteer uses them on a phone."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import form_token
+
+from logistics.extensions import db
+from logistics.services import ledger
+
+
+def _receive(client, world, item="Sleeping bag", quantity=40, token=None, **extra):
+    data = {
+        "item": item,
+        "quantity": quantity,
+        "site_id": world.sites["main"],
+        "kind": "donation",
+        "source": "Secours paroissial",
+        "request_token": token or form_token(client.get("/receive").get_data(as_text=True)),
+        "save": "Save",
+        **extra,
+    }
+    return client.post("/receive", data=data)
+
+
+def _row(html: str, label: str) -> str:
+    match = re.search(rf"<tr[^>]*>\s*<td><a[^>]*>{re.escape(label)}</a>.*?</tr>", html, re.S)
+    assert match, f"no row for {label}"
+    return match.group(0)
+
+
+def test_receive_then_transfer_moves_both_sites(client_as, world):
+    client = client_as("warehouse")
+    assert _receive(client, world).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Recorded 40 Sleeping bag received at Main warehouse." in page
+    response = client.post(
+        "/transfer",
+        data={
+            "item": "Sleeping bag",
+            "quantity": 20,
+            "from_site_id": world.sites["main"],
+            "to_site_id": world.sites["gs_store"],
+            "request_token": "move-1",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert ledger.held(world.sites["main"], world.items["sleeping_bag"]) == 20
+    assert ledger.held(world.sites["gs_store"], world.items["sleeping_bag"]) == 20
+
+
+def test_resubmitting_the_same_form_records_once(client_as, world):
+    client = client_as("warehouse")
+    token = form_token(client.get("/receive").get_data(as_text=True))
+    _receive(client, world, token=token)
+    _receive(client, world, token=token)
+    assert "already recorded" in client.get("/").get_data(as_text=True)
+    assert ledger.held(world.sites["main"], world.items["sleeping_bag"]) == 40
+
+
+def test_save_and_add_another_keeps_the_site_and_gives_a_fresh_form(client_as, world):
+    client = client_as("warehouse")
+    response = _receive(
+        client, world, site_id=world.sites["gs_store"], save=None, save_and_add="Save and add"
+    )
+    assert response.headers["Location"].endswith("/receive")
+    page = client.get("/receive").get_data(as_text=True)
+    assert f'<option selected value="{world.sites["gs_store"]}">' in page
+    assert "Recorded 40 Sleeping bag received at Grande-Synthe store." in page
+
+
+def test_unknown_item_and_short_stock_get_clear_messages(client_as, world):
+    client = client_as("warehouse")
+    page = _receive(client, world, item="Sleeping bags XXL").get_data(as_text=True)
+    assert "No item called Sleeping bags XXL. Pick one from the list." in page
+    response = client.post(
+        "/loss",
+        data={
+            "item": "Blanket",
+            "quantity": 3,
+            "site_id": world.sites["main"],
+            "reason": "Damp",
+            "request_token": "loss-1",
+        },
+    )
+    assert response.status_code == 200
+    assert "Only 0 Blanket at Main warehouse; cannot write off 3." in response.get_data(
+        as_text=True
+    )
+
+
+def test_bad_numbers_get_field_errors_not_a_500(client_as, world):
+    client = client_as("warehouse")
+    for quantity in ("twelve", "-4", "", "1e9"):
+        response = _receive(client, world, quantity=quantity)
+        assert response.status_code == 200
+        assert 'class="error"' in response.get_data(as_text=True)
+    assert ledger.held(world.sites["main"], world.items["sleeping_bag"]) == 0
+
+
+def test_stocktake_corrects_to_the_count(client_as, world):
+    client = client_as("warehouse")
+    _receive(client, world, item="Shoes (42)", quantity=12)
+    client.post(
+        "/stocktake",
+        data={
+            "item": "shoes (42)",
+            "counted": 9,
+            "site_id": world.sites["main"],
+            "reason": "Stocktake",
+            "request_token": "count-1",
+        },
+    )
+    assert "Counted 9 Shoes (42): corrected by -3." in client.get("/").get_data(as_text=True)
+    assert ledger.held(world.sites["main"], world.items["shoes42"]) == 9
+
+
+def test_overview_highlights_items_under_minimum_and_filters(client_as, world):
+    client = client_as("donor")
+    ledger.receive(
+        world.org_id, None, site_id=world.sites["main"], item_id=world.items["tent"], quantity=50
+    )
+    ledger.receive(
+        world.org_id, None, site_id=world.sites["main"], item_id=world.items["blanket"], quantity=4
+    )
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert 'class="low"' in _row_for(page, "Blanket")
+    assert 'class="low"' not in _row_for(page, "Tent (2-person)")
+    shelter_only = client.get("/?category=shelter").get_data(as_text=True)
+    assert "Tent (2-person)" in shelter_only and "Blanket" not in shelter_only
+    assert "Unit 4" not in page  # site details never reach a donor
+
+
+def _row_for(html: str, label: str) -> str:
+    match = re.search(rf"<tr[^>]*>\s*<td>(?:<a[^>]*>)?{re.escape(label)}.*?</tr>", html, re.S)
+    assert match, f"no row for {label}"
+    return match.group(0)
+
+
+def test_item_history_shows_running_balance_and_reverse(client_as, world):
+    client = client_as("warehouse")
+    _receive(client, world, quantity=40)
+    _receive(client, world, quantity=10)
+    movement_id = 2
+    page = client.get(f"/items/{world.items['sleeping_bag']}/history").get_data(as_text=True)
+    balances = re.findall(r'<td class="num">(\d+)</td>\s*<td>Secours', page)
+    assert balances == ["50", "40"]
+    response = client.post(
+        f"/movements/{movement_id}/reverse", data={"reason": "Counted twice", "request_token": "r1"}
+    )
+    assert response.status_code == 302
+    assert ledger.held(world.sites["main"], world.items["sleeping_bag"]) == 40
+    again = client.get(f"/movements/{movement_id}/reverse").get_data(as_text=True)
+    assert "already been reversed" in again
+
+
+def test_another_organisations_ids_are_404(client_as, world, other_world):
+    theirs = ledger.receive(
+        other_world.org_id,
+        None,
+        site_id=other_world.sites["main"],
+        item_id=other_world.items["blanket"],
+        quantity=3,
+    )
+    db.session.commit()
+    client = client_as("admin")
+    for url in (
+        f"/items/{other_world.items['blanket']}/history",
+        f"/items/{world.items['blanket']}/history?site_id={other_world.sites['main']}",
+        f"/movements/{theirs.id}/reverse",
+    ):
+        assert client.get(url).status_code == 404, url
+    response = client.post(
+        f"/movements/{theirs.id}/reverse", data={"reason": "x", "request_token": "z"}
+    )
+    assert response.status_code == 404
+    # Posting their site id into our form is refused too, and nothing moves.
+    _receive(client, world, site_id=other_world.sites["main"])
+    assert ledger.held(other_world.sites["main"], other_world.items["sleeping_bag"]) == 0
