@@ -29,11 +29,6 @@ def init_app(app: Flask) -> None:
         return db.session.get(User, int(user_id))
 
     @app.before_request
-    def _forget_membership() -> None:
-        # g can outlive a request (tests hold an app context); never reuse its membership.
-        g.pop("membership", None)
-
-    @app.before_request
     def _mark_writes() -> None:
         # Requests that change things take the SQLite write lock when they begin.
         g._write_intent_token = set_write_intent(request.method in UNSAFE_METHODS)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -78,6 +78,14 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
     }
     config.update(overrides)
     app = create_app(config)
+
+    @app.before_request
+    def _fresh_g() -> None:
+        # Tests hold an app context open, which Flask reuses for every test request;
+        # in production each request has its own, so start each one with an empty g.
+        g.pop("membership", None)
+        g.pop("_login_user", None)
+
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:

@@ -64,7 +64,11 @@ def add_member(
     password: str | None = None,
     display_name: str | None = None,
 ) -> Membership:
-    """Add a user to an organisation with a role, creating the user when new."""
+    """Add a user to an organisation with a role, creating the user when new.
+
+    An existing user keeps their password and name: one organisation's admin must
+    not be able to take over an account that also belongs elsewhere.
+    """
     _check_role(role)
     address = normalise_email(email)
     if not EMAIL_PATTERN.match(address):
@@ -80,18 +84,19 @@ def add_member(
         )
         db.session.add(user)
         db.session.flush()
-    elif password:
-        user.password_hash = _hash_password(password)
-    membership = db.session.scalar(
-        select(Membership).where(
+    already = db.session.scalar(
+        select(Membership.id).where(
             Membership.user_id == user.id, Membership.organisation_id == organisation_id
         )
     )
-    if membership is None:
-        membership = Membership(user_id=user.id, organisation_id=organisation_id, role=role)
-        db.session.add(membership)
-    else:
-        membership.role = role
+    if already is not None:
+        # Re-adding must not quietly change a role (an admin could demote themselves).
+        raise Conflict(
+            f"{address} is already a member; change their role in the list.",
+            {"email": "already a member"},
+        )
+    membership = Membership(user_id=user.id, organisation_id=organisation_id, role=role)
+    db.session.add(membership)
     db.session.flush()
     return membership
 

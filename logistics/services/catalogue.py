@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CATEGORIES, SITE_KINDS, Item, Site
@@ -58,8 +59,7 @@ def save_item(organisation_id: int, values: dict[str, Any], item_id: int | None 
     )
     for field, value in clean.items():
         setattr(item, field, value)
-    db.session.add(item)
-    db.session.flush()
+    _flush_unique(item, f"There is already an item called {clean['name']}.")
     return item
 
 
@@ -75,8 +75,7 @@ def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None 
     )
     for field, value in clean.items():
         setattr(site, field, value)
-    db.session.add(site)
-    db.session.flush()
+    _flush_unique(site, f"There is already a site called {clean['name']}.")
     return site
 
 
@@ -117,6 +116,15 @@ def find_item(organisation_id: int, name: str, size: str = "") -> Item | None:
     )
 
 
+def _flush_unique(row: Any, message: str) -> None:
+    """Flush a new or changed row; a twin created at the same moment is a Conflict, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError as exc:
+        raise Conflict(message, {"name": "already exists"}) from exc
+
+
 def _refuse_duplicate(query: Any, own_id: int | None, message: str, field: str) -> None:
     existing = db.session.scalar(query)
     if existing is not None and existing != own_id:
@@ -128,8 +136,8 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {
         "name": _text(values.get("name"), "name", errors, required=True),
         "category": values.get("category") or "",
-        "unit": _text(values.get("unit") or "piece", "unit", errors, required=True),
-        "size": _text(values.get("size"), "size", errors),
+        "unit": _text(values.get("unit") or "piece", "unit", errors, required=True, limit=30),
+        "size": _text(values.get("size"), "size", errors, limit=40),
         "min_stock": _whole(values.get("min_stock"), "min_stock", errors, default=0),
         "cover_target_days": _whole(
             values.get("cover_target_days"), "cover_target_days", errors, default=7
@@ -165,12 +173,14 @@ def _raise_if(errors: dict[str, str]) -> None:
         raise ValidationError(f"Please check: {names}.", errors)
 
 
-def _text(value: Any, field: str, errors: dict[str, str], required: bool = False) -> str:
+def _text(
+    value: Any, field: str, errors: dict[str, str], required: bool = False, limit: int = 120
+) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
         errors[field] = "required"
-    elif len(text) > 120:
-        errors[field] = "at most 120 characters"
+    elif len(text) > limit:
+        errors[field] = f"at most {limit} characters"
     return text
 
 

@@ -1,0 +1,116 @@
+"""Forms of the catalogue: items and sites."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
+
+from ..models import CATEGORIES, SITE_KINDS
+from .common import SubmissionForm
+
+CATEGORY_LABELS: dict[str, Any] = {
+    "shelter": _l("Shelter"),
+    "bedding": _l("Bedding"),
+    "water": _l("Water"),
+    "food": _l("Food"),
+    "ingredient": _l("Ingredient"),
+    "clothing": _l("Clothing"),
+    "hygiene": _l("Hygiene"),
+    "other": _l("Other"),
+}
+SITE_KIND_LABELS: dict[str, Any] = {
+    "warehouse": _l("Warehouse"),
+    "kitchen": _l("Kitchen"),
+    "distribution_point": _l("Distribution point"),
+}
+
+
+def parsed_number(form: Any, field: Any) -> None:
+    """Stop before the range check when the text was no number, or NaN or infinity."""
+    if field.data is None:
+        raise StopValidation()  # the field already says why it could not read the number
+    if isinstance(field.data, Decimal) and not field.data.is_finite():
+        raise StopValidation(_l("Enter a number."))
+
+
+class ItemForm(SubmissionForm):
+    # Lengths and ranges follow the columns, so no value can overflow on PostgreSQL.
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    category = SelectField(
+        _l("Category"),
+        choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        default="other",
+    )
+    unit = StringField(
+        _l("Unit (piece, pair, litre, kg, meal)"),
+        default="piece",
+        validators=[DataRequired(), Length(max=30)],
+    )
+    size = StringField(_l("Size or variant"), validators=[Length(max=40)])
+    min_stock = IntegerField(
+        _l("Minimum stock"),
+        default=0,
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=10_000_000)],
+    )
+    cover_target_days = IntegerField(
+        _l("Days of cover wanted"),
+        default=7,
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=365)],
+    )
+    unit_value_eur = DecimalField(
+        _l("Value of one unit (€)"),
+        places=2,
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=99_999_999)],
+    )
+    per_person_per_day = DecimalField(
+        _l("Needed per person per day"),
+        places=3,
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=9_999_999)],
+    )
+    save = SubmitField(_l("Save"))
+    save_and_add = SubmitField(_l("Save and add another size"))
+
+    def values(self) -> dict[str, Any]:
+        """Return the field values the catalogue service takes."""
+        return {
+            "name": self.name.data,
+            "category": self.category.data,
+            "unit": self.unit.data,
+            "size": self.size.data or "",
+            "min_stock": self.min_stock.data,
+            "cover_target_days": self.cover_target_days.data,
+            "unit_value_eur": self.unit_value_eur.data,
+            "per_person_per_day": self.per_person_per_day.data,
+        }
+
+
+class SiteForm(SubmissionForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k, SITE_KIND_LABELS[k]) for k in SITE_KINDS]
+    )
+    area = StringField(
+        _l("Area (town or district; donors see this)"),
+        validators=[DataRequired(), Length(max=120)],
+    )
+    details = TextAreaField(
+        _l("Where exactly (private: never shown to donors)"), validators=[Length(max=2000)]
+    )
+    save = SubmitField(_l("Save"))
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: for retire and bring-back buttons."""
