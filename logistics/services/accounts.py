@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from zoneinfo import available_timezones
 
 from flask import current_app
 from sqlalchemy import select
@@ -30,6 +31,10 @@ def create_organisation(name: str, slug: str, timezone: str = "Europe/Paris") ->
         )
     if not name.strip():
         raise ValidationError("Give the organisation a name.", {"name": "required"})
+    if timezone not in available_timezones():
+        raise ValidationError(
+            f"Unknown time zone {timezone}; use a name like Europe/Paris.", {"timezone": "unknown"}
+        )
     if db.session.scalar(select(Organisation).where(Organisation.slug == slug)):
         raise Conflict(f"An organisation with slug {slug} already exists.", {"slug": "taken"})
     organisation = Organisation(name=name.strip(), slug=slug, timezone=timezone)
@@ -192,7 +197,7 @@ def create_token(membership_id: int, label: str = "") -> str:
 
 
 def membership_for_token(token: str) -> Membership | None:
-    """Return the membership a live token speaks for, and note its use."""
+    """Return the membership a live token speaks for."""
     api_token = db.session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)

@@ -24,6 +24,8 @@ ITEM_FIELDS = (
     "per_person_per_day",
 )
 SITE_FIELDS = ("name", "kind", "area", "details")
+MAX_WHOLE = 10_000_000
+MAX_DECIMAL = 10_000_000  # Numeric(10, 2) holds 8 digits before the point
 
 
 def list_items(organisation_id: int, *, include_retired: bool = False) -> list[Item]:
@@ -192,8 +194,8 @@ def _whole(value: Any, field: str, errors: dict[str, str], default: int) -> int:
     except (TypeError, ValueError):
         errors[field] = "a whole number"
         return default
-    if number < 0:
-        errors[field] = "0 or more"
+    if not 0 <= number <= MAX_WHOLE:
+        errors[field] = f"0 to {MAX_WHOLE}"
     return number
 
 
@@ -205,7 +207,7 @@ def _decimal(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
     except (InvalidOperation, ValueError):
         errors[field] = "a number"
         return None
-    if not number.is_finite() or number < 0:
-        errors[field] = "0 or more"
+    if not number.is_finite() or not 0 <= number < MAX_DECIMAL:
+        errors[field] = f"0 to {MAX_DECIMAL - 1}"
         return None
     return number

@@ -22,9 +22,9 @@ def run_once(
     produce: Callable[[], dict[str, Any]],
 ) -> tuple[dict[str, Any], bool]:
     """Run produce once per token; return (its result, whether this was a replay)."""
-    if not request_token:
+    token = (request_token or "").strip()
+    if not token:
         return produce(), False
-    token = request_token.strip()
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(
             "The request token is too long.", {"request_token": f"at most {MAX_TOKEN_LENGTH}"}

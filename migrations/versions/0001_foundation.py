@@ -116,7 +116,6 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('label', sa.String(length=120), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('last_used_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_api_token_membership_id_membership')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),

@@ -1,0 +1,459 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import CATEGORIES, MOVEMENT_KINDS, SITE_KINDS
+from .permissions import CAPABILITIES
+
+Schema = dict[str, Any]
+
+MOVEMENT_POST_KINDS = ("donation", "purchase", "loss", "adjustment")
+ERROR_RESPONSES = {
+    "400": ("BadRequest", "Malformed JSON, or a value of the wrong type."),
+    "401": ("Unauthorized", "No token, or a wrong or revoked one."),
+    "403": ("Forbidden", "The token's role may not do this."),
+    "404": ("NotFound", "No such thing in this organisation (ids of others included)."),
+    "409": ("Conflict", "Not enough stock, a duplicate, or already reversed; nothing written."),
+    "422": ("Invalid", "The values break a rule (missing, zero, unknown, in the future...)."),
+}
+TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
+REQUEST_TOKEN = {
+    "type": "string",
+    "maxLength": 100,
+    "description": "Client-chosen; a replay answers the first result with replayed: true.",
+}
+REPLAYED = {"type": "boolean", "description": "Present and true when a request_token replayed."}
+
+
+def build_spec() -> dict[str, Any]:
+    """Return the whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Aid logistics tracker API",
+            "version": "1",
+            "description": (
+                "Stock, catalogue and ledger of one organisation. Authenticate with "
+                "Authorization: Bearer <token> (create one with `flask --app logistics "
+                "create-token EMAIL --org SLUG`). Times are ISO 8601 with offset."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+            "responses": {
+                name: _json_response(description, _ref("Error"))
+                for name, description in ERROR_RESPONSES.values()
+            },
+            "parameters": _parameters(),
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/items": {
+            "get": _operation(
+                "listItems",
+                "The item catalogue.",
+                "view_stock",
+                ok=("200", "Items by name and size.", _list_of("items", "Item")),
+                parameters=["include_retired"],
+            ),
+            "post": _operation(
+                "createItem",
+                "Add an item (sizes are separate items).",
+                "manage_catalogue",
+                ok=("201", "The item.", _ref("Item")),
+                body="ItemInput",
+                errors=("409",),
+            ),
+        },
+        "/sites": {
+            "get": _operation(
+                "listSites",
+                "Sites; details only for roles that may see precise places.",
+                "view_stock",
+                ok=("200", "Sites by name.", _list_of("sites", "Site")),
+                parameters=["include_retired"],
+            ),
+            "post": _operation(
+                "createSite",
+                "Add a site.",
+                "manage_catalogue",
+                ok=("201", "The site.", _ref("Site")),
+                body="SiteInput",
+                errors=("409",),
+            ),
+        },
+        "/stock": {
+            "get": _operation(
+                "currentStock",
+                "Current levels (zero levels left out).",
+                "view_stock",
+                ok=("200", "Levels.", _list_of("levels", "Level")),
+                parameters=["site_id", "item_id"],
+                errors=("400", "404"),
+            )
+        },
+        "/stock/as-of": {
+            "get": _operation(
+                "stockAsOf",
+                "Levels at a past moment.",
+                "view_stock",
+                ok=("200", "Levels then.", _levels_then()),
+                parameters=["at", "site_id", "item_id"],
+                errors=("400", "404", "422"),
+            )
+        },
+        "/movements": {
+            "get": _operation(
+                "listMovements",
+                "The ledger, newest first, a page at a time.",
+                "view_ledger",
+                ok=("200", "A page; follow next as cursor.", _ref("MovementPage")),
+                parameters=["since", "site_id", "item_id", "kind", "cursor", "limit"],
+                errors=("400", "404", "422"),
+            ),
+            "post": _operation(
+                "recordMovement",
+                "Record a donation, purchase, loss or adjustment (stocktake).",
+                "record_movements",
+                ok=("201", "The movement.", _ref("Movement")),
+                body="MovementInput",
+                errors=("404", "409"),
+                extra={"200": _json_response("An adjustment that changed nothing.", _no_change())},
+            ),
+        },
+        "/transfers": {
+            "post": _operation(
+                "recordTransfer",
+                "Move stock between two sites (two movements sharing a transfer group).",
+                "record_movements",
+                ok=("201", "Both legs.", _ref("Transfer")),
+                body="TransferInput",
+                errors=("404", "409"),
+            )
+        },
+        "/movements/{movement_id}/reverse": {
+            "post": _operation(
+                "reverseMovement",
+                "Undo a movement with a reversing one; a transfer leg undoes both legs.",
+                "reverse_movements",
+                ok=("201", "The reversing movements.", _list_of("movements", "Movement", True)),
+                body="ReverseInput",
+                parameters=["movement_id"],
+                errors=("404", "409"),
+            )
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "security": [],
+                "responses": {"200": {"description": "The OpenAPI document."}},
+            }
+        },
+    }
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    capability: str,
+    *,
+    ok: tuple[str, str, Schema],
+    body: str | None = None,
+    parameters: list[str] | tuple[str, ...] = (),
+    errors: tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build one operation: its capability, parameters, body and every answer it can give."""
+    roles = ", ".join(sorted(CAPABILITIES[capability]))
+    status, description, schema = ok
+    codes = {"401", "403", *errors}
+    if body is not None:
+        codes |= {"400", "422"}
+    responses: dict[str, Any] = {status: _json_response(description, schema), **(extra or {})}
+    for code in sorted(codes):
+        responses[code] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"}
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": f"Needs {capability} (roles: {roles}).",
+        "responses": responses,
+    }
+    if parameters:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in parameters]
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return operation
+
+
+def _parameters() -> dict[str, Any]:
+    def query(name: str, schema: Schema, description: str, required: bool = False) -> Schema:
+        return {
+            "name": name,
+            "in": "query",
+            "required": required,
+            "schema": schema,
+            "description": description,
+        }
+
+    whole = {"type": "integer", "minimum": 1}
+    return {
+        "site_id": query("site_id", whole, "Only this site."),
+        "item_id": query("item_id", whole, "Only this item."),
+        "at": query("at", TIME, "The moment; encode + as %2B or use Z.", required=True),
+        "since": query("since", TIME, "Only movements that occurred at or after this."),
+        "kind": query("kind", {"type": "string", "enum": list(MOVEMENT_KINDS)}, "Only this kind."),
+        "cursor": query("cursor", {"type": "string"}, "The next value of the previous page."),
+        "limit": query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size."),
+        "include_retired": query(
+            "include_retired", {"type": "boolean"}, "Also list retired ones (true or 1)."
+        ),
+        "movement_id": {
+            "name": "movement_id",
+            "in": "path",
+            "required": True,
+            "schema": whole,
+        },
+    }
+
+
+def _schemas() -> dict[str, Schema]:
+    integer = {"type": "integer"}
+    text = {"type": "string"}
+    nullable_number = {"type": ["number", "null"]}
+    return {
+        "Error": _object(
+            {
+                "error": _object(
+                    {
+                        "code": {
+                            "type": "string",
+                            "examples": ["insufficient_stock", "invalid", "not_found"],
+                        },
+                        "message": {"type": "string", "description": "A sentence to show."},
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "What is wrong with each field, by name.",
+                        },
+                    },
+                    required=("code", "message", "fields"),
+                )
+            },
+            required=("error",),
+        ),
+        "Item": _object(
+            {
+                "id": integer,
+                "name": text,
+                "size": text,
+                "label": {"type": "string", "description": 'Name with size: "Shoes (42)".'},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "unit": text,
+                "min_stock": integer,
+                "cover_target_days": integer,
+                "unit_value_eur": nullable_number,
+                "per_person_per_day": nullable_number,
+                "active": {"type": "boolean"},
+                "replayed": REPLAYED,
+            },
+            required=("id", "name", "size", "label", "category", "unit", "min_stock", "active"),
+        ),
+        "ItemInput": _object(
+            {
+                "name": {"type": "string", "maxLength": 120},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "unit": {"type": "string", "maxLength": 30, "default": "piece"},
+                "size": {"type": "string", "maxLength": 40, "default": ""},
+                "min_stock": {"type": "integer", "minimum": 0, "default": 0},
+                "cover_target_days": {"type": "integer", "minimum": 0, "default": 7},
+                "unit_value_eur": {"type": "number", "minimum": 0},
+                "per_person_per_day": {"type": "number", "minimum": 0},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("name", "category"),
+        ),
+        "Site": _object(
+            {
+                "id": integer,
+                "name": text,
+                "kind": {"type": "string", "enum": list(SITE_KINDS)},
+                "area": {"type": "string", "description": "Public: the town or district."},
+                "details": {
+                    "type": "string",
+                    "description": "Where exactly; only for admin and coordinator tokens.",
+                },
+                "active": {"type": "boolean"},
+                "replayed": REPLAYED,
+            },
+            required=("id", "name", "kind", "area", "active"),
+        ),
+        "SiteInput": _object(
+            {
+                "name": {"type": "string", "maxLength": 120},
+                "kind": {"type": "string", "enum": list(SITE_KINDS)},
+                "area": {"type": "string", "maxLength": 120},
+                "details": {"type": "string", "maxLength": 2000},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("name", "kind", "area"),
+        ),
+        "Level": _object(
+            {"site_id": integer, "item_id": integer, "quantity": integer},
+            required=("site_id", "item_id", "quantity"),
+        ),
+        "Movement": _movement(),
+        "MovementInput": _movement_input(),
+        "MovementPage": _object(
+            {
+                "movements": {"type": "array", "items": _ref("Movement")},
+                "next": {
+                    "type": ["string", "null"],
+                    "description": "Pass as cursor for the next page; null on the last.",
+                },
+            },
+            required=("movements", "next"),
+        ),
+        "TransferInput": _object(
+            {
+                "from_site_id": integer,
+                "to_site_id": integer,
+                "item_id": integer,
+                "quantity": {"type": "integer", "minimum": 1},
+                "occurred_at": TIME,
+                "note": text,
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("from_site_id", "to_site_id", "item_id", "quantity"),
+        ),
+        "Transfer": _object(
+            {
+                "transfer_group": text,
+                "movements": {
+                    "type": "array",
+                    "items": _ref("Movement"),
+                    "description": "transfer_out, then transfer_in.",
+                },
+                "replayed": REPLAYED,
+            },
+            required=("transfer_group", "movements"),
+        ),
+        "ReverseInput": _object(
+            {"reason": {"type": "string", "maxLength": 2000}, "request_token": REQUEST_TOKEN},
+            required=("reason",),
+        ),
+    }
+
+
+def _movement() -> Schema:
+    return _object(
+        {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": list(MOVEMENT_KINDS)},
+            "site_id": {"type": "integer"},
+            "item_id": {"type": "integer"},
+            "quantity": {"type": "integer", "description": "Signed: + in, - out."},
+            "occurred_at": TIME,
+            "recorded_at": TIME,
+            "source": {"type": "string"},
+            "note": {"type": "string"},
+            "transfer_group": {"type": ["string", "null"]},
+            "reverses_id": {"type": ["integer", "null"]},
+            "replayed": REPLAYED,
+        },
+        required=(
+            "id",
+            "kind",
+            "site_id",
+            "item_id",
+            "quantity",
+            "occurred_at",
+            "recorded_at",
+            "source",
+            "note",
+            "transfer_group",
+            "reverses_id",
+        ),
+    )
+
+
+def _movement_input() -> Schema:
+    schema = _object(
+        {
+            "kind": {"type": "string", "enum": list(MOVEMENT_POST_KINDS)},
+            "site_id": {"type": "integer"},
+            "item_id": {"type": "integer"},
+            "quantity": {
+                "type": "integer",
+                "description": "More than 0; signed for an adjustment.",
+            },
+            "counted": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Adjustment only: the stocktake count, instead of quantity.",
+            },
+            "occurred_at": TIME,
+            "source": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "Donation or purchase: who gave or sold it.",
+            },
+            "reason": {"type": "string", "description": "Loss and adjustment: why."},
+            "note": {"type": "string", "maxLength": 2000},
+            "request_token": REQUEST_TOKEN,
+        },
+        required=("kind", "site_id", "item_id"),
+    )
+    schema["description"] = (
+        "donation and purchase need quantity; loss needs quantity and reason (or note); "
+        "adjustment needs either a signed quantity or counted, and reason (or note)."
+    )
+    return schema
+
+
+def _levels_then() -> Schema:
+    return _object(
+        {"at": TIME, "levels": {"type": "array", "items": _ref("Level")}},
+        required=("at", "levels"),
+    )
+
+
+def _no_change() -> Schema:
+    return _object(
+        {"movement": {"type": "null"}, "message": {"type": "string"}, "replayed": REPLAYED},
+        required=("movement", "message"),
+    )
+
+
+def _list_of(key: str, name: str, replayable: bool = False) -> Schema:
+    properties: dict[str, Schema] = {key: {"type": "array", "items": _ref(name)}}
+    if replayable:
+        properties["replayed"] = REPLAYED
+    return _object(properties, required=(key,))
+
+
+def _object(properties: dict[str, Schema], required: tuple[str, ...] = ()) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_response(description: str, schema: Schema) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
