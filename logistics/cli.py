@@ -8,18 +8,27 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .database import write_intent
 from .extensions import db
+from .jobs import JOBS, run_job
 from .services import accounts, stock
 from .services.errors import ServiceError
 
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `flask --app logistics`."""
-    for command in (create_org, create_user, create_token, check_ledger, backup, seed_demo):
+    for command in (
+        create_org,
+        create_user,
+        create_token,
+        check_ledger,
+        backup,
+        seed_demo,
+        run_job_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -155,3 +164,10 @@ def seed_demo(if_empty: bool) -> None:
     click.echo(f"Demo logins (password: {DEMO_PASSWORD}) at http://127.0.0.1:5000 :")
     for email, role in demo_logins():
         click.echo(f"  {role:<12} {email}")
+
+
+@click.command("run-job")
+@click.argument("name", type=click.Choice(sorted(JOBS)))
+def run_job_command(name: str) -> None:
+    """Run one scheduled job once, now."""
+    click.echo(run_job(current_app._get_current_object(), name))

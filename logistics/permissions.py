@@ -14,6 +14,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_site_details": frozenset({"admin", "coordinator"}),
     "manage_users": frozenset({"admin"}),
     "export_csv": STAFF,
+    "view_distributions": STAFF,
+    "plan_distributions": frozenset({"admin", "coordinator"}),
+    "record_outcomes": STAFF,
 }
 
 

@@ -2,15 +2,29 @@
 
 from .accounts import ROLES, ApiToken, LoginThrottle, Membership, Organisation, User
 from .catalogue import CATEGORIES, HOLDING_SITE_KINDS, SITE_KINDS, Item, Site
+from .distributions import (
+    GIVING_STATUSES,
+    STATUSES,
+    Distribution,
+    DistributionLine,
+    DistributionSeries,
+    SeriesLine,
+)
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 
 __all__ = [
     "CATEGORIES",
+    "GIVING_STATUSES",
+    "STATUSES",
     "HOLDING_SITE_KINDS",
     "MOVEMENT_KINDS",
     "ROLES",
     "SITE_KINDS",
     "ApiToken",
+    "Distribution",
+    "DistributionLine",
+    "DistributionSeries",
+    "SeriesLine",
     "Item",
     "LoginThrottle",
     "Membership",

@@ -75,6 +75,7 @@ def record(
     note: str = "",
     transfer_group: str | None = None,
     reverses_id: int | None = None,
+    distribution_id: int | None = None,
 ) -> StockMovement:
     """Write one signed movement and move the level with it; refuse to go below zero."""
     site = get_site(organisation_id, site_id)
@@ -97,6 +98,7 @@ def record(
         note=note.strip(),
         transfer_group=transfer_group,
         reverses_id=reverses_id,
+        distribution_id=distribution_id,
     )
     db.session.add(movement)
     db.session.flush()
@@ -211,6 +213,10 @@ def transfer(
     if from_site_id == to_site_id:
         raise ValidationError("Choose two different sites.", {"to_site_id": "same as the source"})
     _check_quantity(quantity)
+    # Check every id before writing the first leg.
+    get_site(organisation_id, from_site_id)
+    get_site(organisation_id, to_site_id)
+    get_item(organisation_id, item_id)
     group = str(uuid.uuid4())
     common = {"item_id": item_id, "occurred_at": occurred_at, "note": note}
     out = record(
@@ -262,6 +268,7 @@ def reverse(
                         note=reason,
                         transfer_group=leg.transfer_group,
                         reverses_id=leg.id,
+                        distribution_id=leg.distribution_id,
                     )
                 )
         except IntegrityError as exc:  # another request reversed it first

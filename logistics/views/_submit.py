@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash
+from flask import abort, flash
 from flask_babel import gettext as _
 
 from ..auth import current_org_id
 from ..extensions import db
 from ..forms.common import SubmissionForm
 from ..services import submissions
-from ..services.errors import ServiceError
+from ..services.errors import NotFound, ServiceError
 
 
 def submit_once(
@@ -34,3 +34,11 @@ def submit_once(
         return None
     flash(_("This was already recorded; nothing new was saved.") if replayed else result["message"])
     return result
+
+
+def or_404(getter: Callable[[int, int], Any], organisation_id: int, object_id: int) -> Any:
+    """Fetch an organisation's object through a service getter, or answer 404."""
+    try:
+        return getter(organisation_id, object_id)
+    except NotFound:
+        abort(404)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,7 @@ from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, Tra
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
 from ..services.errors import NotFound
-from ._submit import submit_once
+from ._submit import or_404, submit_once
 
 bp = Blueprint("stock", __name__)
 
@@ -54,10 +54,10 @@ def overview() -> str:
 @requires("view_ledger")
 def item_history(item_id: int) -> str:
     org_id = current_org_id()
-    item = _or_404(ledger.get_item, org_id, item_id)
+    item = or_404(ledger.get_item, org_id, item_id)
     site_id = request.args.get("site_id", type=int)
     if site_id is not None:
-        _or_404(ledger.get_site, org_id, site_id)
+        or_404(ledger.get_site, org_id, site_id)
     rows, next_cursor = stock.item_history(
         org_id, item.id, site_id=site_id, before_id=request.args.get("before", type=int)
     )
@@ -227,7 +227,7 @@ def loss() -> str | Response:
 @requires("reverse_movements")
 def reverse(movement_id: int) -> str | Response:
     org_id = current_org_id()
-    movement = _or_404(ledger.get_movement, org_id, movement_id)
+    movement = or_404(ledger.get_movement, org_id, movement_id)
     form = ReverseForm()
     if form.validate_on_submit():
 
@@ -274,13 +274,6 @@ def _item_or_error(form: Any) -> Any:
             {"item": _("unknown item")},
         )
     return item
-
-
-def _or_404(getter: Any, org_id: int, object_id: int) -> Any:
-    try:
-        return getter(org_id, object_id)
-    except NotFound:
-        abort(404)
 
 
 def _user_id() -> int:

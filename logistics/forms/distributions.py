@@ -1,0 +1,102 @@
+"""Forms to schedule distributions, plan their lines and record what happened."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .common import SubmissionForm, choices
+
+BLANK_LINES = 4
+WEEKDAYS = choices(
+    enumerate(
+        [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
+    )
+)
+COUNT = [Optional(), NumberRange(min=0, max=100_000)]
+
+
+class LineForm(Form):
+    """One line: an item typed by its label and a quantity (empty rows are skipped)."""
+
+    item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
+    quantity = IntegerField(_l("Quantity"), validators=[Optional(), NumberRange(min=0)])
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as tick boxes, no JavaScript needed."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PlacesMixin:
+    site_id = SelectField(_l("Distribution point"), coerce=int)
+    source_site_id = SelectField(_l("Goods come from"), coerce=int)
+
+
+class SeriesForm(SubmissionForm, PlacesMixin):
+    weekdays = CheckboxesField(_l("Weekdays"), coerce=int, choices=WEEKDAYS)
+    local_time = TimeField(_l("Time"), validators=[InputRequired()])
+    starts_on = DateField(_l("First day"), validators=[InputRequired()])
+    ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
+    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    submit = SubmitField(_l("Save series"))
+
+
+class OneOffForm(SubmissionForm, PlacesMixin):
+    starts_at = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    submit = SubmitField(_l("Schedule"))
+
+
+class PlanForm(SubmissionForm):
+    starts_at = DateTimeLocalField(
+        _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    submit = SubmitField(_l("Save this distribution"))
+
+
+class OutcomeForm(SubmissionForm):
+    status = RadioField(
+        _l("What happened"),
+        choices=choices(
+            [
+                ("held", _l("Held")),
+                ("disrupted", _l("Disrupted (police, weather…)")),
+                ("cancelled", _l("Cancelled")),
+            ]
+        ),
+        validators=[DataRequired()],
+    )
+    headcount = IntegerField(_l("People served (count)"), validators=COUNT)
+    headcount_minors = IntegerField(_l("Of whom minors (optional)"), validators=COUNT)
+    headcount_women = IntegerField(_l("Of whom women (optional)"), validators=COUNT)
+    note = TextAreaField(
+        _l("Note (e.g. CRS stopped it at 18:20)"), validators=[Optional(), Length(max=2000)]
+    )
+    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    submit = SubmitField(_l("Record outcome"))
+
+
+class EndSeriesForm(SubmissionForm):
+    submit = SubmitField(_l("End this series"))

@@ -1,0 +1,613 @@
+"""Distributions: schedule them (one-off or recurring), plan lines, record what happened."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import (
+    GIVING_STATUSES,
+    HOLDING_SITE_KINDS,
+    Distribution,
+    DistributionLine,
+    DistributionSeries,
+    Item,
+    Organisation,
+    SeriesLine,
+    StockMovement,
+)
+from ..models.types import utcnow
+from . import ledger
+from .errors import InsufficientStock, NotFound, ValidationError
+
+DAYS_AHEAD = 28
+MAX_DAYS_BACK = 366
+OUTCOME_STATUSES = ("held", "disrupted", "cancelled")
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+# (item_id, quantity) pairs, as forms and the API give them.
+LineInput = tuple[int, int]
+
+
+def organisation_zone(organisation_id: int) -> ZoneInfo:
+    """Return the organisation's time zone."""
+    organisation = db.session.get(Organisation, organisation_id)
+    return ZoneInfo(organisation.timezone if organisation else "Europe/Paris")
+
+
+def local_today(organisation_id: int, now: datetime | None = None) -> date:
+    """Return today's date where the organisation works."""
+    return (now or utcnow()).astimezone(organisation_zone(organisation_id)).date()
+
+
+def starts_at_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """Return the UTC moment of a local date and wall-clock time (18:00 stays 18:00 across DST)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def get_distribution(organisation_id: int, distribution_id: int) -> Distribution:
+    """Return the organisation's distribution or raise NotFound."""
+    distribution = db.session.get(Distribution, distribution_id)
+    if distribution is None or distribution.organisation_id != organisation_id:
+        raise NotFound("No such distribution.")
+    return distribution
+
+
+def get_series(organisation_id: int, series_id: int) -> DistributionSeries:
+    """Return the organisation's series or raise NotFound."""
+    series = db.session.get(DistributionSeries, series_id)
+    if series is None or series.organisation_id != organisation_id:
+        raise NotFound("No such series.")
+    return series
+
+
+# --- scheduling ------------------------------------------------------------------------------
+
+
+def create_one_off(
+    organisation_id: int,
+    *,
+    site_id: int,
+    source_site_id: int,
+    starts_at: datetime,
+    lines: Sequence[LineInput],
+) -> Distribution:
+    """Schedule a single distribution with its planned lines."""
+    _check_places(organisation_id, site_id, source_site_id)
+    if starts_at.tzinfo is None:
+        raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+    clean = _clean_lines(organisation_id, lines)
+    zone = organisation_zone(organisation_id)
+    distribution = Distribution(
+        organisation_id=organisation_id,
+        site_id=site_id,
+        source_site_id=source_site_id,
+        starts_at=starts_at.astimezone(UTC),
+        local_date=starts_at.astimezone(zone).date(),
+        status="planned",
+    )
+    _set_planned_lines(distribution, clean)
+    db.session.add(distribution)
+    db.session.flush()
+    return distribution
+
+
+def create_series(
+    organisation_id: int,
+    *,
+    site_id: int,
+    source_site_id: int,
+    weekdays: Iterable[int],
+    local_time: time,
+    starts_on: date,
+    ends_on: date | None,
+    lines: Sequence[LineInput],
+    now: datetime | None = None,
+) -> DistributionSeries:
+    """Create a recurring series and its occurrences, past ones included, 28 days ahead."""
+    series = DistributionSeries(organisation_id=organisation_id)
+    _apply_series_fields(
+        series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
+    )
+    _check_start(organisation_id, starts_on, now)
+    _set_series_lines(series, _clean_lines(organisation_id, lines))
+    db.session.add(series)
+    db.session.flush()
+    generate_occurrences(series, now=now)
+    return series
+
+
+def update_series(
+    organisation_id: int,
+    series_id: int,
+    *,
+    site_id: int,
+    source_site_id: int,
+    weekdays: Iterable[int],
+    local_time: time,
+    starts_on: date,
+    ends_on: date | None,
+    lines: Sequence[LineInput],
+    now: datetime | None = None,
+) -> DistributionSeries:
+    """Change a series; future planned occurrences nobody edited by hand follow it."""
+    series = get_series(organisation_id, series_id)
+    clean = _clean_lines(organisation_id, lines)
+    _apply_series_fields(
+        series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
+    )
+    _set_series_lines(series, clean)
+    zone = organisation_zone(organisation_id)
+    moment = now or utcnow()
+    for occurrence in _untouched_future(series, moment):
+        if not _series_runs_on(series, occurrence.local_date):
+            db.session.delete(occurrence)
+            continue
+        occurrence.site_id = series.site_id
+        occurrence.source_site_id = series.source_site_id
+        occurrence.starts_at = starts_at_utc(occurrence.local_date, series.local_time, zone)
+        _set_planned_lines(occurrence, clean)
+    db.session.flush()
+    generate_occurrences(series, now=now)
+    return series
+
+
+def end_series(organisation_id: int, series_id: int, now: datetime | None = None) -> int:
+    """Stop a series: drop its untouched future occurrences; return how many were dropped."""
+    series = get_series(organisation_id, series_id)
+    series.active = False
+    dropped = 0
+    for occurrence in _untouched_future(series, now or utcnow()):
+        db.session.delete(occurrence)
+        dropped += 1
+    db.session.flush()
+    return dropped
+
+
+def generate_occurrences(series: DistributionSeries, now: datetime | None = None) -> int:
+    """Create the series' missing occurrences up to 28 days ahead; return how many."""
+    if not series.active:
+        return 0
+    zone = organisation_zone(series.organisation_id)
+    last = local_today(series.organisation_id, now) + timedelta(days=DAYS_AHEAD)
+    if series.ends_on is not None:
+        last = min(last, series.ends_on)
+    existing = set(
+        db.session.scalars(
+            select(Distribution.local_date).where(Distribution.series_id == series.id)
+        )
+    )
+    plan = [(line.item_id, line.planned_quantity) for line in series.lines]
+    created = 0
+    day = series.starts_on
+    while day <= last:
+        if day.weekday() in series.weekdays and day not in existing:
+            occurrence = Distribution(
+                organisation_id=series.organisation_id,
+                series_id=series.id,
+                site_id=series.site_id,
+                source_site_id=series.source_site_id,
+                starts_at=starts_at_utc(day, series.local_time, zone),
+                local_date=day,
+                status="planned",
+            )
+            _set_planned_lines(occurrence, plan)
+            db.session.add(occurrence)
+            created += 1
+        day += timedelta(days=1)
+    db.session.flush()
+    return created
+
+
+def extend_all_series(now: datetime | None = None) -> int:
+    """Keep every active series 28 days ahead (the nightly job); return occurrences created."""
+    series_list = db.session.scalars(
+        select(DistributionSeries).where(DistributionSeries.active.is_(True))
+    )
+    return sum(generate_occurrences(series, now=now) for series in series_list)
+
+
+def edit_occurrence(
+    organisation_id: int,
+    distribution_id: int,
+    *,
+    starts_at: datetime | None,
+    lines: Sequence[LineInput],
+) -> Distribution:
+    """Change one planned occurrence's time or plan without touching its series."""
+    distribution = get_distribution(organisation_id, distribution_id)
+    if distribution.status != "planned":
+        raise ValidationError("Only a planned distribution can be changed; correct its outcome.")
+    clean = _clean_lines(organisation_id, lines)
+    if starts_at is not None:
+        if starts_at.tzinfo is None:
+            raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+        distribution.starts_at = starts_at.astimezone(UTC)
+        distribution.local_date = starts_at.astimezone(organisation_zone(organisation_id)).date()
+    _set_planned_lines(distribution, clean)
+    distribution.edited_by_hand = True
+    db.session.flush()
+    return distribution
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+
+@dataclass
+class OutcomeInput:
+    status: str
+    headcount: int | None = None
+    headcount_minors: int | None = None
+    headcount_women: int | None = None
+    note: str = ""
+    given: list[LineInput] = field(default_factory=list)
+
+
+def record_outcome(
+    organisation_id: int,
+    user_id: int | None,
+    distribution_id: int,
+    outcome: OutcomeInput,
+    now: datetime | None = None,
+) -> Distribution:
+    """Record held / disrupted / cancelled; goods given leave the source site, all or nothing.
+
+    Recording again corrects the outcome: earlier movements are reversed first.
+    """
+    distribution = get_distribution(organisation_id, distribution_id)
+    moment = now or utcnow()
+    given = _check_outcome(organisation_id, distribution, outcome, moment)
+    with db.session.begin_nested():
+        for movement in live_movements(distribution.id):
+            ledger.reverse(organisation_id, user_id, movement.id, "Outcome corrected")
+        shortages = []
+        for item_id, quantity in given:
+            try:
+                ledger.record(
+                    organisation_id,
+                    user_id,
+                    site_id=distribution.source_site_id,
+                    item_id=item_id,
+                    quantity=-quantity,
+                    kind="distribution",
+                    occurred_at=min(distribution.starts_at, moment),
+                    note=f"Distribution at {distribution.site.name}",
+                    distribution_id=distribution.id,
+                )
+            except InsufficientStock as refusal:
+                shortages.append(refusal.message)
+        if shortages:
+            # Leaving the block with an exception rolls the savepoint back: nothing is written.
+            raise InsufficientStock(
+                "Not recorded, the source does not hold enough: " + " ".join(shortages),
+                {"lines": "not enough stock"},
+            )
+    _write_outcome(distribution, outcome, given, user_id, moment)
+    db.session.flush()
+    return distribution
+
+
+def _check_outcome(
+    organisation_id: int, distribution: Distribution, outcome: OutcomeInput, moment: datetime
+) -> list[LineInput]:
+    if outcome.status not in OUTCOME_STATUSES:
+        raise ValidationError("Choose held, disrupted or cancelled.", {"status": "unknown"})
+    given = _clean_lines(organisation_id, [(i, q) for i, q in outcome.given if q != 0])
+    if outcome.status == "cancelled":
+        if given:
+            raise ValidationError(
+                "A cancelled distribution gives nothing; remove the quantities "
+                "or choose disrupted.",
+                {"lines": "cancelled"},
+            )
+        if outcome.headcount:
+            raise ValidationError(
+                "A cancelled distribution has no headcount.", {"headcount": "cancelled"}
+            )
+        return []
+    zone = organisation_zone(organisation_id)
+    if distribution.local_date > moment.astimezone(zone).date():
+        raise ValidationError(
+            "This distribution has not happened yet; it can only be cancelled in advance.",
+            {"status": "in the future"},
+        )
+    _check_headcounts(outcome)
+    return given
+
+
+def _check_headcounts(outcome: OutcomeInput) -> None:
+    if outcome.headcount is None:
+        raise ValidationError(
+            "Say how many people came (an estimate is fine).", {"headcount": "required"}
+        )
+    for name in ("headcount", "headcount_minors", "headcount_women"):
+        value = getattr(outcome, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValidationError("Counts are whole numbers.", {name: "whole number"})
+        if value is not None and not 0 <= value <= 100_000:
+            raise ValidationError("Counts cannot be negative.", {name: "0 or more"})
+    for name in ("headcount_minors", "headcount_women"):
+        value = getattr(outcome, name)
+        if value is not None and value > outcome.headcount:
+            raise ValidationError(
+                "Part of the headcount cannot be more than the headcount.", {name: "too many"}
+            )
+
+
+def _write_outcome(
+    distribution: Distribution,
+    outcome: OutcomeInput,
+    given: list[LineInput],
+    user_id: int | None,
+    moment: datetime,
+) -> None:
+    giving = outcome.status in GIVING_STATUSES
+    by_item = dict(given)
+    for line in distribution.lines:
+        line.given_quantity = by_item.pop(line.item_id, 0) if giving else None
+    for item_id, quantity in by_item.items():
+        distribution.lines.append(
+            DistributionLine(item_id=item_id, planned_quantity=0, given_quantity=quantity)
+        )
+    distribution.status = outcome.status
+    distribution.headcount = outcome.headcount if giving else None
+    distribution.headcount_minors = outcome.headcount_minors if giving else None
+    distribution.headcount_women = outcome.headcount_women if giving else None
+    distribution.outcome_note = (outcome.note or "").strip()
+    distribution.outcome_recorded_at = moment
+    distribution.outcome_recorded_by_id = user_id
+
+
+def live_movements(distribution_id: int) -> list[StockMovement]:
+    """Return the distribution's give-out movements that have not been reversed."""
+    reversed_ids = select(StockMovement.reverses_id).where(StockMovement.reverses_id.is_not(None))
+    return list(
+        db.session.scalars(
+            select(StockMovement).where(
+                StockMovement.distribution_id == distribution_id,
+                StockMovement.kind == "distribution",
+                StockMovement.id.not_in(reversed_ids),
+            )
+        )
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AgendaLine:
+    line: DistributionLine
+    enough: bool
+
+
+@dataclass
+class AgendaEntry:
+    distribution: Distribution
+    lines: list[AgendaLine]
+
+    @property
+    def short(self) -> bool:
+        return any(not line.enough for line in self.lines)
+
+
+def list_series(organisation_id: int, include_ended: bool = False) -> list[DistributionSeries]:
+    """Return the organisation's series, newest first."""
+    query = select(DistributionSeries).where(
+        DistributionSeries.organisation_id == organisation_id
+    )
+    if not include_ended:
+        query = query.where(DistributionSeries.active.is_(True))
+    return list(db.session.scalars(query.order_by(DistributionSeries.id.desc())))
+
+
+def distributions_between(
+    organisation_id: int, first: date, last: date, site_id: int | None = None
+) -> list[Distribution]:
+    """Return distributions on local dates first..last, in time order."""
+    query = select(Distribution).where(
+        Distribution.organisation_id == organisation_id,
+        Distribution.local_date >= first,
+        Distribution.local_date <= last,
+    )
+    if site_id is not None:
+        query = query.where(Distribution.site_id == site_id)
+    return list(db.session.scalars(query.order_by(Distribution.starts_at, Distribution.id)))
+
+
+def agenda(organisation_id: int, first: date, last: date) -> list[AgendaEntry]:
+    """Return the agenda with, per planned line, whether the source still holds enough.
+
+    Planned lines draw on the source in time order, so the third evening that the
+    stock cannot cover is the one marked.
+    """
+    distributions = distributions_between(organisation_id, first, last)
+    remaining: dict[tuple[int, int], int] = {}
+    entries = []
+    for distribution in distributions:
+        lines = []
+        for line in distribution.lines:
+            if distribution.status != "planned":
+                lines.append(AgendaLine(line, True))
+                continue
+            key = (distribution.source_site_id, line.item_id)
+            if key not in remaining:
+                remaining[key] = ledger.held(*key)
+            remaining[key] -= line.planned_quantity
+            lines.append(AgendaLine(line, remaining[key] >= 0))
+        entries.append(AgendaEntry(distribution, lines))
+    return entries
+
+
+@dataclass
+class ItemGiven:
+    item_id: int
+    label: str
+    category: str
+    unit: str
+    quantity: int
+
+
+@dataclass
+class Figures:
+    first: date
+    last: date
+    by_status: dict[str, int]
+    people_served: int
+    minors: int
+    women: int
+    items: list[ItemGiven]
+    by_category: dict[str, int]
+
+
+def figures(organisation_id: int, first: date, last: date, site_id: int | None = None) -> Figures:
+    """Count distributions by outcome, people served and items given in a period."""
+    distributions = distributions_between(organisation_id, first, last, site_id)
+    by_status = {status: 0 for status in ("planned", *OUTCOME_STATUSES)}
+    people = minors = women = 0
+    given: dict[int, int] = defaultdict(int)
+    for distribution in distributions:
+        by_status[distribution.status] += 1
+        if distribution.status not in GIVING_STATUSES:
+            continue
+        people += distribution.headcount or 0
+        minors += distribution.headcount_minors or 0
+        women += distribution.headcount_women or 0
+        for line in distribution.lines:
+            given[line.item_id] += line.given_quantity or 0
+    items = []
+    by_category: dict[str, int] = defaultdict(int)
+    for item_id, quantity in given.items():
+        if quantity == 0:
+            continue
+        item = db.session.get(Item, item_id)
+        items.append(ItemGiven(item_id, item.label, item.category, item.unit, quantity))
+        by_category[item.category] += quantity
+    items.sort(key=lambda row: (row.category, row.label))
+    return Figures(first, last, by_status, people, minors, women, items, dict(by_category))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _apply_series_fields(
+    series: DistributionSeries,
+    organisation_id: int,
+    site_id: int,
+    source_site_id: int,
+    weekdays: Iterable[int],
+    local_time: time,
+    starts_on: date,
+    ends_on: date | None,
+) -> None:
+    _check_places(organisation_id, site_id, source_site_id)
+    days = sorted(set(weekdays))
+    if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
+        raise ValidationError(
+            "Choose at least one weekday (0 = Monday … 6 = Sunday).", {"weekdays": "required"}
+        )
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationError("The end date is before the start date.", {"ends_on": "too early"})
+    series.site_id = site_id
+    series.source_site_id = source_site_id
+    series.weekdays = days
+    series.local_time = local_time.replace(second=0, microsecond=0)
+    series.starts_on = starts_on
+    series.ends_on = ends_on
+
+
+def _check_start(organisation_id: int, starts_on: date, now: datetime | None) -> None:
+    if starts_on < local_today(organisation_id, now) - timedelta(days=MAX_DAYS_BACK):
+        raise ValidationError(
+            "A series can start at most a year back.", {"starts_on": "too far back"}
+        )
+
+
+def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> None:
+    site = ledger.get_site(organisation_id, site_id)
+    source = ledger.get_site(organisation_id, source_site_id)
+    if source.kind not in HOLDING_SITE_KINDS:
+        raise ValidationError(
+            "Goods must come from a warehouse or a kitchen.", {"source_site_id": "not a store"}
+        )
+    if site.id == source.id:
+        raise ValidationError(
+            "The distribution point and the source must differ.", {"site_id": "same as source"}
+        )
+
+
+def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineInput]:
+    clean: list[LineInput] = []
+    seen: set[int] = set()
+    for item_id, quantity in lines:
+        item = ledger.get_item(organisation_id, item_id)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ValidationError(
+                f"Quantity of {item.label} must be a whole number, 0 or more.",
+                {"lines": "bad quantity"},
+            )
+        if quantity > ledger.MAX_QUANTITY:
+            raise ValidationError(f"Quantity of {item.label} is too large.", {"lines": "too large"})
+        if item_id in seen:
+            raise ValidationError(f"{item.label} appears twice.", {"lines": "duplicate item"})
+        seen.add(item_id)
+        clean.append((item_id, quantity))
+    return clean
+
+
+def _set_planned_lines(distribution: Distribution, plan: Sequence[LineInput]) -> None:
+    """Make the distribution's planned lines match the plan, keeping lines with given goods."""
+    wanted = dict(plan)
+    for line in list(distribution.lines):
+        if line.item_id in wanted:
+            line.planned_quantity = wanted.pop(line.item_id)
+        elif line.given_quantity:
+            line.planned_quantity = 0
+        else:
+            distribution.lines.remove(line)
+    for item_id, quantity in wanted.items():
+        distribution.lines.append(DistributionLine(item_id=item_id, planned_quantity=quantity))
+
+
+def _set_series_lines(series: DistributionSeries, plan: Sequence[LineInput]) -> None:
+    """Make the series' lines match the plan, updating rows in place (item is unique)."""
+    wanted = dict(plan)
+    for line in list(series.lines):
+        if line.item_id in wanted:
+            line.planned_quantity = wanted.pop(line.item_id)
+        else:
+            series.lines.remove(line)
+    for item_id, quantity in wanted.items():
+        series.lines.append(SeriesLine(item_id=item_id, planned_quantity=quantity))
+
+
+def _series_runs_on(series: DistributionSeries, day: date) -> bool:
+    return (
+        day.weekday() in series.weekdays
+        and day >= series.starts_on
+        and (series.ends_on is None or day <= series.ends_on)
+    )
+
+
+def _untouched_future(series: DistributionSeries, moment: datetime) -> list[Distribution]:
+    return list(
+        db.session.scalars(
+            select(Distribution).where(
+                Distribution.series_id == series.id,
+                Distribution.status == "planned",
+                Distribution.edited_by_hand.is_(False),
+                Distribution.starts_at >= moment,
+            )
+        )
+    )
+
+
+def weekday_names(days: Iterable[int]) -> str:
+    """Return "Mon, Wed, Fri" for [0, 2, 4]."""
+    return ", ".join(WEEKDAY_NAMES[d] for d in sorted(days))

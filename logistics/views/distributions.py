@@ -1,0 +1,347 @@
+"""Distribution pages: agenda, scheduling, run sheet, outcomes and figures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..auth import current_membership, current_org_id, requires
+from ..forms.common import choices
+from ..forms.distributions import (
+    BLANK_LINES,
+    EndSeriesForm,
+    OneOffForm,
+    OutcomeForm,
+    PlanForm,
+    SeriesForm,
+)
+from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries
+from ..models.types import utcnow
+from ..services import catalogue, distributions, ledger
+from ..services.errors import NotFound, ValidationError
+from ._submit import or_404, submit_once
+
+bp = Blueprint("distributions", __name__)
+AGENDA_DAYS = 7
+
+
+@bp.route("/distributions")
+@requires("view_distributions")
+def agenda() -> str:
+    org_id = current_org_id()
+    today = distributions.local_today(org_id)
+    first = _date_arg("day") or today
+    last = first + timedelta(days=AGENDA_DAYS - 1)
+    overdue = [
+        d
+        for d in distributions.distributions_between(org_id, today - timedelta(days=14), today)
+        if d.status == "planned" and d.starts_at < utcnow()
+    ]
+    return render_template(
+        "distributions/agenda.html",
+        entries=distributions.agenda(org_id, first, last),
+        first=first,
+        last=last,
+        today=today,
+        previous=first - timedelta(days=AGENDA_DAYS),
+        following=first + timedelta(days=AGENDA_DAYS),
+        overdue=overdue,
+    )
+
+
+@bp.route("/distributions/<int:distribution_id>")
+@requires("view_distributions")
+def run_sheet(distribution_id: int) -> str:
+    distribution = _distribution_or_404(distribution_id)
+    held = {
+        line.item_id: ledger.held(distribution.source_site_id, line.item_id)
+        for line in distribution.lines
+    }
+    return render_template(
+        "distributions/run_sheet.html",
+        distribution=distribution,
+        held=held,
+        movements=distributions.live_movements(distribution.id),
+    )
+
+
+@bp.route("/distributions/new", methods=["GET", "POST"])
+@requires("plan_distributions")
+def new_one_off() -> str | Response:
+    form = OneOffForm()
+    _offer_places(form)
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            distribution = distributions.create_one_off(
+                current_org_id(),
+                site_id=form.site_id.data,
+                source_site_id=form.source_site_id.data,
+                starts_at=_aware(form.starts_at.data),
+                lines=_lines(form),
+            )
+            return {
+                "distribution_id": distribution.id,
+                "message": _("Distribution scheduled."),
+            }
+
+        result = submit_once(form, "distribution_create", action)
+        if result is not None:
+            return redirect(url_for(".run_sheet", distribution_id=result["distribution_id"]))
+    return _form_page("distributions/one_off.html", form)
+
+
+@bp.route("/series")
+@requires("view_distributions")
+def series_list() -> str:
+    org_id = current_org_id()
+    return render_template(
+        "distributions/series_list.html",
+        series=distributions.list_series(org_id, include_ended=bool(request.args.get("ended"))),
+        weekday_names=distributions.weekday_names,
+    )
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@requires("plan_distributions")
+def new_series() -> str | Response:
+    form = SeriesForm()
+    _offer_places(form)
+    if request.method == "GET":
+        form.starts_on.data = distributions.local_today(current_org_id())
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            series = distributions.create_series(current_org_id(), **_series_values(form))
+            return {"series_id": series.id, "message": _("Series created and scheduled.")}
+
+        if submit_once(form, "series_create", action) is not None:
+            return redirect(url_for(".agenda"))
+    return _form_page("distributions/series_form.html", form, series=None)
+
+
+@bp.route("/series/<int:series_id>/edit", methods=["GET", "POST"])
+@requires("plan_distributions")
+def edit_series(series_id: int) -> str | Response:
+    org_id = current_org_id()
+    series = or_404(distributions.get_series, org_id, series_id)
+    form = SeriesForm()
+    _offer_places(form)
+    if request.method == "GET":
+        _fill_series_form(form, series)
+    elif form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            distributions.update_series(org_id, series.id, **_series_values(form))
+            return {
+                "series_id": series.id,
+                "message": _("Series saved; future distributions follow it."),
+            }
+
+        if submit_once(form, "series_edit", action) is not None:
+            return redirect(url_for(".series_list"))
+    return _form_page(
+        "distributions/series_form.html", form, series=series, end_form=EndSeriesForm()
+    )
+
+
+@bp.route("/series/<int:series_id>/end", methods=["POST"])
+@requires("plan_distributions")
+def end_series(series_id: int) -> Response:
+    org_id = current_org_id()
+    series = or_404(distributions.get_series, org_id, series_id)
+    form = EndSeriesForm()
+    if form.validate_on_submit():
+        submit_once(
+            form,
+            "series_end",
+            lambda: {
+                "message": _(
+                    "Series ended; %(n)s future distributions removed.",
+                    n=distributions.end_series(org_id, series.id),
+                )
+            },
+        )
+    return redirect(url_for(".series_list"))
+
+
+@bp.route("/distributions/<int:distribution_id>/plan", methods=["GET", "POST"])
+@requires("plan_distributions")
+def edit_plan(distribution_id: int) -> str | Response:
+    distribution = _distribution_or_404(distribution_id)
+    form = PlanForm()
+    if request.method == "GET":
+        form.starts_at.data = _local(distribution.starts_at)
+        _fill_lines(form, [(line.item.label, line.planned_quantity) for line in distribution.lines])
+    elif form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            distributions.edit_occurrence(
+                current_org_id(),
+                distribution.id,
+                starts_at=_aware(form.starts_at.data),
+                lines=_lines(form),
+            )
+            return {"message": _("This distribution's plan was changed; the series is unchanged.")}
+
+        if submit_once(form, "distribution_plan", action) is not None:
+            return redirect(url_for(".run_sheet", distribution_id=distribution.id))
+    return _form_page("distributions/plan.html", form, distribution=distribution)
+
+
+@bp.route("/distributions/<int:distribution_id>/outcome", methods=["GET", "POST"])
+@requires("record_outcomes")
+def outcome(distribution_id: int) -> str | Response:
+    distribution = _distribution_or_404(distribution_id)
+    form = OutcomeForm()
+    if request.method == "GET":
+        _fill_outcome_form(form, distribution)
+    elif form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            recorded = distributions.record_outcome(
+                current_org_id(),
+                current_membership().user_id,
+                distribution.id,
+                distributions.OutcomeInput(
+                    status=form.status.data,
+                    headcount=form.headcount.data,
+                    headcount_minors=form.headcount_minors.data,
+                    headcount_women=form.headcount_women.data,
+                    note=form.note.data or "",
+                    given=_lines(form),
+                ),
+            )
+            return {"message": _("Outcome recorded: %(status)s.", status=_(recorded.status))}
+
+        if submit_once(form, "distribution_outcome", action) is not None:
+            return redirect(url_for(".run_sheet", distribution_id=distribution.id))
+    return _form_page("distributions/outcome.html", form, distribution=distribution)
+
+
+@bp.route("/distributions/figures")
+@requires("view_distributions")
+def figures() -> str:
+    org_id = current_org_id()
+    today = distributions.local_today(org_id)
+    first = _date_arg("from") or today.replace(day=1)
+    last = _date_arg("to") or today
+    site_id = request.args.get("site_id", type=int)
+    if site_id is not None:
+        or_404(ledger.get_site, org_id, site_id)
+    return render_template(
+        "distributions/figures.html",
+        figures=distributions.figures(org_id, first, last, site_id),
+        site_id=site_id,
+        points=[s for s in catalogue.list_sites(org_id) if s.kind == "distribution_point"],
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _form_page(template: str, form: Any, **context: Any) -> str:
+    return render_template(
+        template, form=form, items=catalogue.list_items(current_org_id()), **context
+    )
+
+
+def _offer_places(form: Any) -> None:
+    sites = catalogue.list_sites(current_org_id())
+    form.site_id.choices = choices(
+        (s.id, f"{s.name} ({s.area})") for s in sites if s.kind == "distribution_point"
+    )
+    form.source_site_id.choices = choices(
+        (s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS
+    )
+
+
+def _lines(form: Any) -> list[tuple[int, int]]:
+    """Turn the form's filled rows into (item_id, quantity); unknown items are refused."""
+    org_id = current_org_id()
+    lines = []
+    for row in form.lines:
+        label = (row.item.data or "").strip()
+        if not label:
+            continue
+        item = catalogue.find_item_by_label(org_id, label)
+        if item is None:
+            raise NotFound(
+                _("No item called %(label)s. Pick one from the list.", label=label),
+                {"lines": _("unknown item")},
+            )
+        lines.append((item.id, row.quantity.data or 0))
+    return lines
+
+
+def _fill_lines(form: Any, rows: list[tuple[str, int | None]]) -> None:
+    while len(form.lines):
+        form.lines.pop_entry()
+    for label, quantity in rows:
+        form.lines.append_entry({"item": label, "quantity": quantity})
+    for _blank in range(BLANK_LINES if not rows else 2):
+        form.lines.append_entry()
+
+
+def _fill_series_form(form: SeriesForm, series: DistributionSeries) -> None:
+    form.site_id.data = series.site_id
+    form.source_site_id.data = series.source_site_id
+    form.weekdays.data = list(series.weekdays)
+    form.local_time.data = series.local_time
+    form.starts_on.data = series.starts_on
+    form.ends_on.data = series.ends_on
+    _fill_lines(form, [(line.item.label, line.planned_quantity) for line in series.lines])
+
+
+def _fill_outcome_form(form: OutcomeForm, distribution: Distribution) -> None:
+    recorded = distribution.status != "planned"
+    if recorded:
+        form.status.data = distribution.status
+        form.headcount.data = distribution.headcount
+        form.headcount_minors.data = distribution.headcount_minors
+        form.headcount_women.data = distribution.headcount_women
+        form.note.data = distribution.outcome_note
+    rows = [
+        (line.item.label, line.given_quantity if recorded else line.planned_quantity)
+        for line in distribution.lines
+    ]
+    _fill_lines(form, rows)
+
+
+def _series_values(form: SeriesForm) -> dict[str, Any]:
+    return {
+        "site_id": form.site_id.data,
+        "source_site_id": form.source_site_id.data,
+        "weekdays": form.weekdays.data or [],
+        "local_time": form.local_time.data,
+        "starts_on": form.starts_on.data,
+        "ends_on": form.ends_on.data,
+        "lines": _lines(form),
+    }
+
+
+def _aware(local: datetime) -> datetime:
+    return local.replace(tzinfo=distributions.organisation_zone(current_org_id()))
+
+
+def _local(moment: datetime) -> datetime:
+    zone = distributions.organisation_zone(current_org_id())
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(_("Dates are written YYYY-MM-DD.")) from None
+
+
+def _distribution_or_404(distribution_id: int) -> Distribution:
+    return or_404(distributions.get_distribution, current_org_id(), distribution_id)
