@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
 from sqlalchemy import select
@@ -49,6 +49,12 @@ def organisation_by_slug(slug: str) -> Organisation:
     if organisation is None:
         raise NotFound(f"No organisation with slug {slug}.")
     return organisation
+
+
+def organisation_zone(organisation_id: int) -> ZoneInfo:
+    """Return the organisation's time zone."""
+    organisation = db.session.get(Organisation, organisation_id)
+    return ZoneInfo(organisation.timezone if organisation else "Europe/Paris")
 
 
 def normalise_email(email: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -53,3 +54,11 @@ def _find(organisation_id: int, token: str) -> Submission | None:
             Submission.request_token == token,
         )
     )
+
+
+def fresh_if_used(organisation_id: int, request_token: str | None) -> str:
+    """Return this request token, or a new one if it has already recorded something."""
+    token = (request_token or "").strip()
+    if token and _find(organisation_id, token) is None:
+        return token
+    return uuid.uuid4().hex
