@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import CATEGORIES, MOVEMENT_KINDS, SITE_KINDS
+from .models import CATEGORIES, MOVEMENT_KINDS, SITE_KINDS, STATUSES
 from .permissions import CAPABILITIES
+from .services.distributions import OUTCOME_STATUSES
+from .services.ledger import MAX_QUANTITY
 
 Schema = dict[str, Any]
 
@@ -15,10 +17,15 @@ ERROR_RESPONSES = {
     "401": ("Unauthorized", "No token, or a wrong or revoked one."),
     "403": ("Forbidden", "The token's role may not do this."),
     "404": ("NotFound", "No such thing in this organisation (ids of others included)."),
-    "409": ("Conflict", "Not enough stock, a duplicate, or already reversed; nothing written."),
+    "409": (
+        "Conflict",
+        "Not enough stock, a duplicate, already reversed, or a request_token used for another "
+        "request; nothing written.",
+    ),
     "422": ("Invalid", "The values break a rule (missing, zero, unknown, in the future...)."),
 }
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
+DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
 REQUEST_TOKEN = {
     "type": "string",
     "maxLength": 100,
@@ -35,7 +42,7 @@ def build_spec() -> dict[str, Any]:
             "title": "Aid logistics tracker API",
             "version": "1",
             "description": (
-                "Stock, catalogue and ledger of one organisation. Authenticate with "
+                "Stock, catalogue, ledger and distributions of one organisation. Authenticate with "
                 "Authorization: Bearer <token> (create one with `flask --app logistics "
                 "create-token EMAIL --org SLUG`). Times are ISO 8601 with offset."
             ),
@@ -45,7 +52,7 @@ def build_spec() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas(),
+            "schemas": _schemas() | _distribution_schemas(),
             "responses": {
                 name: _json_response(description, _ref("Error"))
                 for name, description in ERROR_RESPONSES.values()
@@ -151,6 +158,7 @@ def _paths() -> dict[str, Any]:
                 errors=("404", "409"),
             )
         },
+        **_distribution_paths(),
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -226,6 +234,17 @@ def _parameters() -> dict[str, Any]:
             "required": True,
             "schema": whole,
         },
+        "distribution_id": {
+            "name": "distribution_id",
+            "in": "path",
+            "required": True,
+            "schema": whole,
+        },
+        "point_id": query("site_id", whole, "Only distributions at this distribution point."),
+        "list_from": query("from", DATE, "First local date; default today."),
+        "list_to": query("to", DATE, "Last local date; default from + 6 days; at most 92 days."),
+        "figures_from": query("from", DATE, "First local date; default the 1st of to's month."),
+        "figures_to": query("to", DATE, "Last local date; default today; at most 366 days."),
     }
 
 
@@ -355,6 +374,259 @@ def _schemas() -> dict[str, Schema]:
             required=("reason",),
         ),
     }
+
+
+def _distribution_paths() -> dict[str, Any]:
+    return {
+        "/distributions": {
+            "get": _operation(
+                "listDistributions",
+                "Distributions on local dates from..to, in time order.",
+                "view_distributions",
+                ok=("200", "The period and its distributions.", _ref("DistributionList")),
+                parameters=["list_from", "list_to", "point_id"],
+                errors=("400", "404", "422"),
+            ),
+            "post": _operation(
+                "createDistribution",
+                "Schedule a one-off distribution with its planned lines.",
+                "plan_distributions",
+                ok=("201", "The distribution.", _ref("Distribution")),
+                body="DistributionInput",
+                errors=("404", "409"),
+            ),
+        },
+        "/distributions/figures": {
+            "get": _operation(
+                "distributionFigures",
+                "Distributions by outcome, people served and items given in a period.",
+                "view_distributions",
+                ok=("200", "The figures.", _ref("DistributionFigures")),
+                parameters=["figures_from", "figures_to", "point_id"],
+                errors=("400", "404", "422"),
+            )
+        },
+        "/distributions/{distribution_id}": {
+            "get": _operation(
+                "getDistribution",
+                "One distribution: its plan and, once recorded, its outcome.",
+                "view_distributions",
+                ok=("200", "The distribution.", _ref("Distribution")),
+                parameters=["distribution_id"],
+                errors=("404",),
+            )
+        },
+        "/distributions/{distribution_id}/outcome": {
+            "post": _operation(
+                "recordOutcome",
+                "Record held, disrupted or cancelled; goods given leave the source site. "
+                "Recording again corrects the outcome (earlier movements are reversed).",
+                "record_outcomes",
+                ok=("200", "The distribution with its outcome.", _ref("Distribution")),
+                body="OutcomeInput",
+                parameters=["distribution_id"],
+                errors=("404", "409"),
+            )
+        },
+        "/distribution-series": {
+            "post": _operation(
+                "createSeries",
+                "Schedule a recurring distribution; occurrences are made 28 days ahead "
+                "(past ones included when it starts in the past).",
+                "plan_distributions",
+                ok=("201", "The series and how many occurrences it has.", _ref("Series")),
+                body="SeriesInput",
+                errors=("404", "409"),
+            )
+        },
+    }
+
+
+def _distribution_schemas() -> dict[str, Schema]:
+    integer = {"type": "integer"}
+    count = {"type": "integer", "minimum": 0, "maximum": 100_000}
+    nullable_count = {"type": ["integer", "null"]}
+    quantity = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}
+    lines_input = {"type": "array", "maxItems": 200, "default": []}
+    return {
+        "Distribution": _object(
+            {
+                "id": integer,
+                "series_id": {"type": ["integer", "null"], "description": "Null for a one-off."},
+                "site_id": {"type": "integer", "description": "The distribution point."},
+                "source_site_id": {"type": "integer", "description": "Where the goods come from."},
+                "starts_at": {**TIME, "description": "In the organisation's time zone."},
+                "local_date": DATE,
+                "status": {"type": "string", "enum": list(STATUSES)},
+                "headcount": nullable_count,
+                "headcount_minors": nullable_count,
+                "headcount_women": nullable_count,
+                "note": {"type": "string", "description": "The outcome note."},
+                "lines": {"type": "array", "items": _ref("DistributionLine")},
+                "replayed": REPLAYED,
+            },
+            required=(
+                "id",
+                "series_id",
+                "site_id",
+                "source_site_id",
+                "starts_at",
+                "local_date",
+                "status",
+                "headcount",
+                "headcount_minors",
+                "headcount_women",
+                "note",
+                "lines",
+            ),
+        ),
+        "DistributionLine": _object(
+            {
+                "item_id": integer,
+                "planned": integer,
+                "given": {
+                    "type": ["integer", "null"],
+                    "description": "Null until an outcome that gives goods is recorded.",
+                },
+            },
+            required=("item_id", "planned", "given"),
+        ),
+        "DistributionList": _object(
+            {
+                "from": DATE,
+                "to": DATE,
+                "distributions": {"type": "array", "items": _ref("Distribution")},
+            },
+            required=("from", "to", "distributions"),
+        ),
+        "PlannedLine": _object(
+            {"item_id": integer, "planned": quantity}, required=("item_id", "planned")
+        ),
+        "GivenLine": _object(
+            {"item_id": integer, "given": quantity}, required=("item_id", "given")
+        ),
+        "DistributionInput": _object(
+            {
+                "site_id": {"type": "integer", "description": "The distribution point."},
+                "source_site_id": {"type": "integer", "description": "A warehouse or kitchen."},
+                "starts_at": {**TIME, "description": "At most a year back and ten years ahead."},
+                "lines": {**lines_input, "items": _ref("PlannedLine")},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("site_id", "source_site_id", "starts_at"),
+        ),
+        "SeriesInput": _object(
+            {
+                "site_id": {"type": "integer", "description": "The distribution point."},
+                "source_site_id": {"type": "integer", "description": "A warehouse or kitchen."},
+                "weekdays": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                    "minItems": 1,
+                    "description": "0 = Monday … 6 = Sunday.",
+                },
+                "time": {
+                    "type": "string",
+                    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                    "description": "Local wall-clock time HH:MM; kept across summer time.",
+                },
+                "starts_on": {**DATE, "description": "At most a year back."},
+                "ends_on": {**DATE, "description": "Last possible date; none for open-ended."},
+                "lines": {**lines_input, "items": _ref("PlannedLine")},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("site_id", "source_site_id", "weekdays", "time", "starts_on"),
+        ),
+        "Series": _object(
+            {
+                "id": integer,
+                "site_id": integer,
+                "source_site_id": integer,
+                "weekdays": {"type": "array", "items": integer},
+                "time": {"type": "string", "description": "Local HH:MM."},
+                "starts_on": DATE,
+                "ends_on": {"type": ["string", "null"], "format": "date"},
+                "lines": {"type": "array", "items": _ref("PlannedLine")},
+                "generated": {
+                    "type": "integer",
+                    "description": "How many occurrences exist for the series.",
+                },
+                "replayed": REPLAYED,
+            },
+            required=(
+                "id",
+                "site_id",
+                "source_site_id",
+                "weekdays",
+                "time",
+                "starts_on",
+                "ends_on",
+                "lines",
+                "generated",
+            ),
+        ),
+        "OutcomeInput": _outcome_input(count, lines_input),
+        "ItemGiven": _object(
+            {
+                "item_id": integer,
+                "label": {"type": "string"},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "unit": {"type": "string"},
+                "quantity": integer,
+            },
+            required=("item_id", "label", "category", "unit", "quantity"),
+        ),
+        "DistributionFigures": _object(
+            {
+                "from": DATE,
+                "to": DATE,
+                "by_status": {
+                    "type": "object",
+                    "properties": {status: integer for status in STATUSES},
+                    "description": "How many distributions ended each way.",
+                },
+                "people_served": {"type": "integer", "description": "Sum of headcounts."},
+                "minors": integer,
+                "women": integer,
+                "items": {"type": "array", "items": _ref("ItemGiven")},
+                "by_category": {
+                    "type": "object",
+                    "additionalProperties": integer,
+                    "description": "Quantity given per item category.",
+                },
+            },
+            required=(
+                "from",
+                "to",
+                "by_status",
+                "people_served",
+                "minors",
+                "women",
+                "items",
+                "by_category",
+            ),
+        ),
+    }
+
+
+def _outcome_input(count: Schema, lines_input: Schema) -> Schema:
+    schema = _object(
+        {
+            "status": {"type": "string", "enum": list(OUTCOME_STATUSES)},
+            "headcount": {**count, "description": "How many people came (an estimate is fine)."},
+            "headcount_minors": count,
+            "headcount_women": count,
+            "note": {"type": "string", "maxLength": 2000},
+            "lines": {**lines_input, "items": _ref("GivenLine")},
+            "request_token": REQUEST_TOKEN,
+        },
+        required=("status",),
+    )
+    schema["description"] = (
+        "held and disrupted need headcount and may give lines, for a distribution that has "
+        "started (today or earlier); cancelled gives nothing and takes no headcount."
+    )
+    return schema
 
 
 def _movement() -> Schema:

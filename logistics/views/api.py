@@ -6,7 +6,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ MAX_DAYS = 3650
 MAX_NOTE = 2000
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
+MAX_LINES = 200
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 
 
@@ -198,6 +199,45 @@ class Fields:
             self.invalid[name] = problem
         return when
 
+    def day(self, name: str, *, required: bool = False) -> date | None:
+        """Read a calendar date written YYYY-MM-DD."""
+        value = self._value(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.wrong_type[name] = "a string (YYYY-MM-DD)"
+            return None
+        day, problem = _parse_date(value)
+        if problem:
+            self.invalid[name] = problem
+        return day
+
+    def lines(self, name: str, quantity: str) -> list[tuple[int, int]]:
+        """Read a list of {item_id, <quantity>} objects as (item_id, quantity) pairs."""
+        value = self._value(name, False)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.wrong_type[name] = "a list of objects"
+            return []
+        if len(value) > MAX_LINES:
+            self.invalid[name] = f"at most {MAX_LINES} lines"
+            return []
+        pairs = []
+        for index, entry in enumerate(value):
+            where = f"{name}[{index}]"
+            if not isinstance(entry, dict):
+                self.wrong_type[where] = "an object"
+                continue
+            row = Fields(entry)
+            item_id = row.ident("item_id")
+            count = row.whole(quantity, required=True, low=0, high=ledger.MAX_QUANTITY)
+            self.wrong_type |= {f"{where}.{key}": why for key, why in row.wrong_type.items()}
+            self.invalid |= {f"{where}.{key}": why for key, why in row.invalid.items()}
+            if item_id is not None and count is not None:
+                pairs.append((item_id, count))
+        return pairs
+
     def check(self) -> None:
         """Refuse wrong types (400) first, then values that break a rule (422)."""
         if self.wrong_type:
@@ -225,6 +265,30 @@ def _parse_time(value: str) -> tuple[datetime | None, str | None]:
     except OverflowError:
         return None, "out of range"
     return when, None
+
+
+def _parse_date(value: str) -> tuple[date | None, str | None]:
+    """Return (date, None) or (None, what is wrong)."""
+    problem = "a date written YYYY-MM-DD"
+    value = value.strip()
+    # fromisoformat alone would also take 20241102 and 2024-W44-6.
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return None, problem
+    try:
+        return date.fromisoformat(value), None
+    except ValueError:
+        return None, problem
+
+
+def _query_date(name: str) -> date | None:
+    """Read a date from the query string; None when absent."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    day, problem = _parse_date(raw)
+    if problem:
+        raise ValidationError(f"Please check {name}: {problem}.", {name: problem})
+    return day
 
 
 def _query_whole(name: str) -> int | None:
@@ -616,3 +680,7 @@ def reverse_movement(movement_id: int) -> ApiResponse:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(build_spec())
+
+
+# The distribution endpoints live in their own module and add their routes to bp.
+from . import api_distributions  # noqa: E402, F401
