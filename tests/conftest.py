@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from logistics import create_app
@@ -55,11 +57,24 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Build the SQLite schema once; each test starts from a copy of this file."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """Yield a database URL for each engine the suite runs on."""
+    """Yield a database URL for each engine the suite runs on, with an empty schema."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     return request.getfixturevalue("postgres_database")
 
 
@@ -88,10 +103,21 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
 
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.create_all()
+            _empty_postgres_schema()
     return app
+
+
+def _empty_postgres_schema() -> None:
+    """Empty every table (fast), or build the schema when a test left none."""
+    present = set(inspect(db.engine).get_table_names())
+    wanted = set(db.metadata.tables)
+    with db.engine.begin() as connection:
+        if wanted <= present:
+            tables = ", ".join(f'"{name}"' for name in sorted(present))
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    db.create_all()
 
 
 @pytest.fixture

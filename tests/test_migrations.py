@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -11,6 +12,14 @@ from sqlalchemy import inspect, text
 from logistics import create_app
 from logistics.config import PROJECT_ROOT
 from logistics.extensions import db
+
+
+@pytest.fixture
+def blank_url(database_url, tmp_path) -> str:
+    """Return a database with no tables at all: a new SQLite file, or PostgreSQL emptied below."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+    return database_url
 
 
 def _empty_app(database_url, tmp_path):
@@ -29,8 +38,8 @@ def _empty_app(database_url, tmp_path):
     return app
 
 
-def test_upgrade_from_empty_matches_the_models(database_url, tmp_path):
-    app = _empty_app(database_url, tmp_path)
+def test_upgrade_from_empty_matches_the_models(blank_url, tmp_path):
+    app = _empty_app(blank_url, tmp_path)
     with app.app_context():
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
         with db.engine.connect() as connection:
@@ -47,8 +56,8 @@ def test_there_is_one_head():
     assert len(script.get_heads()) == 1
 
 
-def test_upgrade_keeps_the_ledger_of_an_older_database(database_url, tmp_path):
-    app = _empty_app(database_url, tmp_path)
+def test_upgrade_keeps_the_ledger_of_an_older_database(blank_url, tmp_path):
+    app = _empty_app(blank_url, tmp_path)
     directory = str(PROJECT_ROOT / "migrations")
     with app.app_context():
         upgrade(directory=directory, revision="0001_foundation")
