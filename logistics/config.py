@@ -8,6 +8,10 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "development-only-secret-key"
+DEFAULT_EVIDENCE_TYPES = (
+    "image/jpeg,image/png,image/heic,image/webp,video/mp4,video/quicktime,video/webm,"
+    "audio/mpeg,audio/mp4,audio/ogg,application/pdf,text/plain"
+)
 
 
 class ConfigError(RuntimeError):
@@ -52,12 +56,17 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+        "EVIDENCE_MAX_BYTES": int(_env("EVIDENCE_MAX_MB", "50") or 50) * 1024 * 1024,
+        "EVIDENCE_TYPES": tuple(
+            t.strip() for t in (_env("EVIDENCE_TYPES") or DEFAULT_EVIDENCE_TYPES).split(",")
+        ),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     config.update(overrides)
+    # A request may carry one evidence file plus the form around it.
+    config.setdefault("MAX_CONTENT_LENGTH", config["EVIDENCE_MAX_BYTES"] + 1024 * 1024)
     _require_secret_key(config)
     return config
 

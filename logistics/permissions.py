@@ -17,6 +17,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_distributions": STAFF,
     "plan_distributions": frozenset({"admin", "coordinator"}),
     "record_outcomes": STAFF,
+    # Incidents: volunteers may report one; only coordinators and admins read them back,
+    # since descriptions, forces and evidence can identify people and places.
+    "record_incidents": frozenset({"admin", "coordinator", "warehouse"}),
+    "view_incidents": frozenset({"admin", "coordinator"}),
+    "view_loss_figures": ALL_ROLES,
 }
 
 

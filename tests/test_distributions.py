@@ -140,7 +140,7 @@ def test_outcome_writes_exactly_the_given_quantities(world):
     db.session.commit()
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 62
     assert ledger.held(world.sites["main"], world.items["sleeping_bag"]) == 38
-    movements = distributions.live_movements(tonight.id)
+    movements = distributions.live_movements(tonight)
     assert sorted((m.item_id, m.quantity, m.kind) for m in movements) == sorted(
         [
             (world.items["blanket"], -38, "distribution"),
@@ -200,13 +200,13 @@ def test_correcting_an_outcome_reverses_and_rerecords_and_balances(world):
     distributions.record_outcome(world.org_id, None, tonight.id, corrected)
     db.session.commit()
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 75
-    assert [m.quantity for m in distributions.live_movements(tonight.id)] == [-25]
+    assert [m.quantity for m in distributions.live_movements(tonight)] == [-25]
     assert stock.check_ledger() == []
     # Cancelling after all puts everything back.
     distributions.record_outcome(world.org_id, None, tonight.id, OutcomeInput(status="cancelled"))
     db.session.commit()
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 100
-    assert distributions.live_movements(tonight.id) == []
+    assert distributions.live_movements(tonight) == []
     assert stock.check_ledger() == []
 
 

@@ -25,9 +25,7 @@ from .common import SubmissionForm, choices
 
 BLANK_LINES = 4
 WEEKDAYS = choices(
-    enumerate(
-        [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
-    )
+    enumerate([_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")])
 )
 COUNT = [Optional(), NumberRange(min=0, max=100_000)]
 

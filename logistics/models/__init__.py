@@ -10,11 +10,25 @@ from .distributions import (
     DistributionSeries,
     SeriesLine,
 )
+from .incidents import (
+    INCIDENT_KINDS,
+    LINE_ACTIONS,
+    LINE_ORIGINS,
+    TRISTATE,
+    Evidence,
+    Incident,
+    IncidentAmendment,
+    IncidentLine,
+)
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 
 __all__ = [
     "CATEGORIES",
     "GIVING_STATUSES",
+    "INCIDENT_KINDS",
+    "LINE_ACTIONS",
+    "LINE_ORIGINS",
+    "TRISTATE",
     "STATUSES",
     "HOLDING_SITE_KINDS",
     "MOVEMENT_KINDS",
@@ -24,6 +38,10 @@ __all__ = [
     "Distribution",
     "DistributionLine",
     "DistributionSeries",
+    "Evidence",
+    "Incident",
+    "IncidentAmendment",
+    "IncidentLine",
     "SeriesLine",
     "Item",
     "LoginThrottle",

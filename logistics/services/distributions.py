@@ -18,12 +18,12 @@ from ..models import (
     DistributionLine,
     DistributionSeries,
     Item,
-    Organisation,
     SeriesLine,
     StockMovement,
 )
 from ..models.types import utcnow
 from . import ledger
+from .accounts import organisation_zone
 from .errors import InsufficientStock, NotFound, ValidationError
 
 DAYS_AHEAD = 28
@@ -33,12 +33,6 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # (item_id, quantity) pairs, as forms and the API give them.
 LineInput = tuple[int, int]
-
-
-def organisation_zone(organisation_id: int) -> ZoneInfo:
-    """Return the organisation's time zone."""
-    organisation = db.session.get(Organisation, organisation_id)
-    return ZoneInfo(organisation.timezone if organisation else "Europe/Paris")
 
 
 def local_today(organisation_id: int, now: datetime | None = None) -> date:
@@ -264,7 +258,7 @@ def record_outcome(
     moment = now or utcnow()
     given = _check_outcome(organisation_id, distribution, outcome, moment)
     with db.session.begin_nested():
-        for movement in live_movements(distribution.id):
+        for movement in live_movements(distribution):
             ledger.reverse(organisation_id, user_id, movement.id, "Outcome corrected")
         shortages = []
         for item_id, quantity in given:
@@ -364,17 +358,10 @@ def _write_outcome(
     distribution.outcome_recorded_by_id = user_id
 
 
-def live_movements(distribution_id: int) -> list[StockMovement]:
+def live_movements(distribution: Distribution) -> list[StockMovement]:
     """Return the distribution's give-out movements that have not been reversed."""
-    reversed_ids = select(StockMovement.reverses_id).where(StockMovement.reverses_id.is_not(None))
-    return list(
-        db.session.scalars(
-            select(StockMovement).where(
-                StockMovement.distribution_id == distribution_id,
-                StockMovement.kind == "distribution",
-                StockMovement.id.not_in(reversed_ids),
-            )
-        )
+    return ledger.live_movements(
+        distribution.organisation_id, kind="distribution", distribution_id=distribution.id
     )
 
 
@@ -399,9 +386,7 @@ class AgendaEntry:
 
 def list_series(organisation_id: int, include_ended: bool = False) -> list[DistributionSeries]:
     """Return the organisation's series, newest first."""
-    query = select(DistributionSeries).where(
-        DistributionSeries.organisation_id == organisation_id
-    )
+    query = select(DistributionSeries).where(DistributionSeries.organisation_id == organisation_id)
     if not include_ended:
         query = query.where(DistributionSeries.active.is_(True))
     return list(db.session.scalars(query.order_by(DistributionSeries.id.desc())))

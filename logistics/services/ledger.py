@@ -18,6 +18,7 @@ RECEIPT_KINDS = ("donation", "purchase")
 # How far ahead of the server clock a phone's clock may be before we call it wrong.
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_QUANTITY = 10_000_000
+MAX_SOURCE = 200  # the column's width
 VERB_BY_KIND = {
     "transfer_out": "move",
     "distribution": "give out",
@@ -76,12 +77,17 @@ def record(
     transfer_group: str | None = None,
     reverses_id: int | None = None,
     distribution_id: int | None = None,
+    incident_id: int | None = None,
 ) -> StockMovement:
     """Write one signed movement and move the level with it; refuse to go below zero."""
     site = get_site(organisation_id, site_id)
     item = get_item(organisation_id, item_id)
     if kind not in MOVEMENT_KINDS:
         raise ValidationError(f"Unknown movement kind: {kind}.", {"kind": "unknown"})
+    if len(source.strip()) > MAX_SOURCE:
+        raise ValidationError(
+            f"The source label is at most {MAX_SOURCE} characters.", {"source": "too long"}
+        )
     _check_quantity(quantity, allow_negative=True)
     when = _check_when(occurred_at)
     _move_level(organisation_id, site, item, quantity, kind)
@@ -99,6 +105,7 @@ def record(
         transfer_group=transfer_group,
         reverses_id=reverses_id,
         distribution_id=distribution_id,
+        incident_id=incident_id,
     )
     db.session.add(movement)
     db.session.flush()
@@ -269,11 +276,33 @@ def reverse(
                         transfer_group=leg.transfer_group,
                         reverses_id=leg.id,
                         distribution_id=leg.distribution_id,
+                        incident_id=leg.incident_id,
                     )
                 )
         except IntegrityError as exc:  # another request reversed it first
             raise Conflict(f"Movement {leg.id} has already been reversed.") from exc
     return reversals
+
+
+def live_movements(
+    organisation_id: int,
+    *,
+    kind: str,
+    distribution_id: int | None = None,
+    incident_id: int | None = None,
+) -> list[StockMovement]:
+    """Return the movements of a distribution or incident that have not been reversed."""
+    reversed_ids = select(StockMovement.reverses_id).where(StockMovement.reverses_id.is_not(None))
+    query = select(StockMovement).where(
+        StockMovement.organisation_id == organisation_id,
+        StockMovement.kind == kind,
+        StockMovement.id.not_in(reversed_ids),
+    )
+    if distribution_id is not None:
+        query = query.where(StockMovement.distribution_id == distribution_id)
+    if incident_id is not None:
+        query = query.where(StockMovement.incident_id == incident_id)
+    return list(db.session.scalars(query.order_by(StockMovement.id)))
 
 
 def _legs(movement: StockMovement) -> list[StockMovement]:

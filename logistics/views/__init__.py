@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
-    from . import admin, api, auth, catalogue, csv_io, distributions, stock
+    from . import admin, api, auth, catalogue, csv_io, distributions, incidents, stock
 
-    for module in (auth, stock, distributions, catalogue, admin, csv_io, api):
+    for module in (auth, stock, distributions, incidents, catalogue, admin, csv_io, api):
         app.register_blueprint(module.bp)

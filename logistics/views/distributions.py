@@ -65,7 +65,7 @@ def run_sheet(distribution_id: int) -> str:
         "distributions/run_sheet.html",
         distribution=distribution,
         held=held,
-        movements=distributions.live_movements(distribution.id),
+        movements=distributions.live_movements(distribution),
     )
 
 

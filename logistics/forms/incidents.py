@@ -1,0 +1,106 @@
+"""Forms for incidents: the record, its lines, evidence, amendments."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..models import INCIDENT_KINDS
+from .common import SubmissionForm, choices
+
+BLANK_LINES = 4
+COUNT = [Optional(), NumberRange(min=0, max=100_000)]
+TRISTATE_CHOICES = choices([("unknown", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))])
+KIND_LABELS = {
+    "eviction": _l("Eviction"),
+    "police_destruction": _l("Police destruction"),
+    "seizure": _l("Seizure"),
+    "gas_contamination": _l("Gas contamination"),
+    "weather": _l("Weather"),
+    "fire": _l("Fire"),
+    "theft": _l("Theft"),
+    "spoilage": _l("Spoilage"),
+    "other": _l("Other"),
+}
+ORIGIN_CHOICES = choices(
+    [
+        ("after_distribution", _l("Given out earlier")),
+        ("from_stock", _l("From our stock")),
+    ]
+)
+ACTION_CHOICES = choices(
+    [
+        ("destroyed", _l("Destroyed")),
+        ("seized", _l("Seized")),
+        ("slashed", _l("Slashed")),
+        ("contaminated", _l("Contaminated (gas)")),
+    ]
+)
+
+
+class IncidentLineForm(Form):
+    """One line of lost items; rows without an item are skipped."""
+
+    item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
+    quantity = IntegerField(_l("Quantity"), validators=[Optional(), NumberRange(min=1)])
+    action = SelectField(_l("What happened"), choices=ACTION_CHOICES, default="destroyed")
+    origin = SelectField(_l("Whose"), choices=ORIGIN_CHOICES, default="after_distribution")
+    site_id = SelectField(_l("Taken from (our stock)"), coerce=int, validate_choice=False)
+    marked_property = BooleanField(_l("Carried our mark"))
+
+
+class IncidentForm(SubmissionForm):
+    occurred_at = DateTimeLocalField(
+        _l("Started"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    ended_at = DateTimeLocalField(_l("Ended"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in INCIDENT_KINDS))
+    area = StringField(_l("Area (town or district)"), validators=[DataRequired(), Length(max=120)])
+    site_id = SelectField(_l("Our site involved (optional)"), coerce=int, validate_choice=False)
+    forces_present = TextAreaField(
+        _l("Forces present (e.g. 4 gendarmerie vans, 1 PAF van)"),
+        validators=[Optional(), Length(max=5000)],
+    )
+    bailiff_present = SelectField(_l("Bailiff present"), choices=TRISTATE_CHOICES)
+    interpreter_present = SelectField(_l("Interpreter present"), choices=TRISTATE_CHOICES)
+    legal_basis_shown = SelectField(_l("Legal basis shown"), choices=TRISTATE_CHOICES)
+    shelter_offered = SelectField(_l("Shelter offered"), choices=TRISTATE_CHOICES)
+    people_affected = IntegerField(_l("People affected (count)"), validators=COUNT)
+    shelters_affected = IntegerField(_l("Shelters affected (count)"), validators=COUNT)
+    witnesses = TextAreaField(
+        _l("Witnesses (observers, not the people affected)"),
+        validators=[Optional(), Length(max=5000)],
+    )
+    description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=20000)])
+    lines = FieldList(FormField(IncidentLineForm), min_entries=BLANK_LINES)
+    submit = SubmitField(_l("Save incident"))
+
+
+class EvidenceForm(SubmissionForm):
+    file = FileField(_l("Photo, video or document"), validators=[FileRequired()])
+    captured_at = DateTimeLocalField(
+        _l("Taken at (optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    submit = SubmitField(_l("Upload"))
+
+
+class AmendmentForm(SubmissionForm):
+    text = TextAreaField(_l("Amendment"), validators=[DataRequired(), Length(max=20000)])
+    submit = SubmitField(_l("Add amendment"))
+
+
+class LockForm(SubmissionForm):
+    submit = SubmitField(_l("Lock this incident"))

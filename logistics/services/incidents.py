@@ -1,0 +1,379 @@
+"""Incidents: record an eviction or loss, what was destroyed, lock, amend, and count."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import (
+    GIVING_STATUSES,
+    HOLDING_SITE_KINDS,
+    INCIDENT_KINDS,
+    LINE_ACTIONS,
+    LINE_ORIGINS,
+    TRISTATE,
+    Distribution,
+    Incident,
+    IncidentAmendment,
+    IncidentLine,
+    Item,
+    StockMovement,
+)
+from ..models.types import utcnow
+from . import ledger
+from .distributions import distributions_between, organisation_zone
+from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+
+TEXT_FIELDS = ("forces_present", "witnesses", "description")
+TRISTATE_FIELDS = ("bailiff_present", "interpreter_present", "legal_basis_shown", "shelter_offered")
+COUNT_FIELDS = ("people_affected", "shelters_affected")
+MAX_TEXT = 20_000
+MAX_COUNT = 100_000
+
+
+@dataclass
+class LineInput:
+    item_id: int
+    quantity: int
+    origin: str
+    action: str
+    marked_property: bool = False
+    site_id: int | None = None
+    distribution_id: int | None = None
+
+
+@dataclass
+class IncidentInput:
+    occurred_at: datetime
+    kind: str
+    area: str
+    ended_at: datetime | None = None
+    site_id: int | None = None
+    forces_present: str = ""
+    bailiff_present: str = "unknown"
+    interpreter_present: str = "unknown"
+    legal_basis_shown: str = "unknown"
+    shelter_offered: str = "unknown"
+    people_affected: int | None = None
+    shelters_affected: int | None = None
+    witnesses: str = ""
+    description: str = ""
+    lines: list[LineInput] = field(default_factory=list)
+
+
+def get_incident(organisation_id: int, incident_id: int) -> Incident:
+    """Return the organisation's incident or raise NotFound."""
+    incident = db.session.get(Incident, incident_id)
+    if incident is None or incident.organisation_id != organisation_id:
+        raise NotFound("No such incident.")
+    return incident
+
+
+def record_incident(organisation_id: int, user_id: int | None, values: IncidentInput) -> Incident:
+    """Record an incident and its lines; from-stock lines write loss movements, all or nothing."""
+    incident = Incident(organisation_id=organisation_id, created_by_id=user_id)
+    _apply_fields(incident, organisation_id, values)
+    db.session.add(incident)
+    db.session.flush()
+    _write_lines(incident, user_id, values.lines)
+    return incident
+
+
+def update_incident(
+    organisation_id: int, user_id: int | None, incident_id: int, values: IncidentInput
+) -> Incident:
+    """Change an unlocked incident: fields, and lines (earlier loss movements are reversed)."""
+    incident = _unlocked(organisation_id, incident_id)
+    _apply_fields(incident, organisation_id, values)
+    _write_lines(incident, user_id, values.lines)
+    return incident
+
+
+def lock(organisation_id: int, user_id: int | None, incident_id: int) -> Incident:
+    """Lock a reviewed incident: from now on only amendments can be added."""
+    incident = _unlocked(organisation_id, incident_id)
+    incident.locked_at = utcnow()
+    incident.locked_by_id = user_id
+    db.session.flush()
+    return incident
+
+
+def amend(
+    organisation_id: int, user_id: int | None, incident_id: int, text: str
+) -> IncidentAmendment:
+    """Append an amendment (who, when, what) to a locked incident."""
+    incident = get_incident(organisation_id, incident_id)
+    if not incident.locked:
+        raise ValidationError(
+            "This incident is not locked yet; edit it directly.", {"text": "not locked"}
+        )
+    clean = (text or "").strip()
+    if not clean:
+        raise ValidationError("Write what the amendment says.", {"text": "required"})
+    if len(clean) > MAX_TEXT:
+        raise ValidationError("That amendment is too long.", {"text": "too long"})
+    amendment = IncidentAmendment(incident_id=incident.id, created_by_id=user_id, text=clean)
+    db.session.add(amendment)
+    db.session.flush()
+    return amendment
+
+
+def loss_movements(incident: Incident) -> list[StockMovement]:
+    """Return the incident's loss movements that stand (not reversed)."""
+    return ledger.live_movements(incident.organisation_id, kind="loss", incident_id=incident.id)
+
+
+def list_incidents(
+    organisation_id: int,
+    first: date,
+    last: date,
+    *,
+    area: str | None = None,
+    kind: str | None = None,
+) -> list[Incident]:
+    """Return incidents on local dates first..last, newest first, filtered by area and kind."""
+    start, end = _period(organisation_id, first, last)
+    query = select(Incident).where(
+        Incident.organisation_id == organisation_id,
+        Incident.occurred_at >= start,
+        Incident.occurred_at < end,
+    )
+    if area:
+        query = query.where(Incident.area == area)
+    if kind:
+        query = query.where(Incident.kind == kind)
+    return list(db.session.scalars(query.order_by(Incident.occurred_at.desc(), Incident.id.desc())))
+
+
+def areas(organisation_id: int) -> list[str]:
+    """Return the areas incidents were recorded in."""
+    return list(
+        db.session.scalars(
+            select(Incident.area)
+            .where(Incident.organisation_id == organisation_id)
+            .distinct()
+            .order_by(Incident.area)
+        )
+    )
+
+
+@dataclass
+class DestroyedItem:
+    item_id: int
+    label: str
+    category: str
+    from_stock: int
+    after_distribution: int
+    given: int
+
+    @property
+    def share_of_given(self) -> float | None:
+        """Destroyed after distribution as a share of what was given out (None if none given)."""
+        return self.after_distribution / self.given if self.given else None
+
+
+@dataclass
+class LossFigures:
+    first: date
+    last: date
+    incidents: int
+    by_area_kind: dict[tuple[str, str], int]
+    people_affected: int
+    shelters_affected: int
+    items: list[DestroyedItem]
+    by_category: dict[str, int]
+
+
+def loss_figures(
+    organisation_id: int, first: date, last: date, *, area: str | None = None
+) -> LossFigures:
+    """Count incidents and destroyed items in a period; compare with what was given out."""
+    incidents = list_incidents(organisation_id, first, last, area=area)
+    by_area_kind: dict[tuple[str, str], int] = defaultdict(int)
+    destroyed: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    people = shelters = 0
+    for incident in incidents:
+        by_area_kind[(incident.area, incident.kind)] += 1
+        people += incident.people_affected or 0
+        shelters += incident.shelters_affected or 0
+        for line in incident.lines:
+            destroyed[line.item_id][LINE_ORIGINS.index(line.origin)] += line.quantity
+    given = _given_by_item(organisation_id, first, last)
+    items = []
+    by_category: dict[str, int] = defaultdict(int)
+    for item_id, (from_stock, after) in destroyed.items():
+        item = db.session.get(Item, item_id)
+        items.append(
+            DestroyedItem(
+                item_id, item.label, item.category, from_stock, after, given.get(item_id, 0)
+            )
+        )
+        by_category[item.category] += from_stock + after
+    items.sort(key=lambda row: (row.category, row.label))
+    return LossFigures(
+        first, last, len(incidents), dict(by_area_kind), people, shelters, items, dict(by_category)
+    )
+
+
+def _given_by_item(organisation_id: int, first: date, last: date) -> dict[int, int]:
+    given: dict[int, int] = defaultdict(int)
+    for distribution in distributions_between(organisation_id, first, last):
+        if distribution.status in GIVING_STATUSES:
+            for line in distribution.lines:
+                given[line.item_id] += line.given_quantity or 0
+    return given
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _unlocked(organisation_id: int, incident_id: int) -> Incident:
+    incident = get_incident(organisation_id, incident_id)
+    if incident.locked:
+        raise Conflict(
+            "This incident is locked; add an amendment instead. A wrong stock effect is put "
+            "right by reversing its movement."
+        )
+    return incident
+
+
+def _apply_fields(incident: Incident, organisation_id: int, values: IncidentInput) -> None:
+    errors: dict[str, str] = {}
+    if values.kind not in INCIDENT_KINDS:
+        errors["kind"] = "unknown kind"
+    area = " ".join((values.area or "").split())
+    if not area or len(area) > 120:
+        errors["area"] = "required, at most 120 characters"
+    occurred = _aware(values.occurred_at, "occurred_at", errors)
+    ended = _aware(values.ended_at, "ended_at", errors) if values.ended_at else None
+    if occurred and occurred > utcnow() + ledger.CLOCK_SKEW:
+        errors["occurred_at"] = "in the future"
+    if occurred and ended and ended < occurred:
+        errors["ended_at"] = "before the start"
+    for name in TRISTATE_FIELDS:
+        if getattr(values, name) not in TRISTATE:
+            errors[name] = "yes, no or unknown"
+    for name in COUNT_FIELDS:
+        value = getattr(values, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT
+        ):
+            errors[name] = "a whole number, 0 or more"
+    for name in TEXT_FIELDS:
+        if len(getattr(values, name) or "") > MAX_TEXT:
+            errors[name] = "too long"
+    if values.site_id is not None:
+        ledger.get_site(organisation_id, values.site_id)
+    if errors:
+        names = ", ".join(name.replace("_", " ") for name in errors)
+        raise ValidationError(f"Please check: {names}.", errors)
+    incident.occurred_at = occurred
+    incident.ended_at = ended
+    incident.kind = values.kind
+    incident.area = area
+    incident.site_id = values.site_id
+    for name in (*TRISTATE_FIELDS, *COUNT_FIELDS):
+        setattr(incident, name, getattr(values, name))
+    for name in TEXT_FIELDS:
+        setattr(incident, name, (getattr(values, name) or "").strip())
+
+
+def _aware(value: Any, name: str, errors: dict[str, str]) -> datetime | None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        errors[name] = "a date and time with its time zone"
+        return None
+    return value.astimezone(UTC)
+
+
+def _write_lines(incident: Incident, user_id: int | None, lines: Sequence[LineInput]) -> None:
+    """Replace the incident's lines; loss movements follow, refused whole when short."""
+    organisation_id = incident.organisation_id
+    checked = [_check_line(organisation_id, incident, line) for line in lines]
+    with db.session.begin_nested():
+        for movement in loss_movements(incident):
+            ledger.reverse(organisation_id, user_id, movement.id, "Incident lines corrected")
+        shortages = []
+        for line in checked:
+            if line.origin != "from_stock":
+                continue
+            try:
+                ledger.record(
+                    organisation_id,
+                    user_id,
+                    site_id=line.site_id,
+                    item_id=line.item_id,
+                    quantity=-line.quantity,
+                    kind="loss",
+                    occurred_at=incident.occurred_at,
+                    note=f"{line.action.capitalize()} ({incident.kind.replace('_', ' ')}, "
+                    f"{incident.area})",
+                    incident_id=incident.id,
+                )
+            except InsufficientStock as refusal:
+                shortages.append(refusal.message)
+        if shortages:
+            raise InsufficientStock(
+                "Not recorded, the stock is not there: " + " ".join(shortages),
+                {"lines": "not enough stock"},
+            )
+    incident.lines = [
+        IncidentLine(
+            item_id=line.item_id,
+            quantity=line.quantity,
+            origin=line.origin,
+            action=line.action,
+            marked_property=bool(line.marked_property),
+            site_id=line.site_id if line.origin == "from_stock" else None,
+            distribution_id=line.distribution_id if line.origin == "after_distribution" else None,
+        )
+        for line in checked
+    ]
+    db.session.flush()
+
+
+def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> LineInput:
+    item = ledger.get_item(organisation_id, line.item_id)
+    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+        raise ValidationError(
+            f"Quantity of {item.label} must be a whole number above 0.", {"lines": "quantity"}
+        )
+    if line.quantity > ledger.MAX_QUANTITY:
+        raise ValidationError(f"Quantity of {item.label} is too large.", {"lines": "quantity"})
+    if line.origin not in LINE_ORIGINS:
+        raise ValidationError(
+            "Say whether it was from our stock or given out.", {"lines": "origin"}
+        )
+    if line.action not in LINE_ACTIONS:
+        raise ValidationError(
+            "Choose destroyed, seized, slashed or contaminated.", {"lines": "action"}
+        )
+    if line.origin == "from_stock":
+        site_id = line.site_id or incident.site_id
+        if site_id is None:
+            raise ValidationError(
+                f"Say which site the {item.label} were taken from.", {"lines": "site"}
+            )
+        site = ledger.get_site(organisation_id, site_id)
+        if site.kind not in HOLDING_SITE_KINDS:
+            raise ValidationError(
+                f"{site.name} holds no stock; choose a warehouse or kitchen.", {"lines": "site"}
+            )
+        line.site_id = site.id
+    if line.distribution_id is not None:
+        distribution = db.session.get(Distribution, line.distribution_id)
+        if distribution is None or distribution.organisation_id != organisation_id:
+            raise NotFound("No such distribution.", {"lines": "distribution"})
+    return line
+
+
+def _period(organisation_id: int, first: date, last: date) -> tuple[datetime, datetime]:
+    zone = organisation_zone(organisation_id)
+    start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return start, end

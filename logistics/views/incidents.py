@@ -1,0 +1,361 @@
+"""Incident pages: report, review, lock, amend, evidence, and loss figures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..auth import current_membership, current_org_id, requires
+from ..forms.common import choices
+from ..forms.incidents import (
+    BLANK_LINES,
+    KIND_LABELS,
+    AmendmentForm,
+    EvidenceForm,
+    IncidentForm,
+    LockForm,
+)
+from ..models import HOLDING_SITE_KINDS, INCIDENT_KINDS, Incident
+from ..permissions import can
+from ..services import catalogue, evidence, incidents
+from ..services.distributions import local_today, organisation_zone
+from ..services.errors import NotFound, ValidationError
+from ._submit import or_404, submit_once
+
+bp = Blueprint("incidents", __name__)
+
+
+def evidence_store() -> evidence.EvidenceStore:
+    """Return the configured evidence store."""
+    config = current_app.config
+    return evidence.EvidenceStore(
+        Path(config["EVIDENCE_DIR"]), config["EVIDENCE_MAX_BYTES"], tuple(config["EVIDENCE_TYPES"])
+    )
+
+
+@bp.route("/incidents")
+@requires("view_incidents")
+def index() -> str:
+    org_id = current_org_id()
+    first, last = _period_args(default_days=31)
+    area = request.args.get("area") or None
+    kind = request.args.get("kind") or None
+    return render_template(
+        "incidents/index.html",
+        incidents=incidents.list_incidents(org_id, first, last, area=area, kind=kind),
+        first=first,
+        last=last,
+        area=area,
+        kind=kind,
+        areas=incidents.areas(org_id),
+        kinds=INCIDENT_KINDS,
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@requires("record_incidents")
+def new() -> str | Response:
+    form = IncidentForm()
+    _offer_sites(form)
+    if request.method == "GET":
+        form.occurred_at.data = _local_now()
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            incident = incidents.record_incident(current_org_id(), _user_id(), _values(form))
+            return {"incident_id": incident.id, "message": _("Incident recorded.")}
+
+        result = submit_once(form, "incident_create", action)
+        if result is not None:
+            if can(current_membership().role, "view_incidents"):
+                return redirect(url_for(".show", incident_id=result["incident_id"]))
+            flash(_("A coordinator will review it."))
+            return redirect(url_for("stock.overview"))
+    return _form_page(form, incident=None)
+
+
+@bp.route("/incidents/<int:incident_id>")
+@requires("view_incidents")
+def show(incident_id: int) -> str:
+    incident = _incident_or_404(incident_id)
+    return render_template(
+        "incidents/show.html",
+        incident=incident,
+        movements=incidents.loss_movements(incident),
+        kind_labels=KIND_LABELS,
+        evidence_form=EvidenceForm(),
+        amendment_form=AmendmentForm(),
+        lock_form=LockForm(),
+    )
+
+
+@bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@requires("view_incidents")
+def edit(incident_id: int) -> str | Response:
+    incident = _incident_or_404(incident_id)
+    if incident.locked:
+        flash(_("This incident is locked; add an amendment instead."))
+        return redirect(url_for(".show", incident_id=incident.id))
+    form = IncidentForm()
+    _offer_sites(form)
+    if request.method == "GET":
+        _fill(form, incident)
+    elif form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            incidents.update_incident(current_org_id(), _user_id(), incident.id, _values(form))
+            return {"message": _("Incident saved.")}
+
+        if submit_once(form, "incident_edit", action) is not None:
+            return redirect(url_for(".show", incident_id=incident.id))
+    return _form_page(form, incident=incident)
+
+
+@bp.route("/incidents/<int:incident_id>/lock", methods=["POST"])
+@requires("view_incidents")
+def lock(incident_id: int) -> Response:
+    incident = _incident_or_404(incident_id)
+    form = LockForm()
+    if form.validate_on_submit():
+        _submit_or_flash(
+            form,
+            "incident_lock",
+            lambda: (
+                incidents.lock(current_org_id(), _user_id(), incident.id)
+                and {"message": _("Incident locked.")}
+            ),
+        )
+    return redirect(url_for(".show", incident_id=incident.id))
+
+
+@bp.route("/incidents/<int:incident_id>/amend", methods=["POST"])
+@requires("view_incidents")
+def amend(incident_id: int) -> Response:
+    incident = _incident_or_404(incident_id)
+    form = AmendmentForm()
+    if form.validate_on_submit():
+        _submit_or_flash(
+            form,
+            "incident_amend",
+            lambda: (
+                incidents.amend(current_org_id(), _user_id(), incident.id, form.text.data)
+                and {"message": _("Amendment added.")}
+            ),
+        )
+    else:
+        flash(_("Write what the amendment says."))
+    return redirect(url_for(".show", incident_id=incident.id))
+
+
+@bp.route("/incidents/<int:incident_id>/evidence", methods=["POST"])
+@requires("view_incidents")
+def upload(incident_id: int) -> Response:
+    incident = _incident_or_404(incident_id)
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload_file = form.file.data
+
+        def action() -> dict[str, Any]:
+            stored = evidence.add_evidence(
+                evidence_store(),
+                current_org_id(),
+                _user_id(),
+                incident.id,
+                file_name=upload_file.filename or "",
+                stream=upload_file.stream,
+                captured_at=_aware(form.captured_at.data),
+            )
+            return {
+                "evidence_id": stored.id,
+                "message": _(
+                    "%(name)s stored, SHA-256 %(sha)s.", name=stored.file_name, sha=stored.sha256
+                ),
+            }
+
+        _submit_or_flash(form, "evidence_upload", action)
+    else:
+        flash(_("Choose a file to upload."))
+    return redirect(url_for(".show", incident_id=incident.id))
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@requires("view_incidents")
+def download(evidence_id: int) -> Response:
+    record = or_404(evidence.get_evidence, current_org_id(), evidence_id)
+    path = evidence.verified_path(evidence_store(), record)
+    return send_file(
+        path, mimetype=record.media_type, as_attachment=True, download_name=record.file_name
+    )
+
+
+@bp.route("/incidents/figures")
+@requires("view_loss_figures")
+def figures() -> str:
+    org_id = current_org_id()
+    first, last = _period_args(default_days=None)
+    area = request.args.get("area") or None
+    return render_template(
+        "incidents/figures.html",
+        figures=incidents.loss_figures(org_id, first, last, area=area),
+        area=area,
+        areas=incidents.areas(org_id),
+        kind_labels=KIND_LABELS,
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _submit_or_flash(form: Any, kind: str, action: Any) -> None:
+    """Run a one-button form; its refusal is shown as a message on the incident page."""
+    if submit_once(form, kind, action) is None:
+        for message in form.form_errors:
+            flash(message)
+
+
+def _form_page(form: IncidentForm, incident: Incident | None) -> str:
+    return render_template(
+        "incidents/form.html",
+        form=form,
+        incident=incident,
+        items=catalogue.list_items(current_org_id()),
+    )
+
+
+def _offer_sites(form: IncidentForm) -> None:
+    sites = catalogue.list_sites(current_org_id())
+    form.site_id.choices = choices([(0, _("None")), *((s.id, s.name) for s in sites)])
+    stores = choices([(0, "—"), *((s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS)])
+    for row in form.lines:
+        row.site_id.choices = stores
+
+
+def _values(form: IncidentForm) -> incidents.IncidentInput:
+    org_id = current_org_id()
+    lines = []
+    for row in form.lines:
+        label = (row.item.data or "").strip()
+        if not label:
+            continue
+        item = catalogue.find_item_by_label(org_id, label)
+        if item is None:
+            raise NotFound(
+                _("No item called %(label)s. Pick one from the list.", label=label),
+                {"lines": _("unknown item")},
+            )
+        if not row.quantity.data:
+            raise ValidationError(
+                _("Give how many %(label)s.", label=item.label), {"lines": _("quantity")}
+            )
+        lines.append(
+            incidents.LineInput(
+                item_id=item.id,
+                quantity=row.quantity.data,
+                origin=row.origin.data,
+                action=row.action.data,
+                marked_property=row.marked_property.data,
+                site_id=row.site_id.data or None,
+            )
+        )
+    return incidents.IncidentInput(
+        occurred_at=_aware(form.occurred_at.data),
+        ended_at=_aware(form.ended_at.data),
+        kind=form.kind.data,
+        area=form.area.data,
+        site_id=form.site_id.data or None,
+        forces_present=form.forces_present.data or "",
+        bailiff_present=form.bailiff_present.data,
+        interpreter_present=form.interpreter_present.data,
+        legal_basis_shown=form.legal_basis_shown.data,
+        shelter_offered=form.shelter_offered.data,
+        people_affected=form.people_affected.data,
+        shelters_affected=form.shelters_affected.data,
+        witnesses=form.witnesses.data or "",
+        description=form.description.data or "",
+        lines=lines,
+    )
+
+
+def _fill(form: IncidentForm, incident: Incident) -> None:
+    zone = organisation_zone(incident.organisation_id)
+    form.occurred_at.data = incident.occurred_at.astimezone(zone).replace(tzinfo=None)
+    if incident.ended_at:
+        form.ended_at.data = incident.ended_at.astimezone(zone).replace(tzinfo=None)
+    for name in (
+        "kind",
+        "area",
+        "forces_present",
+        "bailiff_present",
+        "interpreter_present",
+        "legal_basis_shown",
+        "shelter_offered",
+        "people_affected",
+        "shelters_affected",
+        "witnesses",
+        "description",
+    ):
+        getattr(form, name).data = getattr(incident, name)
+    form.site_id.data = incident.site_id or 0
+    while len(form.lines):
+        form.lines.pop_entry()
+    for line in incident.lines:
+        form.lines.append_entry(
+            {
+                "item": line.item.label,
+                "quantity": line.quantity,
+                "action": line.action,
+                "origin": line.origin,
+                "site_id": line.site_id or 0,
+                "marked_property": line.marked_property,
+            }
+        )
+    for _blank in range(2 if incident.lines else BLANK_LINES):
+        form.lines.append_entry()
+    _offer_sites(form)
+
+
+def _period_args(default_days: int | None) -> tuple[date, date]:
+    today = local_today(current_org_id())
+    try:
+        first = date.fromisoformat(request.args["from"]) if request.args.get("from") else None
+        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+    except ValueError:
+        raise ValidationError(_("Dates are written YYYY-MM-DD.")) from None
+    if first is None:
+        first = last - timedelta(days=default_days) if default_days else last.replace(day=1)
+    return first, last
+
+
+def _aware(local: datetime | None) -> datetime | None:
+    if local is None:
+        return None
+    return local.replace(tzinfo=organisation_zone(current_org_id()))
+
+
+def _local_now() -> datetime:
+    return datetime.now(organisation_zone(current_org_id())).replace(
+        tzinfo=None, second=0, microsecond=0
+    )
+
+
+def _incident_or_404(incident_id: int) -> Incident:
+    return or_404(incidents.get_incident, current_org_id(), incident_id)
+
+
+def _user_id() -> int:
+    return current_membership().user_id
