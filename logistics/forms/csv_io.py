@@ -20,9 +20,8 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.validators import ValidationError as FormError
 from wtforms.widgets import HiddenInput
 
-from .common import SubmissionForm
-
-RECEIPT_CHOICES = [("donation", _l("Donation")), ("purchase", _l("Purchase"))]
+from .common import SubmissionForm, choices
+from .stock import RECEIPT_CHOICES
 
 
 def optional_int(value: Any) -> int | None:
@@ -59,10 +58,12 @@ class ImportForm(SubmissionForm):
     site_id = SelectField(_l("Site"), coerce=int)
     mode = RadioField(
         _l("What is in the file?"),
-        choices=[
-            ("delivery", _l("A delivery: quantities received")),
-            ("stocktake", _l("A stocktake: quantities counted on the shelf")),
-        ],
+        choices=choices(
+            [
+                ("delivery", _l("A delivery: quantities received")),
+                ("stocktake", _l("A stocktake: quantities counted on the shelf")),
+            ]
+        ),
         default="delivery",
     )
     kind = SelectField(_l("Delivery kind"), choices=RECEIPT_CHOICES, default="donation")

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from .common import SubmissionForm, WhenMixin, choices
 
 QUANTITY = [InputRequired(), NumberRange(min=1, max=10_000_000)]
+RECEIPT_CHOICES = choices([("donation", _l("Donation")), ("purchase", _l("Purchase"))])
 
 
 class ItemChoiceMixin:
@@ -25,9 +26,7 @@ class SaveButtons:
 class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
     site_id = SelectField(_l("Site"), coerce=int)
     quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
-    kind = SelectField(
-        _l("Kind"), choices=choices([("donation", _l("Donation")), ("purchase", _l("Purchase"))])
-    )
+    kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES)
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=200)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from ..auth import current_membership, current_org_id, current_role, requires
+from ..forms.common import choices
 from ..forms.csv_io import ConfirmImportForm, ImportForm, LedgerExportForm, StockExportForm
 from ..permissions import can
 from ..services import catalogue, csv_io, submissions
@@ -176,10 +177,10 @@ def _index_page(
 def _offer_sites(form: Any, everywhere: bool = False) -> None:
     """Fill the site choices: exports may pick retired sites or all sites, imports one active."""
     sites = catalogue.list_sites(current_org_id(), include_retired=everywhere)
-    choices: list[tuple[Any, str]] = [(s.id, s.name) for s in sites]
+    options: list[tuple[Any, str]] = [(s.id, s.name) for s in sites]
     if everywhere:
-        choices.insert(0, ("", _("All sites")))
-    form.site_id.choices = choices
+        options.insert(0, ("", _("All sites")))
+    form.site_id.choices = choices(options)
 
 
 def _csv_response(body: Any, filename: str) -> Response:
