@@ -38,4 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     views.register_blueprints(app)
     register_commands(app)
+    if app.config["SCHEDULER"] == "inprocess":
+        from .scheduler import start_in_process
+
+        start_in_process(app)
     return app

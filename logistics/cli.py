@@ -28,6 +28,7 @@ def register_commands(app: Flask) -> None:
         backup,
         seed_demo,
         run_job_command,
+        scheduler_command,
     ):
         app.cli.add_command(command)
 
@@ -171,3 +172,14 @@ def seed_demo(if_empty: bool) -> None:
 def run_job_command(name: str) -> None:
     """Run one scheduled job once, now."""
     click.echo(run_job(current_app._get_current_object(), name))
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler in the foreground (production: its own process)."""
+    from .scheduler import build_scheduler
+
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app, blocking=True)
+    click.echo("Scheduler running: " + ", ".join(job.id for job in scheduler.get_jobs()))
+    scheduler.start()

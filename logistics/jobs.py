@@ -1,37 +1,180 @@
-"""Scheduled jobs: each pushes an app context, calls services, and commits or rolls back."""
+"""Scheduled jobs: each takes its database lock, calls services, and commits or rolls back.
+
+Every job reconciles state, so running it twice, or in two schedulers at once, changes
+nothing more than running it once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+import socket
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import time, timedelta
 
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import write_intent
 from .extensions import db
-from .services import distributions
+from .models import JobLock, Organisation
+from .models.types import utcnow
+from .notify import DeliveryFailed, compose, send
+from .services import alerts, distributions
+from .services.accounts import organisation_zone
+
+log = logging.getLogger(__name__)
+LOCK_LEASE = timedelta(minutes=30)
+DIGEST_LOCAL_TIME = time(7, 0)
+
+
+class JobBusy(RuntimeError):
+    """Another scheduler is running this job right now."""
 
 
 def extend_series() -> str:
     """Keep every recurring distribution generated 28 days ahead."""
     created = distributions.extend_all_series()
+    db.session.commit()
     return f"{created} distribution(s) generated."
 
 
+def check_shortages() -> str:
+    """Reconcile every organisation's alerts, then make the first attempt of due deliveries."""
+    opened = failed_orgs = 0
+    for organisation_id in _organisation_ids():
+        try:
+            changes = alerts.reconcile(organisation_id)
+            db.session.commit()
+            opened += sum(1 for c in changes if c.change in ("opened", "escalated"))
+        except Exception:  # one organisation's trouble must not stop the others
+            db.session.rollback()
+            failed_orgs += 1
+            log.exception("check-shortages failed for organisation %s", organisation_id)
+    sent, failed = send_due_deliveries()
+    summary = f"{opened} alert(s) opened or escalated; {sent} delivered, {failed} failed."
+    return summary + (f" {failed_orgs} organisation(s) failed." if failed_orgs else "")
+
+
+def daily_digest() -> str:
+    """Queue each organisation's digest once its local day has passed 07:00, then send."""
+    queued = 0
+    now = utcnow()
+    for organisation_id in _organisation_ids():
+        local = now.astimezone(organisation_zone(organisation_id))
+        if local.time() >= DIGEST_LOCAL_TIME:
+            queued += alerts.queue_digests(organisation_id, local.date(), now)
+            db.session.commit()
+    sent, failed = send_due_deliveries()
+    return f"{queued} digest(s) queued; {sent} delivered, {failed} failed."
+
+
+def send_due_deliveries() -> tuple[int, int]:
+    """Try every due delivery once; a failing channel is logged and never stops the rest."""
+    config = current_app.config
+    sent = failed = 0
+    for delivery_id in alerts.due_delivery_ids():
+        delivery = alerts.claim(delivery_id)
+        if delivery is None:
+            db.session.commit()
+            continue
+        message = compose(delivery, config["BASE_URL"])
+        channel = delivery.channel
+        db.session.commit()  # hold no database lock while the network is slow
+        try:
+            send(channel, message, config)
+            error = None
+            sent += 1
+        except DeliveryFailed as exc:
+            error = str(exc)
+            failed += 1
+            log.warning("delivery %s to %s failed: %s", delivery_id, channel.kind, error)
+        alerts.record_attempt(delivery_id, error)
+        db.session.commit()
+    return sent, failed
+
+
+def _organisation_ids() -> list[int]:
+    ids = list(db.session.scalars(select(Organisation.id).order_by(Organisation.id)))
+    db.session.commit()
+    return ids
+
+
 JOBS: dict[str, Callable[[], str]] = {
+    "check-shortages": check_shortages,
     "extend-series": extend_series,
+    "daily-digest": daily_digest,
 }
 
 
 def run_job(app: Flask, name: str) -> str:
-    """Run one job once in its own transaction; return what it did."""
+    """Run one job once under its lock, in an app context; return what it did."""
     job = JOBS[name]
     with app.app_context(), write_intent():
         try:
-            summary = job()
-            db.session.commit()
+            with job_lock(name):
+                return job()
+        except JobBusy:
+            return f"{name} is already running elsewhere; skipped."
         except BaseException:
             db.session.rollback()
             raise
         finally:
             db.session.remove()
-    return summary
+
+
+@contextmanager
+def job_lock(name: str) -> Iterator[None]:
+    """Hold the job's database lock: an advisory lock on PostgreSQL, a lock row on SQLite."""
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_lock(name):
+            yield
+        return
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    if not _take_lock_row(name, holder):
+        raise JobBusy(name)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        db.session.execute(
+            JobLock.__table__.update()
+            .where(JobLock.name == name, JobLock.holder == holder)
+            .values(expires_at=None, holder="")
+        )
+        db.session.commit()
+
+
+@contextmanager
+def _advisory_lock(name: str) -> Iterator[None]:
+    key = zlib.crc32(f"logistics-job:{name}".encode())
+    with db.engine.connect() as connection:
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        if not taken.scalar():
+            connection.rollback()
+            raise JobBusy(name)
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()
+
+
+def _take_lock_row(name: str, holder: str) -> bool:
+    """Insert or take over an expired lock row; True when this process now holds it."""
+    now = utcnow()
+    expires = now + LOCK_LEASE
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(JobLock).values(name=name, holder=holder, expires_at=expires)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": holder, "expires_at": expires},
+        where=(JobLock.expires_at.is_(None)) | (JobLock.expires_at < now),
+    )
+    result = db.session.execute(statement)
+    db.session.commit()
+    return result.rowcount == 1

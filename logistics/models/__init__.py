@@ -1,6 +1,18 @@
 """All models, imported so that Alembic and the app see the whole schema."""
 
 from .accounts import ROLES, ApiToken, LoginThrottle, Membership, Organisation, User
+from .alerts import (
+    CHANGES,
+    CHANNEL_KINDS,
+    CHANNEL_MODES,
+    SEVERITIES,
+    Alert,
+    AlertChange,
+    Channel,
+    Delivery,
+    JobLock,
+    PeopleEstimate,
+)
 from .catalogue import CATEGORIES, HOLDING_SITE_KINDS, SITE_KINDS, Item, Site
 from .distributions import (
     GIVING_STATUSES,
@@ -23,6 +35,16 @@ from .incidents import (
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 
 __all__ = [
+    "CHANGES",
+    "CHANNEL_KINDS",
+    "CHANNEL_MODES",
+    "SEVERITIES",
+    "Alert",
+    "AlertChange",
+    "Channel",
+    "Delivery",
+    "JobLock",
+    "PeopleEstimate",
     "CATEGORIES",
     "GIVING_STATUSES",
     "INCIDENT_KINDS",

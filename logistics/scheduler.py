@@ -1,0 +1,54 @@
+"""The APScheduler 3 scheduler: fixed job ids, coalescing, one instance of each job at a time."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from .jobs import run_job
+
+log = logging.getLogger(__name__)
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
+DIGEST_CHECK_MINUTES = 15
+
+
+def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
+    """Return a scheduler with every job registered under its fixed id."""
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    triggers = {
+        "check-shortages": IntervalTrigger(minutes=app.config["CHECK_SHORTAGES_MINUTES"]),
+        # Nightly, when nobody is recording outcomes.
+        "extend-series": CronTrigger(hour=2, minute=30, timezone="Europe/Paris"),
+        # Each organisation's digest goes at 07:00 its own time; the job checks often.
+        "daily-digest": IntervalTrigger(minutes=DIGEST_CHECK_MINUTES),
+    }
+    for name, trigger in triggers.items():
+        scheduler.add_job(
+            _runner(app, name), trigger=trigger, id=name, name=name, replace_existing=True
+        )
+    return scheduler
+
+
+def _runner(app: Flask, name: str):  # type: ignore[no-untyped-def]
+    def run() -> None:
+        try:
+            log.info("%s: %s", name, run_job(app, name))
+        except Exception:  # a failed run is logged; the scheduler keeps going
+            log.exception("job %s failed", name)
+
+    return run
+
+
+def start_in_process(app: Flask) -> BaseScheduler:
+    """Start the scheduler in a background thread of the web process (make run)."""
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler

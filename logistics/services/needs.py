@@ -1,0 +1,277 @@
+"""Needs and shortages per item, exactly as DESIGN.md §4 defines them."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import (
+    HOLDING_SITE_KINDS,
+    Distribution,
+    DistributionLine,
+    Item,
+    Organisation,
+    PeopleEstimate,
+    Site,
+    StockLevel,
+    StockMovement,
+)
+from ..models.types import utcnow
+from .accounts import organisation_zone
+from .errors import ValidationError
+
+RATE_WINDOW_DAYS = 28
+CRITICAL_WINDOW = timedelta(hours=48)
+# Kinds whose outflow counts as use: given out, lost from stock, used in cooking.
+USE_KINDS = ("distribution", "loss", "consumption")
+STATUS_ORDER = {"critical": 0, "warning": 1, "ok": 2}
+MAX_HORIZON_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Need:
+    """Every figure of one item's need, and the terms that produced it."""
+
+    item_id: int
+    label: str
+    category: str
+    unit: str
+    held: int
+    consumption_rate: float
+    committed: int
+    committed_48h: int
+    people: int
+    per_person_per_day: float
+    need_from_committed: int
+    need_from_rate: float
+    need_from_people: float
+    min_stock: int
+    need: int
+    shortfall: int
+    days_of_cover: float | None
+    cover_target_days: int
+    short_by: datetime | None
+    status: str
+    horizon_days: int
+
+    def figures(self) -> dict:
+        """Return the figures as plain JSON values (for alerts, webhooks and the API)."""
+        values = asdict(self)
+        values["short_by"] = self.short_by.isoformat() if self.short_by else None
+        return values
+
+
+def compute_needs(
+    organisation_id: int, horizon_days: int | None = None, now: datetime | None = None
+) -> list[Need]:
+    """Return the needs of every active item, most urgent first."""
+    organisation = db.session.get(Organisation, organisation_id)
+    horizon = organisation.forecast_horizon_days if horizon_days is None else horizon_days
+    if not 1 <= horizon <= MAX_HORIZON_DAYS:
+        raise ValidationError(
+            f"The horizon is 1 to {MAX_HORIZON_DAYS} days.", {"horizon_days": "out of range"}
+        )
+    moment = now or utcnow()
+    items = list(
+        db.session.scalars(
+            select(Item).where(Item.organisation_id == organisation_id, Item.active.is_(True))
+        )
+    )
+    held = _held(organisation_id)
+    used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
+    plan = _planned(organisation_id, moment, moment + timedelta(days=horizon))
+    local_day = moment.astimezone(organisation_zone(organisation_id)).date()
+    people = people_estimate(organisation_id, local_day)
+    needs = []
+    for item in items:
+        needs.append(
+            _need(
+                item,
+                held.get(item.id, 0),
+                used.get(item.id, 0),
+                plan.get(item.id, []),
+                people,
+                horizon,
+                moment,
+            )
+        )
+    needs.sort(
+        key=lambda n: (STATUS_ORDER[n.status], -n.shortfall, n.days_of_cover or math.inf, n.label)
+    )
+    return needs
+
+
+def _need(
+    item: Item,
+    held: int,
+    used: int,
+    plan: list[tuple[datetime, int]],
+    people: int,
+    horizon: int,
+    moment: datetime,
+) -> Need:
+    rate = used / RATE_WINDOW_DAYS
+    committed = sum(quantity for _, quantity in plan)
+    committed_48h = sum(q for starts, q in plan if starts < moment + CRITICAL_WINDOW)
+    per_person = float(item.per_person_per_day or Decimal(0))
+    from_rate = rate * horizon
+    from_people = people * per_person * horizon
+    need = math.ceil(max(committed, from_rate, from_people)) + item.min_stock
+    shortfall = max(0, need - held)
+    cover = held / rate if rate > 0 else None
+    if held < committed_48h or (held == 0 and committed > 0):
+        status = "critical"
+    elif shortfall > 0 or (cover is not None and cover < item.cover_target_days):
+        status = "warning"
+    else:
+        status = "ok"
+    return Need(
+        item_id=item.id,
+        label=item.label,
+        category=item.category,
+        unit=item.unit,
+        held=held,
+        consumption_rate=round(rate, 3),
+        committed=committed,
+        committed_48h=committed_48h,
+        people=people,
+        per_person_per_day=per_person,
+        need_from_committed=committed,
+        need_from_rate=round(from_rate, 1),
+        need_from_people=round(from_people, 1),
+        min_stock=item.min_stock,
+        need=need,
+        shortfall=shortfall,
+        days_of_cover=round(cover, 1) if cover is not None else None,
+        cover_target_days=item.cover_target_days,
+        short_by=_short_by(held, plan, rate, moment),
+        status=status,
+        horizon_days=horizon,
+    )
+
+
+def _short_by(
+    held: int, plan: list[tuple[datetime, int]], rate: float, moment: datetime
+) -> datetime | None:
+    """Return when stock runs out: the first distribution it cannot cover, else at the rate."""
+    remaining = held
+    for starts, quantity in sorted(plan):
+        remaining -= quantity
+        if remaining < 0:
+            return starts
+    if rate > 0:
+        return moment + timedelta(days=held / rate)
+    return None
+
+
+def _held(organisation_id: int) -> dict[int, int]:
+    rows = db.session.execute(
+        select(StockLevel.item_id, func.sum(StockLevel.quantity))
+        .join(Site, Site.id == StockLevel.site_id)
+        .where(StockLevel.organisation_id == organisation_id, Site.kind.in_(HOLDING_SITE_KINDS))
+        .group_by(StockLevel.item_id)
+    )
+    return {item_id: int(total) for item_id, total in rows}
+
+
+def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """Return what went out as use in the window, net of reversals of such movements."""
+    original = aliased(StockMovement)
+    rows = db.session.execute(
+        select(StockMovement.item_id, func.sum(StockMovement.quantity))
+        .outerjoin(original, original.id == StockMovement.reverses_id)
+        .where(
+            StockMovement.organisation_id == organisation_id,
+            StockMovement.occurred_at >= start,
+            StockMovement.occurred_at < end,
+            or_(
+                StockMovement.kind.in_(USE_KINDS),
+                and_(StockMovement.kind == "reversal", original.kind.in_(USE_KINDS)),
+            ),
+        )
+        .group_by(StockMovement.item_id)
+    )
+    return {item_id: -int(total) for item_id, total in rows}
+
+
+def _planned(
+    organisation_id: int, start: datetime, end: datetime
+) -> dict[int, list[tuple[datetime, int]]]:
+    rows = db.session.execute(
+        select(DistributionLine.item_id, Distribution.starts_at, DistributionLine.planned_quantity)
+        .join(Distribution, Distribution.id == DistributionLine.distribution_id)
+        .where(
+            Distribution.organisation_id == organisation_id,
+            Distribution.status == "planned",
+            Distribution.starts_at >= start,
+            Distribution.starts_at < end,
+            DistributionLine.planned_quantity > 0,
+        )
+    )
+    plan: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for item_id, starts_at, quantity in rows:
+        plan[item_id].append((starts_at, quantity))
+    return plan
+
+
+# --- people estimates -----------------------------------------------------------------------
+
+
+def record_estimate(
+    organisation_id: int, user_id: int | None, *, area: str, people: int, as_of: date
+) -> PeopleEstimate:
+    """Record how many people an area has on a date."""
+    clean_area = " ".join((area or "").split())
+    if not clean_area or len(clean_area) > 120:
+        raise ValidationError("Name the area (town or district).", {"area": "required"})
+    if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= 1_000_000:
+        raise ValidationError("People is a whole number, 0 or more.", {"people": "whole number"})
+    if not isinstance(as_of, date):
+        raise ValidationError("Give the date of the estimate.", {"as_of": "required"})
+    estimate = PeopleEstimate(
+        organisation_id=organisation_id,
+        area=clean_area,
+        people=people,
+        as_of=as_of,
+        created_by_id=user_id,
+    )
+    db.session.add(estimate)
+    db.session.flush()
+    return estimate
+
+
+def latest_estimates(organisation_id: int, on: date) -> list[PeopleEstimate]:
+    """Return the latest estimate per area on or before a date."""
+    latest: dict[str, PeopleEstimate] = {}
+    rows = db.session.scalars(
+        select(PeopleEstimate)
+        .where(PeopleEstimate.organisation_id == organisation_id, PeopleEstimate.as_of <= on)
+        .order_by(PeopleEstimate.as_of, PeopleEstimate.id)
+    )
+    for estimate in rows:
+        latest[estimate.area] = estimate
+    return sorted(latest.values(), key=lambda e: e.area)
+
+
+def people_estimate(organisation_id: int, on: date) -> int:
+    """Return the people estimate: the latest per area, added up."""
+    return sum(e.people for e in latest_estimates(organisation_id, on))
+
+
+def estimates_history(organisation_id: int, limit: int = 50) -> list[PeopleEstimate]:
+    """Return the most recent estimates, newest first."""
+    return list(
+        db.session.scalars(
+            select(PeopleEstimate)
+            .where(PeopleEstimate.organisation_id == organisation_id)
+            .order_by(PeopleEstimate.as_of.desc(), PeopleEstimate.id.desc())
+            .limit(limit)
+        )
+    )

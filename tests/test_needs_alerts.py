@@ -1,0 +1,316 @@
+"""Needs as DESIGN.md §4 computes them, alerts that open, escalate and resolve, and delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from servers import free_port, smtp_server, webhook_server
+from sqlalchemy import func, select
+
+from logistics.extensions import db
+from logistics.jobs import run_job, send_due_deliveries
+from logistics.models import AlertChange, Delivery
+from logistics.services import accounts, alerts, catalogue, distributions, ledger, needs
+from logistics.services.distributions import OutcomeInput
+
+SECRET = "a-webhook-secret-of-some-length"
+
+
+def _receive(world, item: str, quantity: int, site: str = "main", days_ago: float = 30) -> None:
+    ledger.receive(
+        world.org_id,
+        None,
+        site_id=world.sites[site],
+        item_id=world.items[item],
+        quantity=quantity,
+        occurred_at=datetime.now(UTC) - timedelta(days=days_ago),
+    )
+
+
+def _one_off(world, item: str, quantity: int, starts_at: datetime):
+    return distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["main"],
+        starts_at=starts_at,
+        lines=[(world.items[item], quantity)],
+    )
+
+
+def _by_item(world, now) -> dict[int, needs.Need]:
+    return {n.item_id: n for n in needs.compute_needs(world.org_id, now=now)}
+
+
+def test_needs_equal_a_hand_calculation(world):
+    now = datetime.now(UTC)
+    # Blankets: 80 at the main warehouse, 20 in Grande-Synthe, 5 left at a point (not held).
+    _receive(world, "blanket", 150)
+    _receive(world, "blanket", 20, site="gs_store")
+    ledger.transfer(
+        world.org_id,
+        None,
+        from_site_id=world.sites["main"],
+        to_site_id=world.sites["point"],
+        item_id=world.items["blanket"],
+        quantity=5,
+        occurred_at=now - timedelta(days=29),
+    )
+    # Used in the last 28 days: 56 lost to CS gas and 28 given out = 84, so 3 a day.
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=world.items["blanket"],
+        quantity=56,
+        reason="CS gas",
+        occurred_at=now - timedelta(days=5),
+    )
+    given = _one_off(world, "blanket", 30, now - timedelta(days=2))
+    distributions.record_outcome(
+        world.org_id,
+        None,
+        given.id,
+        OutcomeInput("held", 300, given=[(world.items["blanket"], 28)]),
+    )
+    # Committed: 30 in 1 h and 25 in 30 h (48 h: 55), 50 in 3 days; 999 in 8 days is outside.
+    for quantity, hours in ((30, 1), (25, 30), (50, 72), (999, 192)):
+        _one_off(world, "blanket", quantity, now + timedelta(hours=hours))
+    # Water: people estimates, the latest per area: Calais 100 (not the older 50) + GS 20.
+    catalogue.save_item(
+        world.org_id,
+        {
+            "name": "Drinking water",
+            "category": "water",
+            "unit": "litre",
+            "per_person_per_day": 15,
+            "min_stock": 500,
+        },
+        item_id=world.items["water"],
+    )
+    for area, people, days_ago in (
+        ("Calais", 50, 20),
+        ("Calais", 100, 2),
+        ("Grande-Synthe", 20, 9),
+    ):
+        needs.record_estimate(
+            world.org_id, None, area=area, people=people, as_of=date.today() - timedelta(days_ago)
+        )
+    _receive(world, "water", 3000)
+    db.session.commit()
+
+    figures = _by_item(world, now)
+    blanket = figures[world.items["blanket"]]
+    held = 150 - 5 - 56 - 28 + 20
+    assert blanket.held == held == 81
+    assert blanket.consumption_rate == 3.0
+    assert (blanket.committed, blanket.committed_48h) == (105, 55)
+    assert blanket.need == max(105, 3.0 * 7, 0) + 10 == 115
+    assert blanket.shortfall == 115 - 81
+    assert blanket.days_of_cover == 27.0
+    assert blanket.status == "warning"
+    assert blanket.short_by == now + timedelta(hours=72)  # 81 - 30 - 25 - 50 < 0 there
+
+    water = figures[world.items["water"]]
+    assert water.people == 120
+    assert water.need_from_people == 120 * 15 * 7
+    assert water.need == 12_600 + 500
+    assert water.shortfall == 12_600 + 500 - 3000
+    assert water.days_of_cover is None
+    assert water.status == "warning"
+
+    tent = figures[world.items["tent"]]
+    assert (tent.held, tent.need, tent.status) == (0, 10, "warning")
+
+
+def test_critical_when_the_next_48_hours_cannot_be_covered(world):
+    now = datetime.now(UTC)
+    _receive(world, "tent", 200)
+    _one_off(world, "tent", 30, now + timedelta(hours=20))
+    db.session.commit()
+    assert _by_item(world, now)[world.items["tent"]].status == "ok"
+    _one_off(world, "tent", 190, now + timedelta(hours=40))
+    db.session.commit()
+    assert _by_item(world, now)[world.items["tent"]].status == "critical"
+
+
+def test_alerts_open_escalate_resolve_without_duplicates(world):
+    now = datetime.now(UTC)
+    catalogue.save_item(
+        world.org_id,
+        {
+            "name": "Tent",
+            "size": "2-person",
+            "category": "shelter",
+            "min_stock": 10,
+            "cover_target_days": 0,
+        },
+        item_id=world.items["tent"],
+    )
+    _receive(world, "tent", 50)
+    for key in ("blanket", "sleeping_bag", "tarp", "water", "shoes42"):
+        catalogue.set_item_active(world.org_id, world.items[key], False)
+    channel = alerts.save_channel(
+        world.org_id, kind="webhook", target="http://127.0.0.1:9/x", secret=SECRET
+    )
+    critical_only = alerts.save_channel(
+        world.org_id, kind="email", target="lead@example.org", min_severity="critical"
+    )
+    db.session.commit()
+    assert alerts.reconcile(world.org_id, now) == []
+
+    _one_off(world, "tent", 45, now + timedelta(days=4))  # need 55 > 50 held: warning
+    db.session.commit()
+    (opened,) = alerts.reconcile(world.org_id, now)
+    assert (opened.change, opened.severity, opened.figures["shortfall"]) == ("opened", "warning", 5)
+    assert alerts.reconcile(world.org_id, now) == []  # no second alert
+
+    _one_off(world, "tent", 60, now + timedelta(hours=10))  # 60 in 48 h > 50 held
+    db.session.commit()
+    (escalated,) = alerts.reconcile(world.org_id, now)
+    assert (escalated.change, escalated.severity) == ("escalated", "critical")
+    assert escalated.alert_id == opened.alert_id
+
+    _receive(world, "tent", 500, days_ago=0)
+    db.session.commit()
+    (resolved,) = alerts.reconcile(world.org_id, now)
+    assert (resolved.change, resolved.alert_id) == ("resolved", opened.alert_id)
+    db.session.commit()
+    assert alerts.open_alerts_of(world.org_id) == []
+    queued = {(d.channel_id, d.alert_change_id) for d in db.session.scalars(select(Delivery))}
+    assert queued == {
+        (channel.id, opened.id),
+        (channel.id, escalated.id),
+        (critical_only.id, escalated.id),
+    }
+
+
+def _short_blankets(world) -> None:
+    """Set up one critical shortage: 10 blankets held, 40 planned tonight."""
+    for key in ("sleeping_bag", "tent", "tarp", "water", "shoes42"):
+        catalogue.set_item_active(world.org_id, world.items[key], False)
+    _receive(world, "blanket", 10)
+    _one_off(world, "blanket", 40, datetime.now(UTC) + timedelta(hours=6))
+    db.session.commit()
+
+
+def test_email_and_signed_webhook_arrive_and_a_dead_channel_is_retried(app, world):
+    _short_blankets(world)
+    with smtp_server() as (inbox, port), webhook_server() as (hooks, url):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        alerts.save_channel(world.org_id, kind="email", target="coordinator@example.org")
+        alerts.save_channel(world.org_id, kind="webhook", target=url, secret=SECRET)
+        dead = alerts.save_channel(
+            world.org_id, kind="webhook", target=f"http://127.0.0.1:{free_port()}/", secret=SECRET
+        )
+        db.session.commit()
+        summary = run_job(app, "check-shortages")
+        assert "1 alert(s) opened or escalated; 2 delivered, 1 failed." in summary
+        (mail,) = inbox.messages
+        assert mail["To"] == "coordinator@example.org"
+        assert mail["Subject"].startswith("[Calais Aid] CRITICAL: Blanket short by ")
+        body = mail.get_payload()
+        assert "Held: 10 piece in warehouses and kitchens." in body
+        assert "Committed to distributions: 40 in the next 48 h" in body
+        assert "http://127.0.0.1:5000/needs" in body
+        (hook,) = hooks
+        expected = hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
+        assert hook.headers["X-Logistics-Signature"] == expected
+        assert hook.json["event"] == "alert.opened"
+        assert hook.json["figures"]["held"] == 10 and hook.json["figures"]["shortfall"] == 40
+        failed = db.session.scalar(select(Delivery).where(Delivery.channel_id == dead.id))
+        assert (failed.status, failed.attempts) == ("pending", 1)
+        assert "Connection refused" in failed.last_error or "refused" in failed.last_error.lower()
+        assert failed.next_attempt_at > datetime.now(UTC)
+        # A rerun sends nothing twice, and the dead channel waits for its backoff.
+        assert "0 alert(s) opened or escalated; 0 delivered, 0 failed." in run_job(
+            app, "check-shortages"
+        )
+        assert len(inbox.messages) == 1 and len(hooks) == 1
+
+
+def test_a_failing_delivery_gives_up_after_the_limit(world):
+    _short_blankets(world)
+    channel = alerts.save_channel(world.org_id, kind="webhook", target="http://x/", secret=SECRET)
+    db.session.commit()
+    alerts.reconcile(world.org_id)
+    db.session.commit()
+    (delivery_id,) = alerts.due_delivery_ids()
+    moment = datetime.now(UTC)
+    for attempt in range(1, alerts.MAX_ATTEMPTS + 1):
+        assert alerts.claim(delivery_id, moment) is not None
+        delivery = alerts.record_attempt(delivery_id, "refused", moment)
+        assert delivery.attempts == attempt
+        moment = delivery.next_attempt_at
+    assert (delivery.status, delivery.attempts, channel.id) == ("failed", 5, delivery.channel_id)
+    assert alerts.claim(delivery_id, moment + timedelta(days=1)) is None
+
+
+def test_two_schedulers_at_once_deliver_each_alert_once(app, world, database_url, tmp_path):
+    _short_blankets(world)
+    catalogue.set_item_active(world.org_id, world.items["tent"], True)
+    _one_off(world, "tent", 5, datetime.now(UTC) + timedelta(hours=3))
+    db.session.commit()
+    with smtp_server() as (inbox, port), webhook_server() as (hooks, url):
+        alerts.save_channel(world.org_id, kind="email", target="all@example.org")
+        alerts.save_channel(world.org_id, kind="webhook", target=url, secret=SECRET)
+        db.session.commit()
+        env = {
+            **os.environ,
+            "LOGISTICS_DATABASE_URL": database_url,
+            "LOGISTICS_INSTANCE_DIR": str(tmp_path / "instance"),
+            "LOGISTICS_SMTP_HOST": "127.0.0.1",
+            "LOGISTICS_SMTP_PORT": str(port),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "logistics",
+            "run-job",
+            "check-shortages",
+        ]
+        runs = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], outputs
+    opened = db.session.scalar(
+        select(func.count(AlertChange.id)).where(AlertChange.change == "opened")
+    )
+    assert opened == 2  # blankets and tents
+    assert len(inbox.messages) == 2
+    assert len(hooks) == 2
+    assert sorted(h.json["item"]["label"] for h in hooks) == ["Blanket", "Tent (2-person)"]
+
+
+def test_run_job_refuses_an_unknown_job_and_lists_the_real_ones(app):
+    result = app.test_cli_runner().invoke(args=["run-job", "no-such-job"])
+    assert result.exit_code != 0
+    assert "check-shortages" in result.output and "daily-digest" in result.output
+
+
+def test_daily_digest_is_queued_once_per_day_and_lists_open_alerts(app, world):
+    _short_blankets(world)
+    alerts.reconcile(world.org_id)
+    with smtp_server() as (inbox, port):
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        member = accounts.user_by_email(world.email("coordinator")).memberships[0]
+        alerts.set_subscription(world.org_id, member, "digest")
+        db.session.commit()
+        assert alerts.subscription_of(world.org_id, member.id) == "digest"
+        today = date(2026, 11, 26)
+        assert alerts.queue_digests(world.org_id, today) == 1
+        assert alerts.queue_digests(world.org_id, today) == 0
+        db.session.commit()
+        assert send_due_deliveries() == (1, 0)
+    (mail,) = inbox.messages
+    assert mail["To"] == world.email("coordinator")
+    assert mail["Subject"] == "[Calais Aid] Shortages on Thu 26 Nov: 1 critical, 0 warning"
+    assert "- Blanket (critical): held 10, need 50, short 40" in mail.get_payload()
