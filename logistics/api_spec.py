@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import CATEGORIES, MOVEMENT_KINDS, SITE_KINDS, STATUSES
+from .models import (
+    CATEGORIES,
+    INCIDENT_KINDS,
+    LINE_ACTIONS,
+    LINE_ORIGINS,
+    MOVEMENT_KINDS,
+    SITE_KINDS,
+    STATUSES,
+    TRISTATE,
+)
 from .permissions import CAPABILITIES
 from .services.distributions import OUTCOME_STATUSES
 from .services.ledger import MAX_QUANTITY
@@ -19,9 +28,10 @@ ERROR_RESPONSES = {
     "404": ("NotFound", "No such thing in this organisation (ids of others included)."),
     "409": (
         "Conflict",
-        "Not enough stock, a duplicate, already reversed, or a request_token used for another "
-        "request; nothing written.",
+        "Not enough stock, a duplicate, already reversed, a locked incident, an altered evidence "
+        "file, or a request_token used for another request; nothing written.",
     ),
+    "413": ("TooLarge", "The request body is larger than the server accepts; nothing written."),
     "422": ("Invalid", "The values break a rule (missing, zero, unknown, in the future...)."),
 }
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"}
@@ -52,7 +62,7 @@ def build_spec() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas() | _distribution_schemas(),
+            "schemas": _schemas() | _distribution_schemas() | _incident_schemas(),
             "responses": {
                 name: _json_response(description, _ref("Error"))
                 for name, description in ERROR_RESPONSES.values()
@@ -159,6 +169,7 @@ def _paths() -> dict[str, Any]:
             )
         },
         **_distribution_paths(),
+        **_incident_paths(),
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -245,6 +256,14 @@ def _parameters() -> dict[str, Any]:
         "list_to": query("to", DATE, "Last local date; default from + 6 days; at most 92 days."),
         "figures_from": query("from", DATE, "First local date; default the 1st of to's month."),
         "figures_to": query("to", DATE, "Last local date; default today; at most 366 days."),
+        "incident_id": {"name": "incident_id", "in": "path", "required": True, "schema": whole},
+        "evidence_id": {"name": "evidence_id", "in": "path", "required": True, "schema": whole},
+        "incidents_from": query("from", DATE, "First local date; default 31 days before to."),
+        "incidents_to": query("to", DATE, "Last local date; default today; at most 366 days."),
+        "incident_kind": query(
+            "kind", {"type": "string", "enum": list(INCIDENT_KINDS)}, "Only this kind."
+        ),
+        "area": query("area", {"type": "string", "maxLength": 120}, "Only this area (town)."),
     }
 
 
@@ -627,6 +646,314 @@ def _outcome_input(count: Schema, lines_input: Schema) -> Schema:
         "started (today or earlier); cancelled gives nothing and takes no headcount."
     )
     return schema
+
+
+def _incident_paths() -> dict[str, Any]:
+    incident = ("incident_id",)
+    return {
+        "/incidents": {
+            "get": _operation(
+                "listIncidents",
+                "Incidents on local dates from..to, newest first, with their lines.",
+                "view_incidents",
+                ok=("200", "The period and its incidents.", _ref("IncidentList")),
+                parameters=["incidents_from", "incidents_to", "area", "incident_kind"],
+                errors=("400", "422"),
+            ),
+            "post": _operation(
+                "createIncident",
+                "Record an incident; from_stock lines write loss movements, all or nothing. "
+                "Roles that may not read incidents back (warehouse) get only the id.",
+                "record_incidents",
+                ok=(
+                    "201",
+                    "The whole record, or only its id for roles that may not read it.",
+                    {"oneOf": [_ref("IncidentRecord"), _ref("IncidentReceipt")]},
+                ),
+                body="IncidentInput",
+                errors=("404", "409"),
+            ),
+        },
+        "/incidents/figures": {
+            "get": _operation(
+                "incidentFigures",
+                "Loss figures of a period: counts only, never descriptions, forces, witnesses, "
+                "sites or evidence.",
+                "view_loss_figures",
+                ok=("200", "The figures.", _ref("LossFigures")),
+                parameters=["figures_from", "figures_to", "area"],
+                errors=("400", "422"),
+            )
+        },
+        "/incidents/{incident_id}": {
+            "get": _operation(
+                "getIncident",
+                "One incident: fields, lines, amendments, evidence and its loss movements.",
+                "view_incidents",
+                ok=("200", "The record.", _ref("IncidentRecord")),
+                parameters=incident,
+                errors=("404",),
+            ),
+            "put": _operation(
+                "updateIncident",
+                "Replace an unlocked incident's fields and lines (earlier losses are reversed).",
+                "view_incidents",
+                ok=("200", "The record.", _ref("IncidentRecord")),
+                body="IncidentInput",
+                parameters=incident,
+                errors=("404", "409"),
+            ),
+        },
+        "/incidents/{incident_id}/lock": {
+            "post": _operation(
+                "lockIncident",
+                "Lock a reviewed incident; afterwards only amendments can be added.",
+                "view_incidents",
+                ok=("200", "The locked record.", _ref("IncidentRecord")),
+                body="LockInput",
+                parameters=incident,
+                errors=("404", "409"),
+            )
+        },
+        "/incidents/{incident_id}/amendments": {
+            "post": _operation(
+                "amendIncident",
+                "Append an amendment to a locked incident.",
+                "view_incidents",
+                ok=("201", "The amendment.", _ref("Amendment")),
+                body="AmendmentInput",
+                parameters=incident,
+                errors=("404", "409"),
+            )
+        },
+        "/incidents/{incident_id}/evidence": {"post": _evidence_upload()},
+        "/evidence/{evidence_id}": {"get": _evidence_download()},
+    }
+
+
+def _evidence_upload() -> dict[str, Any]:
+    operation = _operation(
+        "uploadEvidence",
+        "Attach a photo, video, audio, PDF or text file; it is stored once by its SHA-256.",
+        "view_incidents",
+        ok=("201", "The stored file's record.", _ref("Evidence")),
+        parameters=("incident_id",),
+        errors=("400", "404", "409", "413", "422"),
+    )
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": _ref("EvidenceUpload")}},
+    }
+    return operation
+
+
+def _evidence_download() -> dict[str, Any]:
+    operation = _operation(
+        "downloadEvidence",
+        "The file's bytes, after proving they still hash to the recorded SHA-256.",
+        "view_incidents",
+        ok=("200", "", {}),
+        parameters=("evidence_id",),
+        errors=("404", "409"),
+    )
+    operation["responses"]["200"] = {
+        "description": "The file, as an attachment, with its recorded media type. An altered "
+        "or missing copy is a 409 instead.",
+        "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "*/*"}}},
+    }
+    return operation
+
+
+def _incident_schemas() -> dict[str, Schema]:
+    integer = {"type": "integer"}
+    nullable_id = {"type": ["integer", "null"]}
+    nullable_count = {"type": ["integer", "null"]}
+    tristate = {"type": "string", "enum": list(TRISTATE), "default": "unknown"}
+    long_text = {"type": "string", "maxLength": 20_000}
+    base = {
+        "occurred_at": TIME,
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+        "kind": {"type": "string", "enum": list(INCIDENT_KINDS)},
+        "area": {"type": "string", "maxLength": 120, "description": "The town or district."},
+        "site_id": nullable_id,
+        "forces_present": long_text,
+        "bailiff_present": tristate,
+        "interpreter_present": tristate,
+        "legal_basis_shown": tristate,
+        "shelter_offered": tristate,
+        "people_affected": nullable_count,
+        "shelters_affected": nullable_count,
+        "witnesses": long_text,
+        "description": long_text,
+    }
+    shown = {
+        "id": integer,
+        **base,
+        "created_at": TIME,
+        "locked_at": {"type": ["string", "null"], "format": "date-time"},
+        "lines": {"type": "array", "items": _ref("IncidentLine")},
+    }
+    record = {
+        **shown,
+        "amendments": {"type": "array", "items": _ref("Amendment")},
+        "evidence": {"type": "array", "items": _ref("Evidence")},
+        "loss_movement_ids": {
+            "type": "array",
+            "items": integer,
+            "description": "The loss movements of from_stock lines that stand.",
+        },
+        "replayed": REPLAYED,
+    }
+    line = {
+        "item_id": integer,
+        "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
+        "origin": {"type": "string", "enum": list(LINE_ORIGINS)},
+        "action": {"type": "string", "enum": list(LINE_ACTIONS)},
+        "site_id": {**nullable_id, "description": "from_stock: taken from (default: site_id)."},
+        "marked_property": {"type": "boolean", "default": False},
+        "distribution_id": {**nullable_id, "description": "after_distribution: given out at."},
+    }
+    return {
+        "IncidentLine": _object(line, required=tuple(line)),
+        "IncidentLineInput": _object(line, required=("item_id", "quantity", "origin", "action")),
+        "IncidentInput": _object(
+            {
+                **base,
+                "occurred_at": {**TIME, "description": "From 2000 until now."},
+                "lines": {
+                    "type": "array",
+                    "maxItems": 200,
+                    "default": [],
+                    "items": _ref("IncidentLineInput"),
+                },
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("occurred_at", "kind", "area"),
+        ),
+        "Incident": _object(shown, required=tuple(shown)),
+        "IncidentRecord": _object(record, required=tuple(k for k in record if k != "replayed")),
+        "IncidentReceipt": _object(
+            {"id": integer, "message": {"type": "string"}, "replayed": REPLAYED},
+            required=("id", "message"),
+        ),
+        "IncidentList": _object(
+            {"from": DATE, "to": DATE, "incidents": {"type": "array", "items": _ref("Incident")}},
+            required=("from", "to", "incidents"),
+        ),
+        "LockInput": _object({"request_token": REQUEST_TOKEN}),
+        "AmendmentInput": _object(
+            {"text": long_text, "request_token": REQUEST_TOKEN}, required=("text",)
+        ),
+        "Amendment": _object(
+            {
+                "id": integer,
+                "text": {"type": "string"},
+                "created_at": TIME,
+                "created_by_id": nullable_id,
+                "replayed": REPLAYED,
+            },
+            required=("id", "text", "created_at", "created_by_id"),
+        ),
+        "Evidence": _evidence(),
+        "EvidenceUpload": _object(
+            {
+                "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "captured_at": {**TIME, "description": "When it was taken, with offset."},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("file",),
+        ),
+        "LossFigures": _loss_figures(),
+        "LossItem": _object(
+            {
+                "item_id": integer,
+                "label": {"type": "string"},
+                "category": {"type": "string", "enum": list(CATEGORIES)},
+                "from_stock": integer,
+                "after_distribution": integer,
+                "given": {"type": "integer", "description": "Given out in the period."},
+                "share_of_given": {
+                    "type": ["number", "null"],
+                    "description": "after_distribution / given; null when none was given.",
+                },
+            },
+            required=(
+                "item_id",
+                "label",
+                "category",
+                "from_stock",
+                "after_distribution",
+                "given",
+                "share_of_given",
+            ),
+        ),
+    }
+
+
+def _evidence() -> Schema:
+    return _object(
+        {
+            "id": {"type": "integer"},
+            "file_name": {"type": "string"},
+            "media_type": {"type": "string"},
+            "size_bytes": {"type": "integer"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "captured_at": {"type": ["string", "null"], "format": "date-time"},
+            "uploaded_at": TIME,
+            "replayed": REPLAYED,
+        },
+        required=(
+            "id",
+            "file_name",
+            "media_type",
+            "size_bytes",
+            "sha256",
+            "captured_at",
+            "uploaded_at",
+        ),
+    )
+
+
+def _loss_figures() -> Schema:
+    integer = {"type": "integer"}
+    return _object(
+        {
+            "from": DATE,
+            "to": DATE,
+            "area": {"type": ["string", "null"]},
+            "incidents": integer,
+            "by_area_kind": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "area": {"type": "string"},
+                        "kind": {"type": "string", "enum": list(INCIDENT_KINDS)},
+                        "count": integer,
+                    },
+                    required=("area", "kind", "count"),
+                ),
+            },
+            "people_affected": integer,
+            "shelters_affected": integer,
+            "items": {"type": "array", "items": _ref("LossItem")},
+            "by_category": {
+                "type": "object",
+                "additionalProperties": integer,
+                "description": "Quantity destroyed per item category, both origins.",
+            },
+        },
+        required=(
+            "from",
+            "to",
+            "area",
+            "incidents",
+            "by_area_kind",
+            "people_affected",
+            "shelters_affected",
+            "items",
+            "by_category",
+        ),
+    )
 
 
 def _movement() -> Schema:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -84,6 +84,9 @@ def _api_message(status: int, error: HTTPException) -> str:
         return "Your role may not do this."
     if status == 401:
         return "Give a valid API token: Authorization: Bearer <token>."
+    if status == 413:
+        limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return f"The request is too large (the limit is about {limit_mb} MB)."
     return error.description or "Request refused."
 
 
@@ -92,7 +95,10 @@ def _page_message(status: int) -> str:
         403: _("Your role may not open this page."),
         404: _("There is nothing here."),
         405: _("That is not how this page is used."),
-        413: _("That file is too large."),
+        413: _(
+            "That file is too large (the limit is %(mb)s MB).",
+            mb=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024),
+        ),
     }
     return messages.get(status, _("The request could not be handled."))
 

@@ -494,7 +494,9 @@ def test_openapi_describes_exactly_the_routes(tmp_path) -> None:
         if path != "/openapi.json":
             assert {"401", "403"} <= set(operation["responses"]), path
         if method == "post":
-            assert operation["requestBody"]["content"]["application/json"]["schema"], path
+            content = operation["requestBody"]["content"]
+            body = content.get("application/json") or content["multipart/form-data"]
+            assert body["schema"], path
             assert {"400", "422"} <= set(operation["responses"]), path
         for parameter in re.findall(r"{(\w+)}", path):
             assert f"#/components/parameters/{parameter}" in str(operation["parameters"])

@@ -682,5 +682,5 @@ def openapi() -> Response:
     return jsonify(build_spec())
 
 
-# The distribution endpoints live in their own module and add their routes to bp.
-from . import api_distributions  # noqa: E402, F401
+# The distribution and incident endpoints live in their own modules and add their routes to bp.
+from . import api_distributions, api_incidents  # noqa: E402, F401
