@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := logistics
+# Two workers: one per core of the machines this runs on.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format bench setup clean
 
@@ -21,7 +23,7 @@ run: $(STAMP)
 	LOGISTICS_SCHEDULER=$${LOGISTICS_SCHEDULER:-inprocess} $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,10 +6,14 @@ from typing import Any
 
 from .models import (
     CATEGORIES,
+    CHANNEL_KINDS,
+    CHANNEL_MODES,
     INCIDENT_KINDS,
     LINE_ACTIONS,
     LINE_ORIGINS,
     MOVEMENT_KINDS,
+    REPORT_KINDS,
+    SEVERITIES,
     SITE_KINDS,
     STATUSES,
     TRISTATE,
@@ -17,6 +21,7 @@ from .models import (
 from .permissions import CAPABILITIES
 from .services.distributions import OUTCOME_STATUSES
 from .services.ledger import MAX_QUANTITY
+from .services.needs import MAX_HORIZON_DAYS
 
 Schema = dict[str, Any]
 
@@ -29,7 +34,7 @@ ERROR_RESPONSES = {
     "409": (
         "Conflict",
         "Not enough stock, a duplicate, already reversed, a locked incident, an altered evidence "
-        "file, or a request_token used for another request; nothing written.",
+        "or report file, or a request_token used for another request; nothing written.",
     ),
     "413": ("TooLarge", "The request body is larger than the server accepts; nothing written."),
     "422": ("Invalid", "The values break a rule (missing, zero, unknown, in the future...)."),
@@ -52,7 +57,8 @@ def build_spec() -> dict[str, Any]:
             "title": "Aid logistics tracker API",
             "version": "1",
             "description": (
-                "Stock, catalogue, ledger and distributions of one organisation. Authenticate with "
+                "Stock, catalogue, ledger, distributions, incidents, needs and shortage alerts of "
+                "one organisation. Authenticate with "
                 "Authorization: Bearer <token> (create one with `flask --app logistics "
                 "create-token EMAIL --org SLUG`). Times are ISO 8601 with offset."
             ),
@@ -62,7 +68,12 @@ def build_spec() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": _schemas() | _distribution_schemas() | _incident_schemas(),
+            "schemas": _schemas()
+            | _distribution_schemas()
+            | _incident_schemas()
+            | _needs_schemas()
+            | _kitchen_schemas()
+            | _report_schemas(),
             "responses": {
                 name: _json_response(description, _ref("Error"))
                 for name, description in ERROR_RESPONSES.values()
@@ -170,6 +181,9 @@ def _paths() -> dict[str, Any]:
         },
         **_distribution_paths(),
         **_incident_paths(),
+        **_needs_paths(),
+        **_kitchen_paths(),
+        **_report_paths(),
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
@@ -264,6 +278,28 @@ def _parameters() -> dict[str, Any]:
             "kind", {"type": "string", "enum": list(INCIDENT_KINDS)}, "Only this kind."
         ),
         "area": query("area", {"type": "string", "maxLength": 120}, "Only this area (town)."),
+        "plan_from": query("from", DATE, "First local date of the plan; default tomorrow."),
+        "plan_days": query(
+            "days", {"type": "integer", "minimum": 1, "maximum": 28, "default": 7}, "Days to plan."
+        ),
+        "horizon_days": query(
+            "horizon_days",
+            {"type": "integer", "minimum": 1, "maximum": MAX_HORIZON_DAYS},
+            "Days ahead to plan for; default the organisation's forecast horizon.",
+        ),
+        "alert_status": query(
+            "status",
+            {"type": "string", "enum": ["open", "recent"], "default": "open"},
+            "open: alerts still open; recent: resolved in the last 14 days.",
+        ),
+        "channel_id": {"name": "channel_id", "in": "path", "required": True, "schema": whole},
+        "report_id": {"name": "report_id", "in": "path", "required": True, "schema": whole},
+        "share_link_id": {
+            "name": "share_link_id",
+            "in": "path",
+            "required": True,
+            "schema": whole,
+        },
     }
 
 
@@ -956,6 +992,531 @@ def _loss_figures() -> Schema:
     )
 
 
+def _needs_paths() -> dict[str, Any]:
+    channel = ("channel_id",)
+    return {
+        "/needs": {
+            "get": _operation(
+                "listNeeds",
+                "Each active item's need over the horizon (DESIGN.md §4), most urgent first, "
+                "with every term that produced it.",
+                "view_needs",
+                ok=("200", "The needs.", _ref("NeedList")),
+                parameters=["horizon_days"],
+                errors=("400", "422"),
+            )
+        },
+        "/people-estimates": {
+            "get": _operation(
+                "listPeopleEstimates",
+                "The latest estimate per area (what needs use) and the recent history.",
+                "view_needs",
+                ok=("200", "The estimates.", _ref("PeopleEstimates")),
+            ),
+            "post": _operation(
+                "recordPeopleEstimate",
+                "Record how many people an area has on a date (a count, never anyone's details).",
+                "record_estimates",
+                ok=("201", "The estimate.", _ref("PeopleEstimate")),
+                body="PeopleEstimateInput",
+                errors=("409",),
+            ),
+        },
+        "/alerts": {
+            "get": _operation(
+                "listAlerts",
+                "Shortage alerts, open (criticals first) or recently resolved (newest first).",
+                "view_alerts",
+                ok=("200", "The alerts.", _ref("AlertList")),
+                parameters=["alert_status"],
+                errors=("422",),
+            )
+        },
+        "/channels": {
+            "get": _operation(
+                "listChannels",
+                "The group's alert channels; a secret is never shown, only its last 4 characters.",
+                "manage_channels",
+                ok=("200", "The channels.", _list_of("channels", "Channel")),
+            ),
+            "post": _operation(
+                "createChannel",
+                "Add an e-mail address or a signed webhook that receives shortage alerts.",
+                "manage_channels",
+                ok=("201", "The channel.", _ref("Channel")),
+                body="ChannelInput",
+                errors=("409",),
+            ),
+        },
+        "/channels/{channel_id}/deactivate": {
+            "post": _operation(
+                "deactivateChannel",
+                "Stop sending to a channel; its delivery log is kept.",
+                "manage_channels",
+                ok=("200", "The channel.", _ref("Channel")),
+                body="ChannelSwitchInput",
+                parameters=channel,
+                errors=("404", "409"),
+            )
+        },
+        "/channels/{channel_id}/activate": {
+            "post": _operation(
+                "activateChannel",
+                "Send to a channel again.",
+                "manage_channels",
+                ok=("200", "The channel.", _ref("Channel")),
+                body="ChannelSwitchInput",
+                parameters=channel,
+                errors=("404", "409"),
+            )
+        },
+        "/channels/{channel_id}/deliveries": {
+            "get": _operation(
+                "listChannelDeliveries",
+                "The channel's last 100 messages, newest first, and how sending them went.",
+                "manage_channels",
+                ok=("200", "The deliveries.", _ref("DeliveryList")),
+                parameters=channel,
+                errors=("404",),
+            )
+        },
+    }
+
+
+def _needs_schemas() -> dict[str, Schema]:
+    integer = {"type": "integer"}
+    number = {"type": "number"}
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    need = {
+        "item_id": integer,
+        "label": {"type": "string"},
+        "category": {"type": "string", "enum": list(CATEGORIES)},
+        "unit": {"type": "string"},
+        "held": {**integer, "description": "In warehouses and kitchens."},
+        "consumption_rate": {**number, "description": "Given out and lost, last 28 days, / 28."},
+        "committed": {**integer, "description": "Planned in distributions within the horizon."},
+        "committed_48h": {**integer, "description": "Planned in the next 48 hours."},
+        "people": {**integer, "description": "The latest people estimate per area, added up."},
+        "per_person_per_day": number,
+        "need_from_committed": integer,
+        "need_from_rate": {**number, "description": "consumption_rate × horizon_days."},
+        "need_from_people": {
+            **number,
+            "description": "people × per_person_per_day × horizon_days.",
+        },
+        "min_stock": integer,
+        "need": {**integer, "description": "ceil(max of the three terms) + min_stock."},
+        "shortfall": {**integer, "description": "max(0, need − held)."},
+        "days_of_cover": {
+            "type": ["number", "null"],
+            "description": "held / consumption_rate; null when nothing is used.",
+        },
+        "cover_target_days": integer,
+        "short_by": {
+            **nullable_time,
+            "description": "When stock runs out: the first distribution it cannot cover, else "
+            "at the rate; null when neither.",
+        },
+        "status": {"type": "string", "enum": ["critical", "warning", "ok"]},
+        "horizon_days": integer,
+    }
+    estimate = {
+        "id": integer,
+        "area": {"type": "string"},
+        "people": integer,
+        "as_of": DATE,
+        "created_at": TIME,
+        "replayed": REPLAYED,
+    }
+    channel = {
+        "id": integer,
+        "kind": {"type": "string", "enum": list(CHANNEL_KINDS)},
+        "target": {"type": "string", "description": "The e-mail address or webhook URL."},
+        "secret_hint": {
+            "type": ["string", "null"],
+            "description": "The secret's last 4 characters; null without a secret.",
+        },
+        "min_severity": {"type": "string", "enum": list(SEVERITIES)},
+        "mode": {"type": "string", "enum": list(CHANNEL_MODES)},
+        "active": {"type": "boolean"},
+        "created_at": TIME,
+        "replayed": REPLAYED,
+    }
+    delivery = {
+        "id": integer,
+        "alert_id": {"type": ["integer", "null"], "description": "Null for a digest."},
+        "change": {"type": ["string", "null"], "enum": ["opened", "escalated", None]},
+        "digest_date": {"type": ["string", "null"], "format": "date"},
+        "status": {"type": "string", "enum": ["pending", "sent", "failed"]},
+        "attempts": integer,
+        "last_error": {"type": "string"},
+        "next_attempt_at": TIME,
+        "sent_at": nullable_time,
+        "created_at": TIME,
+    }
+    return {
+        "Need": _object(need, required=tuple(need)),
+        "NeedList": _object(
+            {
+                "at": {**TIME, "description": "The moment the needs were computed for."},
+                "horizon_days": integer,
+                "needs": {"type": "array", "items": _ref("Need")},
+            },
+            required=("at", "horizon_days", "needs"),
+        ),
+        "PeopleEstimate": _object(estimate, required=tuple(k for k in estimate if k != "replayed")),
+        "PeopleEstimateInput": _object(
+            {
+                "area": {"type": "string", "maxLength": 120, "description": "Town or district."},
+                "people": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+                "as_of": {**DATE, "description": "Today or earlier; default today."},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("area", "people"),
+        ),
+        "PeopleEstimates": _object(
+            {
+                "people": {**integer, "description": "The latest per area, added up."},
+                "latest": {"type": "array", "items": _ref("PeopleEstimate")},
+                "history": {
+                    "type": "array",
+                    "items": _ref("PeopleEstimate"),
+                    "description": "The last 50, newest first.",
+                },
+            },
+            required=("people", "latest", "history"),
+        ),
+        "Alert": _object(
+            {
+                "id": integer,
+                "item_id": integer,
+                "label": {"type": "string"},
+                "severity": {"type": "string", "enum": list(SEVERITIES)},
+                "opened_at": TIME,
+                "resolved_at": nullable_time,
+                "figures": {**_ref("Need"), "description": "The figures of the latest change."},
+                "changes": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "change": {
+                                "type": "string",
+                                "enum": ["opened", "escalated", "resolved"],
+                            },
+                            "severity": {"type": "string", "enum": list(SEVERITIES)},
+                            "at": TIME,
+                        },
+                        required=("change", "severity", "at"),
+                    ),
+                },
+            },
+            required=(
+                "id",
+                "item_id",
+                "label",
+                "severity",
+                "opened_at",
+                "resolved_at",
+                "figures",
+                "changes",
+            ),
+        ),
+        "AlertList": _object(
+            {
+                "status": {"type": "string", "enum": ["open", "recent"]},
+                "alerts": {"type": "array", "items": _ref("Alert")},
+            },
+            required=("status", "alerts"),
+        ),
+        "Channel": _object(channel, required=tuple(k for k in channel if k != "replayed")),
+        "ChannelInput": _channel_input(),
+        "ChannelSwitchInput": _object({"request_token": REQUEST_TOKEN}),
+        "Delivery": _object(delivery, required=tuple(delivery)),
+        "DeliveryList": _object(
+            {"channel_id": integer, "deliveries": {"type": "array", "items": _ref("Delivery")}},
+            required=("channel_id", "deliveries"),
+        ),
+    }
+
+
+def _channel_input() -> Schema:
+    schema = _object(
+        {
+            "kind": {"type": "string", "enum": list(CHANNEL_KINDS)},
+            "target": {
+                "type": "string",
+                "maxLength": 500,
+                "description": "An e-mail address, or an http(s) URL for a webhook.",
+            },
+            "secret": {
+                "type": "string",
+                "minLength": 16,
+                "maxLength": 200,
+                "writeOnly": True,
+                "description": "Webhooks only: signs each message (HMAC-SHA256). Never shown.",
+            },
+            "min_severity": {"type": "string", "enum": list(SEVERITIES), "default": "warning"},
+            "mode": {
+                "type": "string",
+                "enum": list(CHANNEL_MODES),
+                "default": "immediate",
+                "description": "immediate: each change; digest: one message a day.",
+            },
+            "request_token": REQUEST_TOKEN,
+        },
+        required=("kind", "target"),
+    )
+    schema["description"] = "A webhook needs a secret of at least 16 characters."
+    return schema
+
+
+def _kitchen_paths() -> dict[str, Any]:
+    return {
+        "/kitchen/plan": {
+            "get": _operation(
+                "kitchenPlan",
+                "Meal plan from tomorrow: per distribution carrying meals its expected headcount "
+                "(DESIGN.md §4), recommended and planned meals; day totals per kitchen; and per "
+                "kitchen and ingredient what the chosen recipes need vs what the kitchen holds.",
+                "view_kitchen",
+                ok=("200", "The plan.", _ref("MealPlan")),
+                parameters=["plan_from", "plan_days"],
+                errors=("400", "422"),
+            )
+        },
+        "/kitchen/plan/{distribution_id}": {
+            "post": _operation(
+                "setPlannedMeals",
+                "Make a meal count the distribution's planned meal line (its other lines stay; "
+                "series edits leave it alone afterwards).",
+                "plan_kitchen",
+                ok=("200", "The distribution's plan row.", _ref("MealPlanRow")),
+                body="PlannedMealsInput",
+                parameters=["distribution_id"],
+                errors=("404",),
+            )
+        },
+        "/kitchen/menu": {
+            "post": _operation(
+                "chooseMenu",
+                "Pick the recipe a kitchen cooks for a day's meals (null recipe_id clears it).",
+                "plan_kitchen",
+                ok=("200", "The choice.", _ref("MenuChoice")),
+                body="MenuInput",
+                errors=("404",),
+            )
+        },
+        "/recipes": {
+            "get": _operation(
+                "listRecipes",
+                "Recipes with their ingredients per 100 meals.",
+                "view_kitchen",
+                ok=("200", "Recipes by name.", _list_of("recipes", "Recipe")),
+                parameters=["include_retired"],
+            ),
+            "post": _operation(
+                "createRecipe",
+                "Add a recipe: ingredient items (category ingredient) per 100 meals.",
+                "plan_kitchen",
+                ok=("201", "The recipe.", _ref("Recipe")),
+                body="RecipeInput",
+                errors=("404", "409"),
+            ),
+        },
+        "/cooking": {
+            "post": _operation(
+                "logCooking",
+                "Log a cooking: consumption movements of every ingredient from the kitchen and a "
+                "production movement of the meals there; refused as a whole when any is short.",
+                "plan_kitchen",
+                ok=("201", "The cooking and its movements.", _ref("Cooking")),
+                body="CookingInput",
+                errors=("404", "409"),
+            )
+        },
+    }
+
+
+def _kitchen_schemas() -> dict[str, Schema]:
+    integer = {"type": "integer"}
+    meals = {"type": "integer", "minimum": 0, "maximum": 100_000}
+    per_100 = {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1_000_000,
+        "description": "In the ingredient's unit (kg, litre, piece) per 100 meals; 3 decimals.",
+    }
+    row = {
+        "id": {"type": "integer", "description": "The distribution."},
+        "series_id": {"type": ["integer", "null"]},
+        "starts_at": TIME,
+        "local_date": DATE,
+        "site_id": {"type": "integer", "description": "The distribution point."},
+        "source_site_id": {"type": "integer", "description": "Where the meals come from."},
+        "meal_item_id": integer,
+        "expected_headcount": {"type": "number", "description": "Rounded to 0.1."},
+        "basis": {
+            "type": "string",
+            "enum": ["same_weekday", "series", "plan"],
+            "description": "Last 4 held on the same weekday, else last 7 held of the series, "
+            "else the plan.",
+        },
+        "past_headcounts": {
+            "type": "array",
+            "items": _object({"date": DATE, "headcount": integer}, required=("date", "headcount")),
+            "description": "The held occurrences the mean used, newest first.",
+        },
+        "recommended_meals": {
+            "type": "integer",
+            "description": "ceil(expected_headcount × (1 + buffer_percent / 100)).",
+        },
+        "planned_meals": integer,
+    }
+    recipe_line = {
+        "item_id": integer,
+        "label": {"type": "string"},
+        "unit": {"type": "string"},
+        "quantity_per_100": per_100,
+    }
+    recipe = {
+        "id": integer,
+        "name": {"type": "string"},
+        "dietary_notes": {"type": "string"},
+        "active": {"type": "boolean"},
+        "lines": {"type": "array", "items": _object(recipe_line, required=tuple(recipe_line))},
+        "replayed": REPLAYED,
+    }
+    cooking = {
+        "id": integer,
+        "site_id": integer,
+        "meal_item_id": integer,
+        "meals": integer,
+        "occurred_at": TIME,
+        "note": {"type": "string"},
+        "lines": {"type": "array", "items": _ref("CookingLine")},
+        "movements": {
+            "type": "array",
+            "items": _ref("Movement"),
+            "description": "One consumption per ingredient, then the production of the meals.",
+        },
+        "replayed": REPLAYED,
+    }
+    return {
+        "MealPlanRow": _object({**row, "replayed": REPLAYED}, required=tuple(row)),
+        "MealPlan": _object(
+            {
+                "from": DATE,
+                "to": DATE,
+                "buffer_percent": integer,
+                "distributions": {"type": "array", "items": _ref("MealPlanRow")},
+                "kitchens": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "date": DATE,
+                            "site_id": integer,
+                            "recipe_id": {"type": ["integer", "null"]},
+                            "recommended_meals": integer,
+                            "planned_meals": integer,
+                        },
+                        required=(
+                            "date",
+                            "site_id",
+                            "recipe_id",
+                            "recommended_meals",
+                            "planned_meals",
+                        ),
+                    ),
+                },
+                "ingredients": {
+                    "type": "array",
+                    "items": _object(
+                        {
+                            "site_id": {"type": "integer", "description": "The kitchen."},
+                            "item_id": integer,
+                            "label": {"type": "string"},
+                            "unit": {"type": "string"},
+                            "needed": integer,
+                            "held": {"type": "integer", "description": "At that kitchen now."},
+                            "short": integer,
+                        },
+                        required=("site_id", "item_id", "label", "unit", "needed", "held", "short"),
+                    ),
+                },
+            },
+            required=("from", "to", "buffer_percent", "distributions", "kitchens", "ingredients"),
+        ),
+        "PlannedMealsInput": _object(
+            {
+                "planned_meals": meals,
+                "meal_item_id": {
+                    "type": "integer",
+                    "description": "Only when the distribution carries several meal items.",
+                },
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("planned_meals",),
+        ),
+        "MenuInput": _object(
+            {
+                "site_id": {"type": "integer", "description": "A kitchen."},
+                "date": DATE,
+                "recipe_id": {"type": ["integer", "null"], "description": "Null clears it."},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("site_id", "date"),
+        ),
+        "MenuChoice": _object(
+            {
+                "site_id": integer,
+                "date": DATE,
+                "recipe_id": {"type": ["integer", "null"]},
+                "replayed": REPLAYED,
+            },
+            required=("site_id", "date", "recipe_id"),
+        ),
+        "Recipe": _object(recipe, required=tuple(k for k in recipe if k != "replayed")),
+        "RecipeInput": _object(
+            {
+                "name": {"type": "string", "maxLength": 120},
+                "dietary_notes": {"type": "string", "maxLength": 300},
+                "lines": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 200,
+                    "items": _object(
+                        {"item_id": integer, "quantity_per_100": per_100},
+                        required=("item_id", "quantity_per_100"),
+                    ),
+                },
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("name", "lines"),
+        ),
+        "CookingLine": _object(
+            {"recipe_id": integer, "meals": {**meals, "minimum": 1}},
+            required=("recipe_id", "meals"),
+        ),
+        "CookingInput": _object(
+            {
+                "site_id": {"type": "integer", "description": "A kitchen."},
+                "meal_item_id": {"type": "integer", "description": "An item whose unit is meal."},
+                "lines": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 200,
+                    "items": _ref("CookingLine"),
+                },
+                "occurred_at": {**TIME, "description": "Default now; not in the future."},
+                "note": {"type": "string", "maxLength": 2000},
+                "request_token": REQUEST_TOKEN,
+            },
+            required=("site_id", "meal_item_id", "lines"),
+        ),
+        "Cooking": _object(cooking, required=tuple(k for k in cooking if k != "replayed")),
+    }
+
+
 def _movement() -> Schema:
     return _object(
         {
@@ -1056,3 +1617,152 @@ def _ref(name: str) -> Schema:
 
 def _json_response(description: str, schema: Schema) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# --- reports and share links ------------------------------------------------------------------
+
+
+def _report_paths() -> dict[str, Any]:
+    report = ("report_id",)
+    return {
+        "/reports": {
+            "get": _operation(
+                "listReports",
+                "The archive, newest first (at most 200), of the kinds the role may read: "
+                "shortfall for everyone, evidence for incident readers, sheets for staff.",
+                "view_reports",
+                ok=("200", "The reports.", _list_of("reports", "Report")),
+            ),
+            "post": _operation(
+                "createReport",
+                "Make a PDF report, archive it with its SHA-256 and answer its metadata.",
+                "generate_reports",
+                ok=("201", "The report.", _ref("Report")),
+                body="ReportInput",
+                errors=("404", "409"),
+            ),
+        },
+        "/reports/{report_id}": {
+            "get": _operation(
+                "showReport",
+                "A report's metadata; another organisation's, or a kind the role may not read, "
+                "is not found.",
+                "view_reports",
+                ok=("200", "The report.", _ref("Report")),
+                parameters=report,
+                errors=("404",),
+            )
+        },
+        "/reports/{report_id}.pdf": {"get": _report_download()},
+        "/share-links": {
+            "post": _operation(
+                "createShareLink",
+                "Create a donor link to the latest donor report; its url is answered once "
+                "(only a hash is kept; a replay answers without it).",
+                "manage_share_links",
+                ok=("201", "The link, with its url this once.", _ref("ShareLinkCreated")),
+                body="ShareLinkInput",
+                errors=("409",),
+            )
+        },
+        "/share-links/{share_link_id}": {"delete": _share_link_revoke()},
+    }
+
+
+def _report_download() -> dict[str, Any]:
+    operation = _operation(
+        "downloadReport",
+        "The PDF, after proving it still hashes to the recorded SHA-256.",
+        "view_reports",
+        ok=("200", "", {}),
+        parameters=("report_id",),
+        errors=("404", "409"),
+    )
+    operation["responses"]["200"] = {
+        "description": "The PDF. An altered or missing archived file is a 409 instead.",
+        "content": {
+            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}
+        },
+    }
+    return operation
+
+
+def _share_link_revoke() -> dict[str, Any]:
+    operation = _operation(
+        "revokeShareLink",
+        "Revoke a donor link at once (revoking twice is no error); it then answers 404.",
+        "manage_share_links",
+        ok=("204", "", {}),
+        parameters=("share_link_id",),
+        errors=("404",),
+    )
+    operation["responses"]["204"] = {"description": "Revoked; no body."}
+    return operation
+
+
+def _report_schemas() -> dict[str, Schema]:
+    nullable_date = {"type": ["string", "null"], "format": "date"}
+    report = {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": list(REPORT_KINDS)},
+        "title": {"type": "string"},
+        "period_start": nullable_date,
+        "period_end": nullable_date,
+        "sha256": {"type": "string", "description": "Hex SHA-256 of the archived PDF."},
+        "size_bytes": {"type": "integer"},
+        "created_at": TIME,
+        "created_by_id": {
+            "type": ["integer", "null"],
+            "description": "Null when the scheduler or the command line made it.",
+        },
+        "pdf_url": {"type": "string", "description": "Path of the PDF under this server."},
+        "replayed": REPLAYED,
+    }
+    link = {
+        "id": {"type": "integer"},
+        "label": {"type": "string"},
+        "created_at": TIME,
+        "expires_at": TIME,
+        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+    }
+    report_input = _object(
+        {
+            "kind": {"type": "string", "enum": list(REPORT_KINDS)},
+            "from": {
+                **DATE,
+                "description": "shortfall and evidence: first day (default to − 6 days); "
+                "kitchen: the plan's first day (default today).",
+            },
+            "to": {**DATE, "description": "shortfall and evidence: last day (default today)."},
+            "site_id": {"type": "integer", "description": "stocktake: the site to count."},
+            "distribution_id": {"type": "integer", "description": "run_sheet: the distribution."},
+            "request_token": REQUEST_TOKEN,
+        },
+        required=("kind",),
+    )
+    report_input["description"] = (
+        "A field the kind does not use is refused (422). evidence needs an incident-reading "
+        "role; stocktake, run_sheet and kitchen a staff role (403 otherwise)."
+    )
+    return {
+        "Report": _object(report, required=tuple(k for k in report if k != "replayed")),
+        "ReportInput": report_input,
+        "ShareLinkInput": _object(
+            {
+                "label": {"type": "string", "maxLength": 120},
+                "days": {"type": "integer", "minimum": 1, "maximum": 366, "default": 30},
+                "request_token": REQUEST_TOKEN,
+            }
+        ),
+        "ShareLinkCreated": _object(
+            {
+                **link,
+                "url": {
+                    "type": "string",
+                    "description": "{BASE_URL}/share/<token>; answered this once, never again.",
+                },
+                "replayed": REPLAYED,
+            },
+            required=tuple(link),
+        ),
+    }

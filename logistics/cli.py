@@ -1,10 +1,13 @@
-"""Flask commands: organisations, users, tokens, demo data, ledger check, backup."""
+"""Flask commands: organisations, users, tokens, demo data, ledger check, reports, backup."""
 
 from __future__ import annotations
 
 import getpass
+import re
+import shutil
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -14,7 +17,9 @@ from flask.cli import with_appcontext
 from .database import write_intent
 from .extensions import db
 from .jobs import JOBS, run_job
-from .services import accounts, stock
+from .models import REPORT_KINDS
+from .services import accounts, reports, stock
+from .services.distributions import local_today
 from .services.errors import ServiceError
 
 
@@ -29,6 +34,7 @@ def register_commands(app: Flask) -> None:
         seed_demo,
         run_job_command,
         scheduler_command,
+        report_command,
     ):
         app.cli.add_command(command)
 
@@ -183,3 +189,68 @@ def scheduler_command() -> None:
     scheduler = build_scheduler(app, blocking=True)
     click.echo("Scheduler running: " + ", ".join(job.id for job in scheduler.get_jobs()))
     scheduler.start()
+
+
+@click.command("report")
+@click.argument("kind")
+@click.option("--org", "slug", required=True, help="Organisation slug.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF to write."
+)
+@click.option("--from", "first", default=None, help="First day, YYYY-MM-DD.")
+@click.option("--to", "last", default=None, help="Last day, YYYY-MM-DD.")
+@click.option("--site-id", type=int, default=None, help="stocktake: the site to count.")
+@click.option("--distribution-id", type=int, default=None, help="run_sheet: the distribution.")
+@with_appcontext
+def report_command(
+    kind: str,
+    slug: str,
+    out: Path,
+    first: str | None,
+    last: str | None,
+    site_id: int | None,
+    distribution_id: int | None,
+) -> None:
+    """Make a report KIND, archive it like any other, and copy its PDF to FILE."""
+
+    if kind not in REPORT_KINDS:
+        _fail(f"KIND is one of: {', '.join(REPORT_KINDS)}.")
+    reports_dir = Path(current_app.config["REPORTS_DIR"])
+    archived: Path | None = None
+    with write_intent():
+        try:
+            organisation = accounts.organisation_by_slug(slug)
+            report_request = reports.build_request(
+                kind,
+                local_today(organisation.id),
+                _day("--from", first),
+                _day("--to", last),
+                site_id,
+                distribution_id,
+            )
+            report = reports.generate(organisation.id, None, report_request, reports_dir)
+            archived = reports_dir / report.file_path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(archived, out)
+            db.session.commit()
+        except ServiceError as error:
+            _fail(error.message)
+        except OSError as error:
+            # Nothing half-written: no Report row without its file, no file without its row.
+            if archived is not None:
+                archived.unlink(missing_ok=True)
+            _fail(f"Could not write {error.filename or out}: {error.strerror or error}.")
+    click.echo(f"Wrote {out} ({report.title}, archived as {report.file_path}).")
+    click.echo(f"SHA-256 {report.sha256}")
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    _fail(f"{option} takes a date written YYYY-MM-DD, not {value!r}.")
+    return None

@@ -1,24 +1,30 @@
-"""The demo organisation: six weeks of believable stock history for `flask seed-demo`.
+"""The demo organisation: six weeks of believable history for `flask seed-demo`.
 
-Every stock change goes through services.ledger, so the demo obeys the same rules as real use.
-Names of donors, suppliers and volunteers are invented; nothing describes the people served.
+Every stock change goes through the services (ledger, distributions, incidents), so the demo
+obeys the same rules as real use. Names of donors, suppliers and volunteers are invented;
+nothing describes the people served, who appear only as counts.
 """
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import ROLES, Item, Organisation, Site
+from .models import ROLES, Distribution, Incident, Item, Organisation, Site, User
 from .models.types import utcnow
-from .services import accounts, catalogue, ledger
+from .services import accounts, catalogue, distributions, evidence, incidents, ledger
+from .services.distributions import OutcomeInput
+from .services.incidents import IncidentInput, LineInput
 
 DEMO_NAME = "Demo Solidarity Calais"
 DEMO_SLUG = "demo"
@@ -100,17 +106,19 @@ CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
     "foil": ("Foil blanket", "bedding", "piece", "", 200, 14, "0.80", None),
     "water": ("Drinking water", "water", "litre", "", 3000, 3, "0.30", "15"),
     "jerrycan": ("Water container", "water", "piece", "10 L", 50, 14, "6.00", None),
+    "meal_pack": ("Meal pack", "food", "pack", "", 1500, 3, "1.60", None),
+    "hot_meal": ("Hot meal", "food", "meal", "", 0, 1, "1.20", None),
     "biscuits": ("Biscuits", "food", "pack", "", 400, 7, "1.20", None),
     "dates": ("Dates", "food", "kg", "", 40, 14, "6.00", None),
     "tea": ("Tea", "food", "kg", "", 5, 14, "12.00", None),
-    "rice": ("Rice", "ingredient", "kg", "", 300, 7, "1.40", "0.100"),
-    "lentils": ("Red lentils", "ingredient", "kg", "", 150, 7, "1.90", "0.060"),
-    "chickpeas": ("Chickpeas (dried)", "ingredient", "kg", "", 80, 7, "2.10", "0.060"),
-    "onions": ("Onions", "ingredient", "kg", "", 250, 5, "0.90", "0.136"),
-    "potatoes": ("Potatoes", "ingredient", "kg", "", 150, 5, "0.80", "0.086"),
-    "carrots": ("Carrots", "ingredient", "kg", "", 80, 5, "1.00", "0.046"),
-    "tomatoes": ("Chopped tomatoes", "ingredient", "kg", "", 80, 7, "1.60", "0.030"),
-    "oil": ("Cooking oil", "ingredient", "litre", "", 60, 7, "2.20", "0.020"),
+    "rice": ("Rice", "ingredient", "kg", "", 150, 7, "1.40", "0.100"),
+    "lentils": ("Red lentils", "ingredient", "kg", "", 60, 7, "1.90", "0.060"),
+    "chickpeas": ("Chickpeas (dried)", "ingredient", "kg", "", 50, 7, "2.10", "0.060"),
+    "onions": ("Onions", "ingredient", "kg", "", 150, 5, "0.90", "0.136"),
+    "potatoes": ("Potatoes", "ingredient", "kg", "", 80, 5, "0.80", "0.086"),
+    "carrots": ("Carrots", "ingredient", "kg", "", 40, 5, "1.00", "0.046"),
+    "tomatoes": ("Chopped tomatoes", "ingredient", "kg", "", 40, 7, "1.60", "0.030"),
+    "oil": ("Cooking oil", "ingredient", "litre", "", 30, 7, "2.20", "0.020"),
     "shoes40": ("Shoes", "clothing", "pair", "40", 20, 14, "25.00", None),
     "shoes41": ("Shoes", "clothing", "pair", "41", 40, 14, "25.00", None),
     "shoes42": ("Shoes", "clothing", "pair", "42", 50, 14, "25.00", None),
@@ -139,40 +147,45 @@ CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
 
 @dataclass(frozen=True)
 class Flow:
-    """How an item moves in the story; quantities are means, varied day to day."""
+    """How an item moves in the story; quantities are means, varied day to day.
+
+    calais and gs size what goes out now and then, on top of the planned lines, at the
+    Calais evening and the Grande-Synthe distributions.
+    """
 
     opening: int = 0  # at the main warehouse (ingredients: at the kitchen)
     opening_gs: int = 0  # at the Grande-Synthe store
-    calais: int = 0  # given out at the Calais points per week
-    gs: int = 0  # given out at the Grande-Synthe points per week
-    van: int = 0  # sent to Grande-Synthe every Wednesday
+    calais: int = 0  # given out in Calais per week, beyond the plan
+    gs: int = 0  # given out in Grande-Synthe per week, beyond the plan
+    van: int = 0  # sent to Grande-Synthe per week, on the Wednesday van
     buy: int = 0  # bought per week (every Monday, or every other Monday in double)
 
 
 FLOWS: dict[str, Flow] = {
-    "tent2": Flow(opening=70, calais=28),
+    "tent2": Flow(opening=80, calais=26, buy=8),
     "tent4": Flow(opening=18, opening_gs=6, gs=6, van=4, buy=2),
-    "tarp": Flow(opening=120, opening_gs=20, calais=42, gs=12, van=12, buy=10),
-    "blanket": Flow(opening=320, opening_gs=40, calais=280, gs=45, van=45),
-    "sleeping_bag": Flow(opening=210, opening_gs=30, calais=196, gs=36, van=35),
+    "tarp": Flow(opening=120, opening_gs=20, calais=40, gs=12, van=12, buy=12),
+    "blanket": Flow(opening=740, opening_gs=60, van=42, buy=150),
+    "sleeping_bag": Flow(opening=450, opening_gs=40, gs=30, van=30, buy=100),
     "mat": Flow(opening=120, calais=14),
     "foil": Flow(opening=500, calais=56),
-    "water": Flow(opening=4000, opening_gs=800, calais=3150, gs=900, van=900, buy=3500),
+    "water": Flow(opening=9000, opening_gs=1200, van=1800),
     "jerrycan": Flow(opening=60, calais=18, buy=15),
-    "biscuits": Flow(opening=700, opening_gs=100, calais=175, gs=45, van=90, buy=150),
+    "meal_pack": Flow(opening=6000, opening_gs=1000, van=1800),
+    "biscuits": Flow(opening=700, opening_gs=100, calais=175, gs=45, van=90, buy=100),
     "dates": Flow(opening=100, calais=14),
     "tea": Flow(opening=12, calais=2, buy=1),
-    "rice": Flow(opening=420, buy=340),
-    "lentils": Flow(opening=180, buy=70),
-    "chickpeas": Flow(opening=120, buy=80),
-    "onions": Flow(opening=320, buy=460),
-    "potatoes": Flow(opening=200, buy=240),
-    "carrots": Flow(opening=90, buy=120),
-    "tomatoes": Flow(opening=140, buy=90),
-    "oil": Flow(opening=70, buy=75),
+    "rice": Flow(opening=240, buy=90),
+    "lentils": Flow(opening=90, buy=25),
+    "chickpeas": Flow(opening=80, buy=25),
+    "onions": Flow(opening=180, buy=270),
+    "potatoes": Flow(opening=110, buy=130),
+    "carrots": Flow(opening=50, buy=65),
+    "tomatoes": Flow(opening=70, buy=20),
+    "oil": Flow(opening=40, buy=20),
     "shoes40": Flow(opening=25, calais=2),
     "shoes41": Flow(opening=35, calais=10),
-    "shoes42": Flow(opening=30, calais=14),
+    "shoes42": Flow(opening=15, calais=14),
     "shoes43": Flow(opening=35, calais=10),
     "shoes44": Flow(opening=30, calais=3),
     "shoes45": Flow(opening=20, calais=2),
@@ -184,9 +197,9 @@ FLOWS: dict[str, Flow] = {
     "trousers_l": Flow(opening=60, calais=10),
     "beanie": Flow(opening=260, calais=40),
     "gloves": Flow(opening=250, calais=35),
-    "underwear_m": Flow(opening=200, calais=70, buy=60),
-    "underwear_l": Flow(opening=200, calais=70, buy=60),
-    "hygiene_kit": Flow(opening=260, opening_gs=40, calais=84, gs=24, van=25, buy=80),
+    "underwear_m": Flow(opening=200, calais=70, buy=40),
+    "underwear_l": Flow(opening=200, calais=70, buy=40),
+    "hygiene_kit": Flow(opening=260, opening_gs=40, calais=84, gs=24, van=25, buy=50),
     "pads": Flow(opening=90, opening_gs=10, calais=14, gs=18, van=15, buy=20),
     "soap": Flow(opening=600, calais=105),
     "nappies": Flow(opening=25, opening_gs=10, gs=15, van=12, buy=12),
@@ -194,10 +207,20 @@ FLOWS: dict[str, Flow] = {
     "power_bank": Flow(opening=30, calais=3),
     "bin_bags": Flow(opening=60, calais=7, buy=10),
 }
-# Handed out at most distributions; the rest now and then, in larger lots.
-EVERY_TIME = frozenset({"water", "blanket", "sleeping_bag", "socks", "hygiene_kit"})
-# Water and fresh vegetables are bought every week; the rest every other week, in bulk.
-WEEKLY_PURCHASES = frozenset({"water", "onions", "potatoes", "carrots"})
+# Beyond the plan: handed out at about half the distributions; shelter mostly on the evening
+# after an eviction; the rest now and then, in larger lots.
+EVERY_TIME = frozenset({"socks", "hygiene_kit", "sleeping_bag"})
+SHELTER = frozenset({"tent2", "tent4", "tarp"})
+ASKED_FOR = frozenset({"shoes41", "shoes42", "shoes43"})  # the sizes most asked for
+# Bought every week; the rest every other week, in bulk.
+WEEKLY_PURCHASES = frozenset(
+    {"water", "meal_pack", "blanket", "sleeping_bag", "onions", "potatoes", "carrots"}
+)
+# Sent to Grande-Synthe every week; the rest every other week, two weeks' worth.
+WEEKLY_VAN = frozenset({"water", "meal_pack", "blanket", "sleeping_bag"})
+# Ordered each Monday up to a level that covers the week ahead, in whole pallets:
+# (level at the main warehouse, pallet size). Their Flow.buy is ignored.
+TOP_UP = {"water": (14_000, 500), "meal_pack": (10_000, 100)}
 
 
 # Invented donor groups and what they usually bring (mean quantities per drop-off).
@@ -256,19 +279,114 @@ DONORS: tuple[tuple[str, dict[str, int]], ...] = (
 )
 DONATION_DAYS = (1, 5)  # Tuesday and Saturday drop-offs, plus the odd extra one
 
-# Where each recurring give-out happens: point, weekdays (0 = Monday), local time, source.
-DISTRIBUTIONS: tuple[tuple[str, tuple[int, ...], time, str], ...] = (
-    ("calais_east", (0, 3), time(18, 30), "main"),
-    ("calais_centre", (1,), time(12, 30), "main"),
-    ("calais_west", (5,), time(13, 0), "main"),
-    ("gs_north", (2,), time(17, 0), "gs_store"),
-    ("gs_south", (6,), time(16, 30), "gs_store"),
+
+@dataclass(frozen=True)
+class Round:
+    """A recurring distribution and how it usually goes."""
+
+    key: str
+    point: str
+    source: str
+    weekdays: tuple[int, ...]  # 0 = Monday
+    at: time
+    plan: tuple[tuple[str, int], ...]
+    usual: tuple[int, ...]  # usual headcount, Monday first
+    per_person: tuple[tuple[str, float], ...]  # items given by the head, not by the plan
+    area: str
+    extras: str  # which Flow column sizes the items given beyond the plan ("" for none)
+    recorder: str  # the role that records the outcome
+    disrupted_chance: float
+
+
+EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
+ROUNDS: tuple[Round, ...] = (
+    Round(
+        key="calais_evening",
+        point="calais_east",
+        source="main",
+        weekdays=EVERY_DAY,
+        at=time(18, 0),
+        plan=(("meal_pack", 500), ("water", 500), ("blanket", 40), ("sleeping_bag", 25)),
+        usual=(420, 390, 450, 430, 480, 540, 560),
+        per_person=(("meal_pack", 1), ("water", 1)),
+        area="Calais",
+        extras="calais",
+        recorder="coordinator",
+        disrupted_chance=1 / 14,
+    ),
+    Round(
+        key="calais_midday",
+        point="calais_centre",
+        source="kitchen",
+        weekdays=(0, 1, 2, 3, 4),
+        at=time(12, 30),
+        plan=(("hot_meal", 420),),
+        usual=(380, 350, 400, 390, 420, 0, 0),
+        per_person=(("hot_meal", 1),),
+        area="Calais",
+        extras="",
+        recorder="kitchen",
+        disrupted_chance=1 / 12,
+    ),
+    Round(
+        key="calais_water",
+        point="calais_west",
+        source="main",
+        weekdays=(0, 2, 4),
+        at=time(10, 0),
+        plan=(("water", 600),),
+        usual=(190, 0, 170, 0, 200, 0, 0),
+        per_person=(("water", 3),),
+        area="Calais",
+        extras="",
+        recorder="warehouse",
+        disrupted_chance=1 / 12,
+    ),
+    Round(
+        key="grande_synthe",
+        point="gs_north",
+        source="gs_store",
+        weekdays=EVERY_DAY,
+        at=time(17, 0),
+        plan=(("meal_pack", 250), ("water", 250), ("blanket", 6)),
+        usual=(220, 200, 230, 210, 240, 270, 280),
+        per_person=(("meal_pack", 1), ("water", 1)),
+        area="Grande-Synthe",
+        extras="gs",
+        recorder="coordinator",
+        disrupted_chance=1 / 14,
+    ),
 )
-PER_WEEK = {
-    source: sum(len(days) for _, days, _, s in DISTRIBUTIONS if s == source)
-    for source in ("main", "gs_store")
-}
-COOKING_DAYS = (0, 1, 2, 3, 4)  # the kitchen cooks Monday to Friday
+# Calais evenings run between these headcounts (FIELD_FACTS: an evening serves 300–600).
+CALAIS_EVENING_RANGE = (300, 600)
+# Minors and women as shares of the headcount, counted at some distributions only.
+SHARES = {"Calais": ((0.05, 0.15), (0.02, 0.06)), "Grande-Synthe": ((0.2, 0.35), (0.15, 0.25))}
+
+# (days ago, round keys, note): bans and blockades announced the same day.
+CANCELLED: tuple[tuple[int, tuple[str, ...], str], ...] = (
+    (30, ("calais_evening", "calais_midday", "calais_water"),
+     "Ban on distributions in Calais announced by the police that morning; "
+     "no written order shown."),
+    (23, ("grande_synthe",), "Police blocked the car park entrance from 16:00; called off."),
+    (11, ("calais_evening",), "Ban announced by the prefecture without a written order."),
+)  # fmt: skip
+# (days ago, round key, note): disrupted on these days whatever the dice say.
+DISRUPTED: tuple[tuple[int, str, str], ...] = (
+    (33, "calais_evening", "CRS stopped the distribution at 18:20 and seized the sleeping "
+     "bags still in the van."),
+    (19, "calais_evening", "CRS stopped the distribution at 18:20."),
+    (15, "grande_synthe", "CS gas sprayed near the queue at 17:15; distribution stopped."),
+    (6, "calais_evening", "Police arrived at 18:35 and herded everybody into the woods."),
+    (5, "calais_water", "Police stopped the water point at 10:20 and seized a trolley."),
+)  # fmt: skip
+DISRUPTED_NOTES = (
+    "CRS stopped the distribution at {stop}.",
+    "Police arrived at {stop} and dispersed the queue.",
+    "Moved on by police at {stop}; about half handed out.",
+    "Identity checks at the entrance from {stop}; many people left.",
+)
+COOK_TIME = time(11, 0)  # the midday meal is cooked in the morning
+RECORDED_AFTER = timedelta(hours=2)  # outcomes are typed in back at the warehouse
 
 # Kitchen menus: ingredient kg (oil: litres) per 100 meals.
 MENUS: tuple[tuple[str, dict[str, float]], ...] = (
@@ -277,22 +395,134 @@ MENUS: tuple[tuple[str, dict[str, float]], ...] = (
     ("potato and carrot stew", {"potatoes": 18, "carrots": 9, "onions": 13.6, "oil": 2}),
 )
 
-# (days ago, local time, site, item, quantity, reason)
+# Losses not caused by police: (days ago, local time, site, item, quantity, reason).
 LOSSES: tuple[tuple[int, time, str, str, int, str], ...] = (
     (38, time(9, 0), "main", "blanket", 30,
      "Damp: roof leak over the back racks, blankets mouldy"),
-    (33, time(18, 50), "main", "sleeping_bag", 18,
-     "Seized by CRS at Calais East point before they could be handed out"),
-    (26, time(16, 50), "gs_store", "tarp", 12,
-     "Slashed by police during the eviction at Grande-Synthe South point, still in the trailer"),
     (19, time(9, 0), "main", "biscuits", 40, "Mice got into the boxes on the bottom shelf"),
-    (15, time(17, 20), "gs_store", "blanket", 22,
-     "Sprayed with CS gas at Grande-Synthe North point; cannot be washed"),
     (9, time(9, 0), "main", "socks", 60, "Damp: boxes against the north wall soaked through"),
-    (5, time(13, 20), "main", "tent2", 8,
-     "Seized by police at Calais West point, with the trolley"),
     (3, time(10, 0), "kitchen", "tomatoes", 6, "Dented tins past their date"),
 )  # fmt: skip
+
+# Evictions, as observers record them.
+CALAIS_CAMPS = ("calais_east", "calais_centre", "calais_west")
+GS_CAMPS = ("gs_south", "gs_north")
+GS_EVICTION_DAYS = (40, 33, 26, 19, 12, 5)  # about weekly
+GS_EVICTION_TIME = time(7, 30)  # large operations, two to three hours
+EVICTION_TIMES = (time(6, 45), time(7, 30), time(8, 15), time(8, 50), time(9, 40))
+MINUTES = {"Calais": (45, 70, 90, 120), "Grande-Synthe": (120, 150, 180)}
+FORCES = {
+    "Calais": (
+        "1 police car, 4 gendarmerie vans, 1 PAF van",
+        "5 CRS vans, 2 cleaning-company vehicles",
+        "2 police cars, 6 CRS vans, 1 PAF van, 1 cleaning-company lorry",
+        "3 gendarmerie vans, 1 bailiff's car, 2 cleaning-company vehicles",
+        "4 CRS vans, 1 police car, 1 cleaning-company lorry",
+    ),
+    "Grande-Synthe": (
+        "8 CRS vans, 1 tractor, 2 cleaning-company lorries, 3 buses",
+        "6 gendarmerie vans, 2 police cars, 1 PAF van, 2 buses",
+        "10 CRS vans, 1 police car, 1 digger, 2 cleaning-company lorries",
+    ),
+}
+DESCRIPTIONS = {
+    "Calais": (
+        "Camp cleared near {point}. Tents and tarpaulins taken by cleaning-company staff; "
+        "what was left behind was slashed.",
+        "Eviction of the camp by the woods. Sleeping bags and blankets thrown into the skip; "
+        "tents slashed.",
+        "Police cordon while shelters were removed. Belongings could be kept only by those "
+        "present at the time.",
+        "Routine clearance near {point}. Tents seized without notice; no list of seized "
+        "property given.",
+    ),
+    "Grande-Synthe": (
+        "Weekly eviction of the camp by the lake. Buses to reception centres offered; "
+        "tents and tarpaulins removed by a tractor.",
+        "Large operation on the wasteland. Shelters destroyed, belongings taken away in "
+        "lorries; families moved to the road.",
+    ),
+}
+WITNESSES = (
+    "2 volunteers of the group, from the road",
+    "3 observers from a legal-observation team",
+    "1 volunteer on the morning round",
+    "2 observers, with photos and video",
+)
+# Of what is out in the camps, the share an eviction destroys (the rest is carried away).
+DESTROYED_SHARE = {
+    "tent2": (0.3, 0.7),
+    "tent4": (0.3, 0.7),
+    "tarp": (0.5, 0.9),
+    "sleeping_bag": (0.2, 0.5),
+    "blanket": (0.15, 0.4),
+}
+ACTIONS = {
+    "tent2": ("slashed", "seized", "destroyed"),
+    "tent4": ("slashed", "seized", "destroyed"),
+    "tarp": ("slashed", "seized"),
+    "sleeping_bag": ("destroyed", "slashed", "seized"),
+    "blanket": ("destroyed", "seized"),
+}
+# Marked with the group's logo before they go out, so observers can tell they are ours.
+MARKED = frozenset({"tent2", "tent4", "tarp"})
+# Given out before the tracker was used, still in the camps on day one.
+ALREADY_OUT = {
+    ("Calais", "tent2"): 20,
+    ("Calais", "tarp"): 30,
+    ("Calais", "sleeping_bag"): 60,
+    ("Calais", "blanket"): 80,
+    ("Grande-Synthe", "tarp"): 10,
+    ("Grande-Synthe", "blanket"): 20,
+}
+
+
+@dataclass(frozen=True)
+class StockIncident:
+    """A police action that took stock we still held (a from-stock line, a loss movement)."""
+
+    days_ago: int
+    at: time
+    kind: str
+    point: str
+    store: str
+    item: str
+    quantity: int
+    action: str
+    forces: str
+    description: str
+
+
+STOCK_INCIDENTS: tuple[StockIncident, ...] = (
+    StockIncident(
+        33, time(18, 25), "seizure", "calais_east", "main", "sleeping_bag", 18, "seized",
+        "3 CRS vans",
+        "Distribution stopped; the sleeping bags still in our van were seized. No receipt.",
+    ),
+    StockIncident(
+        26, time(8, 30), "police_destruction", "gs_south", "gs_store", "tarp", 12, "slashed",
+        "6 gendarmerie vans, 1 tractor",
+        "During the eviction, tarpaulins in our trailer at the camp were slashed.",
+    ),
+    StockIncident(
+        15, time(17, 15), "gas_contamination", "gs_north", "gs_store", "blanket", 22,
+        "contaminated",
+        "4 CRS vans",
+        "CS gas sprayed near the queue. Blankets from the store, open on the tables, were "
+        "gassed; they cannot be washed.",
+    ),
+    StockIncident(
+        5, time(10, 20), "seizure", "calais_west", "main", "tent2", 8, "seized",
+        "2 police cars",
+        "A trolley of tents on its way to the camp by the canal was stopped and seized.",
+    ),
+)  # fmt: skip
+LOCK_AFTER = timedelta(days=7)  # reviewed and locked after a week
+# (area, text): added to the first eviction there, after it was locked.
+AMENDMENTS = (
+    ("Grande-Synthe", "The eviction order was published by the prefecture two days later."),
+    ("Calais", "Observers' video handed to the legal team; two more slashed tents found later."),
+)
 
 # (days ago, sites counted)
 STOCKTAKES: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -300,6 +530,10 @@ STOCKTAKES: tuple[tuple[int, tuple[str, ...]], ...] = (
     (4, ("gs_store", "kitchen")),
 )
 MISTAKE_DAYS_AGO = 2
+# Last night was freezing and no emergency shelter opened: a one-off round at a third point
+# handed out all the bedding the main warehouse could spare beyond what it kept back.
+COLD_NIGHT = ("calais_west", time(20, 30), 1)  # point, local time, days ago
+COLD_NIGHT_KEEP = {"blanket": 170, "sleeping_bag": 120}
 SUPPLIERS = {
     "ingredient": "Cash & carry, Coquelles",
     "food": "Cash & carry, Coquelles",
@@ -322,16 +556,7 @@ def seed(if_empty: bool) -> bool:
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == DEMO_SLUG)):
         return False
     organisation = accounts.create_organisation(DEMO_NAME, DEMO_SLUG, DEMO_TIMEZONE)
-    users = {}
-    for email, role in demo_logins():
-        membership = accounts.add_member(
-            organisation.id,
-            email,
-            role,
-            password=DEMO_PASSWORD,
-            display_name=DISPLAY_NAMES[role],
-        )
-        users[role] = membership.user_id
+    users = _members(organisation.id)
     # Holding the objects keeps them in the session's identity map, so the ledger's
     # look-ups by id do not go back to the database for every movement.
     sites = {
@@ -341,9 +566,28 @@ def seed(if_empty: bool) -> bool:
         for key, (name, kind, area, details) in SITES.items()
     }
     items = {key: _save_item(organisation.id, *row) for key, row in CATALOGUE.items()}
-    today = utcnow().astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
-    _Story(organisation.id, users, sites, items, random.Random(SEED), today).tell()
+    _Story(organisation.id, users, sites, items, random.Random(SEED), utcnow()).tell()
     return True
+
+
+def _members(organisation_id: int) -> dict[str, int]:
+    """Add one member per role; return their user ids by role."""
+    users: dict[str, int] = {}
+    shared_hash = None
+    for email, role in demo_logins():
+        name = DISPLAY_NAMES[role]
+        if shared_hash is None:
+            membership = accounts.add_member(
+                organisation_id, email, role, password=DEMO_PASSWORD, display_name=name
+            )
+            shared_hash = db.session.get(User, membership.user_id).password_hash
+        else:
+            # Every demo login has the same published password: hash it once, not five times
+            # (a strong hash costs a good part of a second each, on every `make run`).
+            db.session.add(User(email=email, password_hash=shared_hash, display_name=name))
+            membership = accounts.add_member(organisation_id, email, role)
+        users[role] = membership.user_id
+    return users
 
 
 def _save_item(
@@ -381,8 +625,11 @@ def _supplier(item_key: str) -> str:
     return SUPPLIERS.get(CATALOGUE[item_key][1], OTHER_SUPPLIER)
 
 
+Event = tuple[time, Callable[[datetime], None]]
+
+
 class _Story:
-    """Six weeks of warehouse life, told day by day in time order through the ledger."""
+    """Six weeks of warehouse life, told day by day in time order through the services."""
 
     def __init__(
         self,
@@ -391,7 +638,7 @@ class _Story:
         sites: dict[str, Site],
         items: dict[str, Item],
         rng: random.Random,
-        today: date,
+        now: datetime,
     ) -> None:
         self.org = organisation_id
         self.users = users
@@ -401,35 +648,59 @@ class _Story:
         self.items = {key: item.id for key, item in items.items()}
         self.rng = rng
         self.zone = ZoneInfo(DEMO_TIMEZONE)
-        self.today = today
+        self.now = now
+        self.today = now.astimezone(self.zone).date()
         # Our own copy of the levels, so give-outs can be sized without asking the database.
         self.levels: dict[tuple[str, str], int] = {}
+        # Each series' occurrences by local date.
+        self.occurrences: dict[str, dict[date, Distribution]] = {}
+        # What we gave out that is still in the camps, and the last distribution it came from.
+        self.out_there: dict[tuple[str, str], int] = dict(ALREADY_OUT)
+        self.last_given: dict[str, int] = {}
+        self.evicted_on: dict[str, date] = {}
+        self.incidents: list[Incident] = []
+        self.calais_evictions = self._calais_eviction_days()
+        self.donor_turn = self.rng.randrange(len(DONORS))
 
     def tell(self) -> None:
-        """Write the whole history, oldest day first."""
+        """Schedule the distributions, write the whole history oldest day first, then review."""
+        self._schedule()
         for days_ago in range(DAYS, 0, -1):
             day = self.today - timedelta(days=days_ago)
             for at, event in sorted(self._events(day, days_ago), key=lambda pair: pair[0]):
                 event(datetime.combine(day, at, self.zone).astimezone(UTC))
+        self._plan_ahead()
+        self._review_incidents()
 
-    def _events(self, day: date, days_ago: int) -> list[tuple[time, Callable[[datetime], None]]]:
+    def _events(self, day: date, days_ago: int) -> list[Event]:
         weekday = day.weekday()
-        events: list[tuple[time, Callable[[datetime], None]]] = []
+        events: list[Event] = []
         if days_ago == DAYS:
             events.append((time(8, 0), self._opening_count))
         if weekday == 0:
             every_item = (days_ago // 7) % 2 == 0
             events.append((time(8, 30), lambda at, e=every_item: self._purchases(at, e)))
         if weekday == 2:
-            events.append((time(9, 30), self._weekly_van))
+            every_item = (days_ago // 7) % 2 == 0
+            events.append((time(9, 30), lambda at, e=every_item: self._weekly_van(at, e)))
         if weekday in DONATION_DAYS or self.rng.random() < 0.15:
-            donor = DONORS[self.rng.randrange(len(DONORS))]
+            # Donor groups take turns, so six weeks bring each of them about twice.
+            donor = DONORS[self.donor_turn % len(DONORS)]
+            self.donor_turn += 1
             events.append((time(10, 30), lambda at, donor=donor: self._donation(at, *donor)))
-        if weekday in COOKING_DAYS:
-            events.append((time(11, 0), self._cook))
-        for point, weekdays, at, source in DISTRIBUTIONS:
-            if weekday in weekdays:
-                events.append((at, lambda when, p=point, s=source: self._give_out(when, p, s)))
+        for spec in ROUNDS:
+            if weekday in spec.weekdays:
+                events.append((spec.at, lambda at, s=spec, a=days_ago: self._distribute(at, s, a)))
+        if days_ago in self.calais_evictions:
+            at = self.rng.choice(EVICTION_TIMES)
+            events.append((at, lambda when: self._evict(when, "Calais", CALAIS_CAMPS)))
+        if days_ago in GS_EVICTION_DAYS:
+            events.append(
+                (GS_EVICTION_TIME, lambda when: self._evict(when, "Grande-Synthe", GS_CAMPS))
+            )
+        for spec in STOCK_INCIDENTS:
+            if spec.days_ago == days_ago:
+                events.append((spec.at, lambda when, s=spec: self._stock_incident(when, s)))
         for ago, at, site, item, quantity, reason in LOSSES:
             if ago == days_ago:
                 events.append(
@@ -440,7 +711,18 @@ class _Story:
                 events.append((time(15, 0), lambda when, c=counted_sites: self._stocktake(when, c)))
         if days_ago == MISTAKE_DAYS_AGO:
             events.append((time(10, 45), self._double_entry))
+        if days_ago == COLD_NIGHT[2]:
+            events.append((COLD_NIGHT[1], self._cold_night))
         return events
+
+    def _calais_eviction_days(self) -> set[int]:
+        """Return the days (as days ago) of Calais evictions: about every other day."""
+        days = set()
+        days_ago = DAYS - self.rng.randint(0, 1)
+        while days_ago >= 1:
+            days.add(days_ago)
+            days_ago -= self.rng.choice((1, 2, 2, 2, 2, 3))
+        return days
 
     # -- the ledger, with our copy of the levels kept in step ---------------------------------
 
@@ -472,10 +754,10 @@ class _Story:
         self._moved(site, item, quantity)
         return movement.id
 
-    def _take(
+    def _record(
         self, at: datetime, site: str, item: str, quantity: int, kind: str, note: str
     ) -> None:
-        if quantity <= 0:
+        if quantity == 0:
             return
         role = "kitchen" if site == "kitchen" else "warehouse"
         ledger.record(
@@ -483,17 +765,17 @@ class _Story:
             self.users[role],
             site_id=self.sites[site],
             item_id=self.items[item],
-            quantity=-quantity,
+            quantity=quantity,
             kind=kind,
             occurred_at=at,
             note=note,
         )
-        self._moved(site, item, -quantity)
+        self._moved(site, item, quantity)
 
     def _vary(self, mean: float, low: float = 0.6, high: float = 1.4) -> int:
         return max(1, round(mean * self.rng.uniform(low, high)))
 
-    # -- what happens ---------------------------------------------------------------------------
+    # -- stock coming in and moving -------------------------------------------------------------
 
     def _opening_count(self, at: datetime) -> None:
         reason = "Opening count when we started using the tracker"
@@ -506,7 +788,7 @@ class _Story:
                         site_id=self.sites[site],
                         item_id=self.items[key],
                         reason=reason,
-                        counted=quantity,
+                        delta=quantity,
                         occurred_at=at,
                     )
                     self._moved(site, key, quantity)
@@ -514,7 +796,12 @@ class _Story:
     def _purchases(self, at: datetime, every_item: bool) -> None:
         for key, flow in FLOWS.items():
             weeks = 1 if key in WEEKLY_PURCHASES else 2
-            if flow.buy and (weeks == 1 or every_item):
+            if key in TOP_UP:
+                level, pallet = TOP_UP[key]
+                quantity = -(-(level - self._held("main", key)) // pallet) * pallet
+                if quantity > 0:
+                    self._receive(at, key, quantity, "purchase", _supplier(key), "coordinator")
+            elif flow.buy and (weeks == 1 or every_item):
                 quantity = self._vary(flow.buy * weeks, 0.9, 1.1)
                 buyer = "kitchen" if _home(key) == "kitchen" else "coordinator"
                 self._receive(at, key, quantity, "purchase", _supplier(key), buyer)
@@ -524,11 +811,12 @@ class _Story:
             if self.rng.random() < 0.8:
                 self._receive(at, key, self._vary(mean, 0.5, 1.5), "donation", donor, "warehouse")
 
-    def _weekly_van(self, at: datetime) -> None:
+    def _weekly_van(self, at: datetime, every_item: bool) -> None:
         for key, flow in FLOWS.items():
-            if not flow.van:
+            weeks = 1 if key in WEEKLY_VAN else 2
+            if not flow.van or not (weeks == 1 or every_item):
                 continue
-            quantity = min(self._vary(flow.van, 0.8, 1.2), self._spare("main", key))
+            quantity = min(self._vary(flow.van * weeks, 0.8, 1.2), self._spare("main", key))
             if quantity > 0:
                 ledger.transfer(
                     self.org,
@@ -543,26 +831,355 @@ class _Story:
                 self._moved("main", key, -quantity)
                 self._moved("gs_store", key, quantity)
 
-    def _give_out(self, at: datetime, point: str, source: str) -> None:
-        local = at.astimezone(self.zone)
-        when = "midday" if local.hour < 15 else "evening"
-        note = f"{SITES[point][0]}, {when} distribution"
-        for key, flow in FLOWS.items():
-            weekly = flow.gs if source == "gs_store" else flow.calais
-            # Items not needed every time go out now and then, in larger lots.
-            chance = 0.6 if key in EVERY_TIME else 0.1
-            if weekly and self.rng.random() < chance:
-                mean = weekly / PER_WEEK[source] / chance
-                quantity = min(self._vary(mean), self._spare(source, key))
-                self._take(at, source, key, quantity, "distribution", note)
+    # -- distributions --------------------------------------------------------------------------
 
-    def _cook(self, at: datetime) -> None:
+    def _schedule(self) -> None:
+        """Create the series from six weeks ago, so their past occurrences exist."""
+        for spec in ROUNDS:
+            series = distributions.create_series(
+                self.org,
+                site_id=self.sites[spec.point],
+                source_site_id=self.sites[spec.source],
+                weekdays=spec.weekdays,
+                local_time=spec.at,
+                starts_on=self.today - timedelta(days=DAYS),
+                ends_on=None,
+                lines=[(self.items[key], quantity) for key, quantity in spec.plan],
+                now=self.now,
+            )
+            self.occurrences[spec.key] = {
+                occurrence.local_date: occurrence
+                for occurrence in db.session.scalars(
+                    select(Distribution).where(Distribution.series_id == series.id)
+                )
+            }
+
+    def _cold_night(self, at: datetime) -> None:
+        """Hand out the spare bedding at a one-off round, planned that afternoon."""
+        given = {}
+        for key, keep in COLD_NIGHT_KEEP.items():
+            quantity = min(self._spare("main", key), max(30, self._held("main", key) - keep))
+            if quantity > 0:
+                given[key] = quantity
+        if not given:
+            return
+        one_off = distributions.create_one_off(
+            self.org,
+            site_id=self.sites[COLD_NIGHT[0]],
+            source_site_id=self.sites["main"],
+            starts_at=at,
+            lines=[(self.items[key], quantity) for key, quantity in given.items()],
+        )
+        distributions.record_outcome(
+            self.org,
+            self.users["coordinator"],
+            one_off.id,
+            OutcomeInput(
+                "held",
+                headcount=self.rng.randint(260, 340),
+                note="Freezing night, no emergency shelter opened: extra bedding round.",
+                given=[(self.items[key], quantity) for key, quantity in given.items()],
+            ),
+            now=at + RECORDED_AFTER,
+        )
+        for key, quantity in given.items():
+            self._moved("main", key, -quantity)
+            self.out_there[("Calais", key)] = self.out_there.get(("Calais", key), 0) + quantity
+
+    def _plan_ahead(self) -> None:
+        """Tomorrow evening is forecast cold: the coordinator plans more bedding by hand."""
+        tomorrow = self.occurrences["calais_evening"][self.today + timedelta(days=1)]
+        plan = {line.item_id: line.planned_quantity for line in tomorrow.lines}
+        plan[self.items["blanket"]] = 60
+        plan[self.items["sleeping_bag"]] = 40
+        distributions.edit_occurrence(
+            self.org, tomorrow.id, starts_at=None, lines=list(plan.items())
+        )
+
+    def _distribute(self, at: datetime, spec: Round, days_ago: int) -> None:
+        occurrence = self.occurrences[spec.key][at.astimezone(self.zone).date()]
+        status, note = self._outcome(spec, days_ago, at)
+        recorder = self.users[spec.recorder]
+        if status == "cancelled":
+            distributions.record_outcome(
+                self.org,
+                recorder,
+                occurrence.id,
+                OutcomeInput("cancelled", note=note),
+                now=at - RECORDED_AFTER,
+            )
+            return
+        people = self._headcount(spec, at)
+        # A stopped distribution hands out only part of what was brought.
+        share = 1.0 if status == "held" else self.rng.uniform(0.3, 0.7)
+        if spec.source == "kitchen":
+            # Cooked in the morning for the crowd, with a little over for seconds.
+            self._cook(at, round(people * self.rng.uniform(1.0, 1.05)))
+        wanted = self._wanted(spec, people, share, at)
+        given = {}
+        for key, quantity in wanted.items():
+            quantity = min(quantity, self._spare(spec.source, key))
+            if quantity > 0:
+                given[key] = quantity
+        ran_out = [
+            self.item_objects[key].label
+            for key, _ in spec.plan
+            if given.get(key, 0) < 0.8 * wanted[key]
+        ]
+        if status == "held" and ran_out:
+            note = f"Ran out of {', '.join(ran_out)}."
+        minors, women = self._shares(spec, people)
+        distributions.record_outcome(
+            self.org,
+            recorder,
+            occurrence.id,
+            OutcomeInput(
+                status,
+                headcount=people,
+                headcount_minors=minors,
+                headcount_women=women,
+                note=note,
+                given=[(self.items[key], quantity) for key, quantity in given.items()],
+            ),
+            now=at + RECORDED_AFTER,
+        )
+        for key, quantity in given.items():
+            self._moved(spec.source, key, -quantity)
+            if key in DESTROYED_SHARE:
+                place = (spec.area, key)
+                self.out_there[place] = self.out_there.get(place, 0) + quantity
+        self.last_given[spec.area] = occurrence.id
+        if spec.source == "kitchen":
+            self._leftovers(at)
+
+    def _outcome(self, spec: Round, days_ago: int, at: datetime) -> tuple[str, str]:
+        for ago, keys, note in CANCELLED:
+            if ago == days_ago and spec.key in keys:
+                return "cancelled", note
+        for ago, key, note in DISRUPTED:
+            if ago == days_ago and key == spec.key:
+                return "disrupted", note
+        if self.rng.random() < spec.disrupted_chance:
+            stop = (at + timedelta(minutes=self.rng.choice((15, 20, 25, 40)))).astimezone(self.zone)
+            return "disrupted", self.rng.choice(DISRUPTED_NOTES).format(stop=f"{stop:%H:%M}")
+        return "held", ""
+
+    def _headcount(self, spec: Round, at: datetime) -> int:
+        usual = spec.usual[at.astimezone(self.zone).weekday()]
+        people = round(usual * self.rng.uniform(0.85, 1.15))
+        if spec.key == "calais_evening":
+            low, high = CALAIS_EVENING_RANGE
+            people = min(high, max(low, people))
+        return people
+
+    def _shares(self, spec: Round, people: int) -> tuple[int | None, int | None]:
+        """Return minors and women, counted at about two distributions in five."""
+        if spec.source == "kitchen" or self.rng.random() > 0.4:
+            return None, None
+        (minors_low, minors_high), (women_low, women_high) = SHARES[spec.area]
+        minors = round(people * self.rng.uniform(minors_low, minors_high))
+        women = round(people * self.rng.uniform(women_low, women_high))
+        return minors, women
+
+    def _wanted(self, spec: Round, people: int, share: float, at: datetime) -> dict[str, int]:
+        """Return what the volunteers would hand out if the stock allowed."""
+        per_person = dict(spec.per_person)
+        wanted = {}
+        for key, planned in spec.plan:
+            if spec.source == "kitchen":
+                mean: float = self._held("kitchen", key)  # all that was cooked, seconds too
+            elif key in per_person:
+                mean = people * per_person[key]
+            else:
+                mean = self._vary(planned, 0.75, 1.15)
+            wanted[key] = round(mean * share)
+        for key, quantity in self._extras(spec, at).items():
+            wanted[key] = wanted.get(key, 0) + round(quantity * share)
+        return wanted
+
+    def _extras(self, spec: Round, at: datetime) -> dict[str, int]:
+        """Return items given beyond the plan: shelter after an eviction, the rest now and then."""
+        if not spec.extras:
+            return {}
+        planned = {key for key, _ in spec.plan}
+        evicted_today = self.evicted_on.get(spec.area) == at.astimezone(self.zone).date()
+        evictions_per_week = 3.5 if spec.area == "Calais" else 1.0
+        usual_shelter_chance = (evictions_per_week * 0.9 + (7 - evictions_per_week) * 0.05) / 7
+        extras = {}
+        for key, flow in FLOWS.items():
+            weekly = getattr(flow, spec.extras)
+            if not weekly or key in planned:
+                continue
+            if key in SHELTER:
+                chance, usual = (0.9 if evicted_today else 0.05), usual_shelter_chance
+            elif key in EVERY_TIME:
+                chance = usual = 0.35
+            elif key in ASKED_FOR:
+                chance = usual = 0.1
+            else:
+                chance = usual = 0.04
+            if self.rng.random() < chance:
+                extras[key] = self._vary(weekly / len(spec.weekdays) / usual)
+        return extras
+
+    # -- the kitchen ----------------------------------------------------------------------------
+
+    def _cook(self, serving: datetime, meals: int) -> None:
+        """Cook the morning before serving: ingredients used, hot meals made at the kitchen."""
+        day = serving.astimezone(self.zone).date()
+        at = datetime.combine(day, COOK_TIME, self.zone).astimezone(UTC)
         name, per_hundred = MENUS[self.rng.randrange(len(MENUS))]
-        meals = self.rng.randint(680, 860)
         note = f"Cooked {meals} meals: {name}"
         for key, kilos in per_hundred.items():
             quantity = min(round(meals * kilos / 100), self._held("kitchen", key))
-            self._take(at, "kitchen", key, quantity, "consumption", note)
+            self._record(at, "kitchen", key, -quantity, "consumption", note)
+        self._record(at, "kitchen", "hot_meal", meals, "production", note)
+
+    def _leftovers(self, at: datetime) -> None:
+        """Hot meals not handed out cannot be kept: write them off."""
+        left = self._held("kitchen", "hot_meal")
+        if left > 0:
+            ledger.record_loss(
+                self.org,
+                self.users["kitchen"],
+                site_id=self.sites["kitchen"],
+                item_id=self.items["hot_meal"],
+                quantity=left,
+                reason="Hot meals left when the distribution was stopped; cannot be kept",
+                occurred_at=at + timedelta(hours=1),
+            )
+            self._moved("kitchen", "hot_meal", -left)
+
+    # -- incidents ------------------------------------------------------------------------------
+
+    def _evict(self, at: datetime, area: str, camps: tuple[str, ...]) -> None:
+        """Record an eviction: part of what we gave out is destroyed in the camps."""
+        self.evicted_on[area] = at.astimezone(self.zone).date()
+        lines = []
+        for key, (low, high) in DESTROYED_SHARE.items():
+            out = self.out_there.get((area, key), 0)
+            destroyed = round(out * self.rng.uniform(low, high))
+            # What was not destroyed is carried away or worn out: we lose track of it.
+            self.out_there[(area, key)] = (out - destroyed) // 2
+            if destroyed > 0:
+                lines.append(
+                    LineInput(
+                        self.items[key],
+                        destroyed,
+                        "after_distribution",
+                        self.rng.choice(ACTIONS[key]),
+                        marked_property=key in MARKED,
+                        distribution_id=self.last_given.get(area),
+                    )
+                )
+        point = self.rng.choice(camps)
+        calais = area == "Calais"
+        shelter_ids = {self.items[key] for key in SHELTER}
+        shelters = sum(line.quantity for line in lines if line.item_id in shelter_ids)
+        values = IncidentInput(
+            occurred_at=at,
+            ended_at=at + timedelta(minutes=self.rng.choice(MINUTES[area])),
+            kind="eviction" if not calais or self.rng.random() < 0.75 else "police_destruction",
+            area=area,
+            site_id=self.sites[point],
+            forces_present=self.rng.choice(FORCES[area]),
+            bailiff_present=self.rng.choice(("yes", "yes", "no", "unknown")),
+            interpreter_present=self.rng.choice(("no", "no", "no", "yes", "unknown")),
+            legal_basis_shown=self.rng.choice(("no", "no", "unknown", "yes")),
+            shelter_offered=self.rng.choice(
+                ("no", "no", "no", "yes") if calais else ("yes", "yes", "no")
+            ),
+            people_affected=self.rng.randint(40, 220) if calais else self.rng.randint(150, 400),
+            shelters_affected=max(shelters, self.rng.randint(10, 60)),
+            witnesses=self.rng.choice(WITNESSES),
+            description=self.rng.choice(DESCRIPTIONS[area]).format(point=SITES[point][0]),
+            lines=lines,
+        )
+        self.incidents.append(
+            incidents.record_incident(self.org, self.users["coordinator"], values)
+        )
+
+    def _stock_incident(self, at: datetime, spec: StockIncident) -> None:
+        """Record police taking stock we still held; the loss must fit what is there."""
+        quantity = min(spec.quantity, self._held(spec.store, spec.item))
+        lines = []
+        if quantity > 0:
+            lines.append(
+                LineInput(
+                    self.items[spec.item],
+                    quantity,
+                    "from_stock",
+                    spec.action,
+                    marked_property=spec.item in MARKED,
+                    site_id=self.sites[spec.store],
+                )
+            )
+        values = IncidentInput(
+            occurred_at=at,
+            ended_at=at + timedelta(minutes=30),
+            kind=spec.kind,
+            area=SITES[spec.point][2],
+            site_id=self.sites[spec.point],
+            forces_present=spec.forces,
+            bailiff_present="no",
+            interpreter_present="no",
+            legal_basis_shown="no",
+            shelter_offered="no",
+            witnesses=self.rng.choice(WITNESSES),
+            description=spec.description,
+            lines=lines,
+        )
+        self.incidents.append(
+            incidents.record_incident(self.org, self.users["coordinator"], values)
+        )
+        self._moved(spec.store, spec.item, -quantity)
+
+    def _review_incidents(self) -> None:
+        """Lock what was reviewed (older than a week), amend two, attach one observer's note."""
+        locked = [i for i in self.incidents if i.occurred_at < self.now - LOCK_AFTER]
+        for incident in locked:
+            incidents.lock(self.org, self.users["coordinator"], incident.id)
+        for area, text in AMENDMENTS:
+            first = next(i for i in locked if i.area == area and i.kind == "eviction")
+            incidents.amend(self.org, self.users["coordinator"], first.id, text)
+        latest = max(
+            (i for i in self.incidents if i.area == "Calais" and i.kind == "eviction"),
+            key=lambda i: i.occurred_at,
+        )
+        self._observer_note(latest)
+
+    def _observer_note(self, incident: Incident) -> None:
+        """Attach a short text file of the observers' timeline, stored like any upload."""
+        config = current_app.config
+        store = evidence.EvidenceStore(
+            Path(config["EVIDENCE_DIR"]),
+            config["EVIDENCE_MAX_BYTES"],
+            tuple(config["EVIDENCE_TYPES"]),
+        )
+        if "text/plain" not in store.allowed_types:
+            return
+        start = incident.occurred_at.astimezone(self.zone)
+        steps = (
+            (0, f"Vehicles arrive: {incident.forces_present}."),
+            (10, "Cordon set up; volunteers kept at the road."),
+            (25, "Cleaning-company staff start removing tents and tarpaulins."),
+            (60, "Remaining shelters slashed; belongings put in the skip."),
+            (90, "Forces leave. People return to the site."),
+        )
+        text = "Observers' timeline\n" + "".join(
+            f"{start + timedelta(minutes=minutes):%H:%M} {step}\n" for minutes, step in steps
+        )
+        evidence.add_evidence(
+            store,
+            self.org,
+            self.users["coordinator"],
+            incident.id,
+            file_name=f"timeline-{start:%Y-%m-%d}.txt",
+            stream=io.BytesIO(text.encode()),
+            captured_at=incident.occurred_at,
+        )
+
+    # -- the rest of warehouse life -------------------------------------------------------------
 
     def _loss(self, at: datetime, site: str, item: str, quantity: int, reason: str) -> None:
         quantity = min(quantity, self._held(site, item))

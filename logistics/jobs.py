@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import time, timedelta
+from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import select, text
@@ -23,7 +24,7 @@ from .extensions import db
 from .models import JobLock, Organisation
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
-from .services import alerts, distributions
+from .services import alerts, distributions, reports
 from .services.accounts import organisation_zone
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,37 @@ def daily_digest() -> str:
     return f"{queued} digest(s) queued; {sent} delivered, {failed} failed."
 
 
+def weekly_reports() -> str:
+    """Make each organisation's weekly donor report once, when due, and mail subscribers."""
+    made = 0
+    now = utcnow()
+    reports_dir = Path(current_app.config["REPORTS_DIR"])
+    for organisation_id in _organisation_ids():
+        organisation = db.session.get(Organisation, organisation_id)
+        due = reports.weekly_due(organisation, now)
+        if due is None or reports.scheduled_exists(organisation_id, due[0]):
+            db.session.rollback()
+            continue
+        key, first, last = due
+        try:
+            report = reports.generate(
+                organisation_id,
+                None,
+                reports.ReportRequest("shortfall", first, last),
+                reports_dir,
+                schedule_key=key,
+                now=now,
+            )
+            reports.queue_report_deliveries(report, now)
+            db.session.commit()
+            made += 1
+        except Exception:  # one organisation's trouble must not stop the others
+            db.session.rollback()
+            log.exception("weekly report failed for organisation %s", organisation_id)
+    sent, failed = send_due_deliveries()
+    return f"{made} weekly report(s) made; {sent} delivered, {failed} failed."
+
+
 def send_due_deliveries() -> tuple[int, int]:
     """Try every due delivery once; a failing channel is logged and never stops the rest."""
     config = current_app.config
@@ -81,7 +113,7 @@ def send_due_deliveries() -> tuple[int, int]:
         if delivery is None:
             db.session.commit()
             continue
-        message = compose(delivery, config["BASE_URL"])
+        message = compose(delivery, config)
         channel = delivery.channel
         db.session.commit()  # hold no database lock while the network is slow
         try:
@@ -107,6 +139,7 @@ JOBS: dict[str, Callable[[], str]] = {
     "check-shortages": check_shortages,
     "extend-series": extend_series,
     "daily-digest": daily_digest,
+    "weekly-reports": weekly_reports,
 }
 
 

@@ -11,12 +11,13 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .extensions import db
-from .models import Alert, Channel, Delivery, Item, Organisation
-from .services import alerts
+from .models import Alert, Channel, Delivery, Item, Organisation, Report
+from .services import alerts, reports
 
 SIGNATURE_HEADER = "X-Logistics-Signature"
 TIMEOUT_SECONDS = 10
@@ -31,13 +32,17 @@ class Message:
     subject: str
     text: str
     payload: dict[str, Any]
+    attachment: tuple[str, bytes] | None = None
 
 
-def compose(delivery: Delivery, base_url: str) -> Message:
-    """Build the message of a delivery: an alert change or a day's digest."""
+def compose(delivery: Delivery, config: dict[str, Any]) -> Message:
+    """Build the message of a delivery: an alert change, a day's digest or a weekly report."""
     organisation = db.session.get(Organisation, delivery.organisation_id)
     zone = ZoneInfo(organisation.timezone)
-    needs_url = f"{base_url.rstrip('/')}/needs"
+    base_url = config["BASE_URL"].rstrip("/")
+    needs_url = f"{base_url}/needs"
+    if delivery.report_id is not None:
+        return _report(organisation, delivery, Path(config["REPORTS_DIR"]), base_url)
     if delivery.alert_change_id is None:
         return _digest(organisation, delivery, needs_url, zone)
     change = delivery.alert_change
@@ -66,6 +71,25 @@ def compose(delivery: Delivery, base_url: str) -> Message:
         "text": text,
     }
     return Message(subject, text, payload)
+
+
+def _report(
+    organisation: Organisation, delivery: Delivery, reports_dir: Path, base_url: str
+) -> Message:
+    report = db.session.get(Report, delivery.report_id)
+    path = reports.report_file(reports_dir, report)
+    period = f"{report.period_start:%d %b} – {report.period_end:%d %b %Y}"
+    subject = f"[{organisation.name}] {report.title}, {period}"
+    text = "\n".join(
+        [
+            f"The weekly {report.title.lower()} of {organisation.name} for {period} is attached.",
+            "It shows what is short now, what was given out, and what was destroyed.",
+            f"SHA-256 of the PDF: {report.sha256}",
+            f"Reports page: {base_url}/reports",
+        ]
+    )
+    payload = {"event": "report", "organisation": organisation.slug, "report_id": report.id}
+    return Message(subject, text, payload, (path.name, path.read_bytes()))
 
 
 def _digest(
@@ -141,6 +165,9 @@ def send_email(to: str, message: Message, config: dict[str, Any]) -> None:
     email["To"] = to
     email["Subject"] = message.subject
     email.set_content(message.text)
+    if message.attachment is not None:
+        name, content = message.attachment
+        email.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     try:
         with smtplib.SMTP(
             config["SMTP_HOST"], config["SMTP_PORT"], timeout=TIMEOUT_SECONDS

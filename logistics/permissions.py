@@ -22,6 +22,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "record_incidents": frozenset({"admin", "coordinator", "warehouse"}),
     "view_incidents": frozenset({"admin", "coordinator"}),
     "view_loss_figures": ALL_ROLES,
+    "view_needs": ALL_ROLES,
+    "record_estimates": frozenset({"admin", "coordinator"}),
+    "view_alerts": STAFF,
+    "manage_channels": frozenset({"admin", "coordinator"}),
+    "plan_kitchen": frozenset({"admin", "coordinator", "kitchen"}),
+    "view_kitchen": STAFF,
+    "view_reports": ALL_ROLES,
+    "generate_reports": STAFF,
+    "manage_share_links": frozenset({"admin"}),
 }
 
 

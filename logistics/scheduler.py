@@ -16,6 +16,7 @@ from .jobs import run_job
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
 DIGEST_CHECK_MINUTES = 15
+WEEKLY_CHECK_MINUTES = 60
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
@@ -28,6 +29,8 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         "extend-series": CronTrigger(hour=2, minute=30, timezone="Europe/Paris"),
         # Each organisation's digest goes at 07:00 its own time; the job checks often.
         "daily-digest": IntervalTrigger(minutes=DIGEST_CHECK_MINUTES),
+        # Each organisation's weekly report is due at its own day and hour; checked hourly.
+        "weekly-reports": IntervalTrigger(minutes=WEEKLY_CHECK_MINUTES),
     }
     for name, trigger in triggers.items():
         scheduler.add_job(

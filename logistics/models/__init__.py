@@ -32,6 +32,7 @@ from .incidents import (
     IncidentAmendment,
     IncidentLine,
 )
+from .kitchen import MEAL_UNITS, Cooking, MenuChoice, Recipe, RecipeLine
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 
 __all__ = [
@@ -53,10 +54,12 @@ __all__ = [
     "TRISTATE",
     "STATUSES",
     "HOLDING_SITE_KINDS",
+    "MEAL_UNITS",
     "MOVEMENT_KINDS",
     "ROLES",
     "SITE_KINDS",
     "ApiToken",
+    "Cooking",
     "Distribution",
     "DistributionLine",
     "DistributionSeries",
@@ -68,10 +71,16 @@ __all__ = [
     "Item",
     "LoginThrottle",
     "Membership",
+    "MenuChoice",
     "Organisation",
+    "Recipe",
+    "RecipeLine",
     "Site",
     "StockLevel",
     "StockMovement",
     "Submission",
     "User",
 ]
+from .reports import REPORT_KINDS, Report, ShareLink  # noqa: E402
+
+__all__ += ["REPORT_KINDS", "Report", "ShareLink"]

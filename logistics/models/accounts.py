@@ -24,6 +24,9 @@ class Organisation(db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     forecast_horizon_days: Mapped[int] = mapped_column(Integer, default=7)
     meal_buffer_percent: Mapped[int] = mapped_column(Integer, default=10)
+    # When the weekly donor report is made, in the organisation's time (0 = Monday).
+    weekly_report_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    weekly_report_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

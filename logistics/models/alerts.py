@@ -25,6 +25,8 @@ SEVERITIES = ("warning", "critical")
 CHANGES = ("opened", "escalated", "resolved")
 CHANNEL_KINDS = ("email", "webhook")
 CHANNEL_MODES = ("immediate", "digest")
+# A member's subscription to the weekly donor report (e-mail with the PDF).
+REPORT_MODE = "report"
 DELIVERY_STATUSES = ("pending", "sent", "failed")
 
 
@@ -111,12 +113,13 @@ class Channel(db.Model):
 
 
 class Delivery(db.Model):
-    """One message to one channel: an alert change, or a day's digest. Sent at most once."""
+    """One message to one channel: an alert change, a day's digest or a report. Sent once."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("channel_id", "alert_change_id"),
         UniqueConstraint("channel_id", "digest_date"),
+        UniqueConstraint("channel_id", "report_id"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
     )
 
@@ -125,6 +128,7 @@ class Delivery(db.Model):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
     alert_change_id: Mapped[int | None] = mapped_column(ForeignKey("alert_change.id"))
     digest_date: Mapped[date | None] = mapped_column(Date)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -59,6 +59,7 @@ class StockMovement(db.Model):
     transfer_group: Mapped[str | None] = mapped_column(String(36), index=True)
     distribution_id: Mapped[int | None] = mapped_column(ForeignKey("distribution.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    cooking_id: Mapped[int | None] = mapped_column(ForeignKey("cooking.id"), index=True)
     # Unique: a movement is reversed at most once.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movement.id"), unique=True)
 

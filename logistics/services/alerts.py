@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
@@ -204,7 +205,7 @@ def set_subscription(organisation_id: int, membership: Membership, choice: str) 
     """Set what a member receives by e-mail: none, critical, all, or digest."""
     if choice not in ("none", "critical", "all", "digest"):
         raise ValidationError("Choose none, critical, all or digest.", {"choice": "unknown"})
-    own = channels_of(organisation_id, membership_id=membership.id)
+    own = _alert_channels_of(organisation_id, membership.id)
     if choice == "none":
         for channel in own:
             channel.active = False
@@ -223,13 +224,21 @@ def set_subscription(organisation_id: int, membership: Membership, choice: str) 
 
 def subscription_of(organisation_id: int, membership_id: int) -> str:
     """Return what a member receives: none, critical, all or digest."""
-    own = [c for c in channels_of(organisation_id, membership_id=membership_id) if c.active]
+    own = [c for c in _alert_channels_of(organisation_id, membership_id) if c.active]
     if not own:
         return "none"
     channel = own[0]
     if channel.mode == "digest":
         return "digest"
     return "critical" if channel.min_severity == "critical" else "all"
+
+
+def _alert_channels_of(organisation_id: int, membership_id: int) -> list[Channel]:
+    return [
+        c
+        for c in channels_of(organisation_id, membership_id=membership_id)
+        if c.mode in CHANNEL_MODES
+    ]
 
 
 # --- deliveries --------------------------------------------------------------------------------
@@ -345,16 +354,15 @@ def record_attempt(delivery_id: int, error: str | None, now: datetime | None = N
     return delivery
 
 
-def deliveries_of(organisation_id: int, limit: int = 100) -> list[Delivery]:
-    """Return the delivery log, newest first."""
-    return list(
-        db.session.scalars(
-            select(Delivery)
-            .where(Delivery.organisation_id == organisation_id)
-            .order_by(Delivery.id.desc())
-            .limit(limit)
-        )
-    )
+def deliveries_of(
+    organisation_id: int, *, channel_id: int | None = None, limit: int = 100
+) -> list[Delivery]:
+    """Return the delivery log, newest first, for the organisation or one channel."""
+    query = select(Delivery).where(Delivery.organisation_id == organisation_id)
+    if channel_id is not None:
+        query = query.where(Delivery.channel_id == channel_id)
+    query = query.options(selectinload(Delivery.alert_change))
+    return list(db.session.scalars(query.order_by(Delivery.id.desc()).limit(limit)))
 
 
 @dataclass(frozen=True)

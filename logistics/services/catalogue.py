@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import CATEGORIES, SITE_KINDS, Item, Site
+from ..models import CATEGORIES, MEAL_UNITS, SITE_KINDS, Item, Site
 from .errors import Conflict, ValidationError
 from .ledger import get_item, get_site
 
@@ -116,6 +116,20 @@ def find_item(organisation_id: int, name: str, size: str = "") -> Item | None:
             db.func.lower(Item.size) == size.strip().lower(),
         )
     )
+
+
+def is_meal(item: Item) -> bool:
+    """Tell whether an item is a cooked meal (its unit is "meal")."""
+    return item.unit.strip().lower() in MEAL_UNITS
+
+
+def cooked_to_plan(source: Site, item: Item) -> bool:
+    """Tell whether a planned line is cooked on the day rather than taken from stock.
+
+    Meals from a kitchen are cooked for each distribution: the kitchen holds none ahead,
+    and their demand is carried by the ingredients of the day's recipe instead.
+    """
+    return source.kind == "kitchen" and is_meal(item)
 
 
 def _flush_unique(row: Any, message: str) -> None:

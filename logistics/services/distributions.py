@@ -24,6 +24,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone
+from .catalogue import cooked_to_plan
 from .errors import InsufficientStock, NotFound, ValidationError
 
 DAYS_AHEAD = 28
@@ -418,7 +419,9 @@ def agenda(organisation_id: int, first: date, last: date) -> list[AgendaEntry]:
     for distribution in distributions:
         lines = []
         for line in distribution.lines:
-            if distribution.status != "planned":
+            if distribution.status != "planned" or cooked_to_plan(
+                distribution.source_site, line.item
+            ):
                 lines.append(AgendaLine(line, True))
                 continue
             key = (distribution.source_site_id, line.item_id)

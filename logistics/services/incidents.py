@@ -138,7 +138,7 @@ def list_incidents(
     kind: str | None = None,
 ) -> list[Incident]:
     """Return incidents on local dates first..last, newest first, filtered by area and kind."""
-    start, end = _period(organisation_id, first, last)
+    start, end = period_bounds(organisation_id, first, last)
     query = select(Incident).where(
         Incident.organisation_id == organisation_id,
         Incident.occurred_at >= start,
@@ -372,7 +372,7 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
     return line
 
 
-def _period(organisation_id: int, first: date, last: date) -> tuple[datetime, datetime]:
+def period_bounds(organisation_id: int, first: date, last: date) -> tuple[datetime, datetime]:
     zone = organisation_zone(organisation_id)
     start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)

@@ -78,6 +78,7 @@ def record(
     reverses_id: int | None = None,
     distribution_id: int | None = None,
     incident_id: int | None = None,
+    cooking_id: int | None = None,
 ) -> StockMovement:
     """Write one signed movement and move the level with it; refuse to go below zero."""
     site = get_site(organisation_id, site_id)
@@ -106,6 +107,7 @@ def record(
         reverses_id=reverses_id,
         distribution_id=distribution_id,
         incident_id=incident_id,
+        cooking_id=cooking_id,
     )
     db.session.add(movement)
     db.session.flush()
@@ -277,6 +279,7 @@ def reverse(
                         reverses_id=leg.id,
                         distribution_id=leg.distribution_id,
                         incident_id=leg.incident_id,
+                        cooking_id=leg.cooking_id,
                     )
                 )
         except IntegrityError as exc:  # another request reversed it first

@@ -24,7 +24,9 @@ from ..models import (
     StockMovement,
 )
 from ..models.types import utcnow
+from . import kitchen
 from .accounts import organisation_zone
+from .catalogue import cooked_to_plan
 from .errors import ValidationError
 
 RATE_WINDOW_DAYS = 28
@@ -205,8 +207,16 @@ def _planned(
     organisation_id: int, start: datetime, end: datetime
 ) -> dict[int, list[tuple[datetime, int]]]:
     rows = db.session.execute(
-        select(DistributionLine.item_id, Distribution.starts_at, DistributionLine.planned_quantity)
+        select(
+            DistributionLine.item_id,
+            Distribution.starts_at,
+            DistributionLine.planned_quantity,
+            Site,
+            Item,
+        )
         .join(Distribution, Distribution.id == DistributionLine.distribution_id)
+        .join(Site, Site.id == Distribution.source_site_id)
+        .join(Item, Item.id == DistributionLine.item_id)
         .where(
             Distribution.organisation_id == organisation_id,
             Distribution.status == "planned",
@@ -216,8 +226,12 @@ def _planned(
         )
     )
     plan: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for item_id, starts_at, quantity in rows:
-        plan[item_id].append((starts_at, quantity))
+    for item_id, starts_at, quantity, source, item in rows:
+        if not cooked_to_plan(source, item):
+            plan[item_id].append((starts_at, quantity))
+    # Planned meals need their ingredients, by the recipe each kitchen chose for the day.
+    for item_id, demand in kitchen.ingredient_demand(organisation_id, start, end).items():
+        plan[item_id].extend(demand)
     return plan
 
 
@@ -235,6 +249,9 @@ def record_estimate(
         raise ValidationError("People is a whole number, 0 or more.", {"people": "whole number"})
     if not isinstance(as_of, date):
         raise ValidationError("Give the date of the estimate.", {"as_of": "required"})
+    local_today = utcnow().astimezone(organisation_zone(organisation_id)).date()
+    if as_of > local_today:
+        raise ValidationError("An estimate cannot be dated in the future.", {"as_of": "future"})
     estimate = PeopleEstimate(
         organisation_id=organisation_id,
         area=clean_area,

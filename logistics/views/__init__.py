@@ -7,7 +7,31 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint to the app."""
-    from . import admin, api, auth, catalogue, csv_io, distributions, incidents, stock
+    from . import (
+        admin,
+        api,
+        auth,
+        catalogue,
+        csv_io,
+        distributions,
+        incidents,
+        kitchen,
+        needs,
+        reports,
+        stock,
+    )
 
-    for module in (auth, stock, distributions, incidents, catalogue, admin, csv_io, api):
+    for module in (
+        auth,
+        stock,
+        needs,
+        distributions,
+        kitchen,
+        incidents,
+        catalogue,
+        admin,
+        csv_io,
+        reports,
+        api,
+    ):
         app.register_blueprint(module.bp)

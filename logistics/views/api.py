@@ -682,5 +682,5 @@ def openapi() -> Response:
     return jsonify(build_spec())
 
 
-# The distribution and incident endpoints live in their own modules and add their routes to bp.
-from . import api_distributions, api_incidents  # noqa: E402, F401
+# Each feature's endpoints live in their own module and add their routes to bp.
+from . import api_distributions, api_incidents, api_kitchen, api_needs, api_reports  # noqa: E402, F401

@@ -1,0 +1,99 @@
+"""Kitchen forms: a day's meal plan, recipes, the cooking log and leftovers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from .common import SubmissionForm, WhenMixin
+
+MAX_MEALS = 100_000
+MEALS = [InputRequired(), NumberRange(min=0, max=MAX_MEALS)]
+RECIPE_ROWS = 8
+COOK_ROWS = 3
+
+
+class LocalDecimalField(DecimalField):
+    """A decimal that also takes a comma, as French and Belgian volunteers write 13,6."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata([str(v).strip().replace(",", ".") for v in valuelist])
+
+
+class MealRowForm(Form):
+    """One distribution's planned meals on the day's plan."""
+
+    distribution_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    meal_item_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    meals = IntegerField(_l("Planned meals"), validators=MEALS)
+
+
+class MenuRowForm(Form):
+    """The recipe one kitchen cooks for the day (0: not chosen yet)."""
+
+    site_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    recipe_id = SelectField(_l("Recipe"), coerce=int, default=0)
+
+
+class DayPlanForm(SubmissionForm):
+    rows = FieldList(FormField(MealRowForm))
+    menus = FieldList(FormField(MenuRowForm))
+    submit = SubmitField(_l("Save this day's plan"))
+
+
+class RecipeLineForm(Form):
+    """One ingredient typed by its label, and how much of it 100 meals take."""
+
+    item = StringField(_l("Ingredient"), validators=[Optional(), Length(max=200)])
+    quantity = LocalDecimalField(
+        _l("Per 100 meals"), places=None, validators=[Optional(), NumberRange(min=0)]
+    )
+
+
+class RecipeForm(SubmissionForm):
+    name = StringField(_l("Dish"), validators=[DataRequired(), Length(max=120)])
+    dietary_notes = StringField(
+        _l("Dietary notes (vegetarian, contains nuts…)"), validators=[Optional(), Length(max=300)]
+    )
+    active = BooleanField(_l("In use (untick to retire it)"), default=True)
+    lines = FieldList(FormField(RecipeLineForm), min_entries=RECIPE_ROWS)
+    submit = SubmitField(_l("Save recipe"))
+
+
+class CookRowForm(Form):
+    """Meals cooked with one recipe (rows left at 0 or empty are skipped)."""
+
+    recipe_id = SelectField(_l("Recipe"), coerce=int, default=0)
+    meals = IntegerField(_l("Meals"), validators=[Optional(), NumberRange(min=0, max=MAX_MEALS)])
+
+
+class KitchenMealMixin:
+    site_id = SelectField(_l("Kitchen"), coerce=int)
+    meal_item_id = SelectField(_l("Meal"), coerce=int)
+
+
+class CookingForm(SubmissionForm, KitchenMealMixin, WhenMixin):
+    lines = FieldList(FormField(CookRowForm), min_entries=COOK_ROWS)
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Log cooking"))
+
+
+class LeftoversForm(SubmissionForm, KitchenMealMixin, WhenMixin):
+    meals = IntegerField(
+        _l("Meals left over"), validators=[InputRequired(), NumberRange(min=1, max=MAX_MEALS)]
+    )
+    submit = SubmitField(_l("Write off leftovers"))

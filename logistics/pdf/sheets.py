@@ -1,0 +1,61 @@
+"""Sheets volunteers print: the stocktake count sheet and the distribution run sheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable
+
+from ..models import Distribution, Item, Site
+from .base import ReportFrame, paragraph, render, table
+
+
+def stocktake(frame: ReportFrame, site: Site, rows: list[tuple[Item, int]]) -> bytes:
+    """Render a count sheet: item, size, expected quantity and an empty counted column."""
+    story: list[Flowable] = [
+        paragraph(frame.title, "title"),
+        paragraph(
+            f"{site.name} ({site.area}). Count each shelf; write the number you see.", "body"
+        ),
+        table(
+            ["Item", "Size", "Unit", "Expected", "Counted", "Note"],
+            [[item.name, item.size, item.unit, quantity, "", ""] for item, quantity in rows],
+            widths=[55 * mm, 22 * mm, 16 * mm, 20 * mm, 22 * mm, 43 * mm],
+            numeric=(3,),
+            long=True,
+        ),
+        paragraph("Counted by: ____________________   Date: ____________", "body"),
+    ]
+    return render(frame, story)
+
+
+def run_sheet(
+    frame: ReportFrame, distribution: Distribution, held: dict[int, int], zone: Any
+) -> bytes:
+    """Render what to pack for one distribution, with what the source holds now."""
+    starts = distribution.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
+    rows = [
+        [line.item.label, line.item.unit, line.planned_quantity, held.get(line.item_id, 0), ""]
+        for line in distribution.lines
+    ]
+    story: list[Flowable] = [
+        paragraph(frame.title, "title"),
+        paragraph(
+            f"{distribution.site.name} ({distribution.site.area}) · {starts} · "
+            f"pack from {distribution.source_site.name} · status {distribution.status}",
+            "body",
+        ),
+        table(
+            ["Item", "Unit", "Pack", "Held at source now", "Packed ✓"],
+            rows,
+            widths=[70 * mm, 20 * mm, 22 * mm, 38 * mm, 28 * mm],
+            numeric=(2, 3),
+        ),
+        paragraph(
+            "After the distribution: people served (count) ______  minors ______  "
+            "women ______  What happened: held / disrupted / cancelled",
+            "body",
+        ),
+    ]
+    return render(frame, story)

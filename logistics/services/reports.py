@@ -1,0 +1,482 @@
+"""Reports: gather the figures, render the PDF, archive it with its SHA-256; share links."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import (
+    Channel,
+    Delivery,
+    Incident,
+    IncidentLine,
+    Item,
+    Membership,
+    Organisation,
+    Report,
+    ShareLink,
+    StockLevel,
+    User,
+)
+from ..models.alerts import REPORT_MODE
+from ..models.reports import REPORT_KINDS
+from ..models.types import utcnow
+from ..pdf import evidence as evidence_pdf
+from ..pdf import sheets
+from ..pdf import shortfall as shortfall_pdf
+from ..pdf.base import ReportFrame, made_at_text, period_text
+from ..permissions import STAFF, can
+from . import distributions, incidents, ledger, needs
+from .accounts import organisation_zone
+from .errors import Conflict, NotFound, ValidationError
+
+TITLES = {
+    "shortfall": "Shortfall report",
+    "evidence": "Evidence report",
+    "stocktake": "Stocktake count sheet",
+    "run_sheet": "Distribution run sheet",
+    "kitchen": "Kitchen plan sheet",
+}
+MAX_PERIOD_DAYS = 3660
+PERIOD_KINDS = ("shortfall", "evidence")
+DEFAULT_DAYS = 7
+KITCHEN_DAYS = 7
+# Earlier or later dates are typing mistakes, and would overflow on the way to UTC.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+SHARE_DAYS = 30
+EVIDENCE_BATCH = 500
+
+
+STAFF_KINDS = ("stocktake", "run_sheet", "kitchen")
+
+
+def kinds_for(role: str | None) -> tuple[str, ...]:
+    """Return the report kinds a role may read and make: the one rule for pages, API, files."""
+    return tuple(
+        kind
+        for kind in REPORT_KINDS
+        if (kind == "shortfall" and can(role, "view_reports"))
+        # Evidence reports carry incident descriptions, forces and evidence hashes.
+        or (kind == "evidence" and can(role, "view_incidents"))
+        or (kind in STAFF_KINDS and role in STAFF)
+    )
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to make: the kind, and its period, site or distribution."""
+
+    kind: str
+    first: date | None = None
+    last: date | None = None
+    site_id: int | None = None
+    distribution_id: int | None = None
+
+
+def build_request(
+    kind: str,
+    today: date,
+    first: date | None = None,
+    last: date | None = None,
+    site_id: int | None = None,
+    distribution_id: int | None = None,
+) -> ReportRequest:
+    """Build a report request from what its kind uses, with the default period filled in."""
+    for name, day in (("first", first), ("last", last)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationError(
+                f"Dates lie between {EARLIEST_DAY.year} and {LATEST_DAY.year}.",
+                {name: "out of range"},
+            )
+    if kind in PERIOD_KINDS:
+        last = last or today
+        return ReportRequest(kind, first or last - timedelta(days=DEFAULT_DAYS - 1), last)
+    if kind == "stocktake":
+        return ReportRequest(kind, site_id=site_id)
+    if kind == "run_sheet":
+        return ReportRequest(kind, distribution_id=distribution_id)
+    # The kitchen plan sheet covers a week from its first day.
+    start = first or today
+    return ReportRequest(kind, start, start + timedelta(days=KITCHEN_DAYS - 1))
+
+
+def generate(
+    organisation_id: int,
+    user_id: int | None,
+    request: ReportRequest,
+    reports_dir: Path,
+    *,
+    schedule_key: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Render a report, write it to the archive and record it with its SHA-256."""
+    moment = now or utcnow()
+    organisation = db.session.get(Organisation, organisation_id)
+    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    request = build_request(
+        request.kind, today, request.first, request.last, request.site_id, request.distribution_id
+    )
+    pdf = render_pdf(organisation, request, moment)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    relative = _archive_path(reports_dir, organisation, request.kind, moment)
+    target = reports_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(pdf)
+    report = Report(
+        organisation_id=organisation_id,
+        kind=request.kind,
+        title=TITLES[request.kind],
+        period_start=request.first,
+        period_end=request.last,
+        file_path=str(relative),
+        sha256=sha256,
+        size_bytes=len(pdf),
+        schedule_key=schedule_key,
+        created_at=moment,
+        created_by_id=user_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+    except IntegrityError as exc:  # a twin scheduler made this period's report first
+        target.unlink(missing_ok=True)
+        raise Conflict("This scheduled report has already been made.") from exc
+    return report
+
+
+def render_pdf(organisation: Organisation, request: ReportRequest, moment: datetime) -> bytes:
+    """Return the PDF bytes of a report request."""
+    if request.kind not in REPORT_KINDS:
+        raise ValidationError(
+            f"Kind must be one of: {', '.join(REPORT_KINDS)}.", {"kind": "unknown"}
+        )
+    zone = organisation_zone(organisation.id)
+    first, last = _period(organisation.id, request, moment)
+    frame = ReportFrame(
+        organisation.name,
+        TITLES[request.kind],
+        period_text(first, last),
+        made_at_text(moment, zone),
+    )
+    if request.kind == "shortfall":
+        return shortfall_pdf.build(frame, donor_figures(organisation.id, first, last, moment))
+    if request.kind == "evidence":
+        users = dict(db.session.execute(select(User.id, User.display_name)).all())
+        return evidence_pdf.build(frame, _incidents(organisation.id, first, last), zone, users)
+    if request.kind == "stocktake":
+        site = ledger.get_site(organisation.id, _required(request.site_id, "site_id"))
+        return sheets.stocktake(frame, site, _count_rows(organisation.id, site.id))
+    if request.kind == "run_sheet":
+        distribution = distributions.get_distribution(
+            organisation.id, _required(request.distribution_id, "distribution_id")
+        )
+        held = {
+            line.item_id: ledger.held(distribution.source_site_id, line.item_id)
+            for line in distribution.lines
+        }
+        return sheets.run_sheet(frame, distribution, held, zone)
+    from ..pdf import kitchen as kitchen_pdf  # the kitchen plan sheet
+
+    return kitchen_pdf.build(frame, organisation.id, first or moment.astimezone(zone).date())
+
+
+def donor_figures(
+    organisation_id: int, first: date, last: date, now: datetime | None = None
+) -> shortfall_pdf.DonorReport:
+    """Gather the donor report's figures: needs now, the period's distributions and losses."""
+    period = distributions.figures(organisation_id, first, last)
+    meal_items = set(
+        db.session.scalars(
+            select(Item.id).where(Item.organisation_id == organisation_id, Item.unit == "meal")
+        )
+    )
+    meals = sum(row.quantity for row in period.items if row.item_id in meal_items)
+    return shortfall_pdf.DonorReport(
+        needs=needs.compute_needs(organisation_id, now=now),
+        distributions=period,
+        meals_served=meals,
+        losses=incidents.loss_figures(organisation_id, first, last),
+    )
+
+
+def _period(
+    organisation_id: int, request: ReportRequest, moment: datetime
+) -> tuple[date | None, date | None]:
+    if request.kind in ("stocktake", "run_sheet"):
+        return None, None
+    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    last = request.last or today
+    first = request.first or (last - timedelta(days=6))
+    if first > last:
+        raise ValidationError("The period ends before it starts.", {"first": "after last"})
+    if (last - first).days > MAX_PERIOD_DAYS:
+        raise ValidationError("A period is at most ten years.", {"first": "too long"})
+    return first, last
+
+
+def _required(value: int | None, name: str) -> int:
+    if value is None:
+        raise ValidationError(
+            f"Choose the {name.replace('_id', '').replace('_', ' ')}.", {name: "required"}
+        )
+    return value
+
+
+def _count_rows(organisation_id: int, site_id: int) -> list[tuple[Item, int]]:
+    levels = dict(
+        db.session.execute(
+            select(StockLevel.item_id, StockLevel.quantity).where(StockLevel.site_id == site_id)
+        ).all()
+    )
+    items = db.session.scalars(
+        select(Item)
+        .where(Item.organisation_id == organisation_id, Item.active.is_(True))
+        .order_by(Item.category, Item.name, Item.size)
+    )
+    return [(item, levels.get(item.id, 0)) for item in items]
+
+
+def _incidents(organisation_id: int, first: date, last: date) -> Iterator[Incident]:
+    """Yield the period's incidents oldest first, loaded in batches with all they hold."""
+    start, end = incidents.period_bounds(organisation_id, first, last)
+    ids = list(
+        db.session.scalars(
+            select(Incident.id)
+            .where(
+                Incident.organisation_id == organisation_id,
+                Incident.occurred_at >= start,
+                Incident.occurred_at < end,
+            )
+            .order_by(Incident.occurred_at, Incident.id)
+        )
+    )
+    for offset in range(0, len(ids), EVIDENCE_BATCH):
+        batch = ids[offset : offset + EVIDENCE_BATCH]
+        rows = list(
+            db.session.scalars(
+                select(Incident)
+                .where(Incident.id.in_(batch))
+                .options(
+                    selectinload(Incident.site),
+                    selectinload(Incident.lines).selectinload(IncidentLine.item),
+                    selectinload(Incident.lines).selectinload(IncidentLine.site),
+                    selectinload(Incident.amendments),
+                    selectinload(Incident.evidence),
+                )
+                .order_by(Incident.occurred_at, Incident.id)
+            )
+        )
+        yield from rows
+        # Ten years of incidents must not pile up in the session: let each batch go.
+        for row in rows:
+            db.session.expunge(row)
+
+
+def _archive_path(
+    reports_dir: Path, organisation: Organisation, kind: str, moment: datetime
+) -> Path:
+    """Return <slug>/<kind>-<date>.pdf, numbered when that name is taken."""
+    day = moment.astimezone(organisation_zone(organisation.id)).date().isoformat()
+    folder = Path(organisation.slug)
+    candidate = folder / f"{kind}-{day}.pdf"
+    number = 2
+    while (reports_dir / candidate).exists():
+        candidate = folder / f"{kind}-{day}-{number}.pdf"
+        number += 1
+    return candidate
+
+
+# --- the archive ----------------------------------------------------------------------------
+
+
+def get_report(organisation_id: int, report_id: int) -> Report:
+    """Return the organisation's report or raise NotFound."""
+    report = db.session.get(Report, report_id)
+    if report is None or report.organisation_id != organisation_id:
+        raise NotFound("No such report.")
+    return report
+
+
+def list_reports(organisation_id: int, kinds: tuple[str, ...] = REPORT_KINDS) -> list[Report]:
+    """Return the archive, newest first, limited to the kinds a role may read."""
+    return list(
+        db.session.scalars(
+            select(Report)
+            .where(Report.organisation_id == organisation_id, Report.kind.in_(kinds))
+            .order_by(Report.created_at.desc(), Report.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def latest_donor_report(organisation_id: int) -> Report | None:
+    """Return the newest shortfall report."""
+    return db.session.scalar(
+        select(Report)
+        .where(Report.organisation_id == organisation_id, Report.kind == "shortfall")
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(1)
+    )
+
+
+def report_file(reports_dir: Path, report: Report) -> Path:
+    """Return the archived file after checking it still matches its SHA-256."""
+    path = reports_dir / report.file_path
+    if not path.is_file():
+        raise Conflict("The archived file of this report is missing.")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != report.sha256:
+        raise Conflict("The archived file no longer matches its SHA-256; it has been altered.")
+    return path
+
+
+# --- weekly reports -------------------------------------------------------------------------
+
+
+def weekly_due(organisation: Organisation, moment: datetime) -> tuple[str, date, date] | None:
+    """Return (key, first, last) of the weekly report due now, or None before its time."""
+    local = moment.astimezone(organisation_zone(organisation.id))
+    this_week = local.date() - timedelta(
+        days=(local.weekday() - organisation.weekly_report_weekday) % 7
+    )
+    if local.date() == this_week and local.hour < organisation.weekly_report_hour:
+        return None
+    last = this_week - timedelta(days=1)
+    return f"weekly:{this_week.isoformat()}", last - timedelta(days=6), last
+
+
+def scheduled_exists(organisation_id: int, schedule_key: str) -> bool:
+    """Tell whether the scheduled report with this key has been made."""
+    return (
+        db.session.scalar(
+            select(Report.id).where(
+                Report.organisation_id == organisation_id, Report.schedule_key == schedule_key
+            )
+        )
+        is not None
+    )
+
+
+def queue_report_deliveries(report: Report, moment: datetime) -> int:
+    """Queue the report to every member who subscribed to it; return how many."""
+    channels = db.session.scalars(
+        select(Channel).where(
+            Channel.organisation_id == report.organisation_id,
+            Channel.mode == REPORT_MODE,
+            Channel.active.is_(True),
+        )
+    ).all()
+    for channel in channels:
+        db.session.add(
+            Delivery(
+                organisation_id=report.organisation_id,
+                channel_id=channel.id,
+                report_id=report.id,
+                next_attempt_at=moment,
+            )
+        )
+    db.session.flush()
+    return len(channels)
+
+
+def set_report_subscription(organisation_id: int, membership: Membership, wanted: bool) -> None:
+    """Subscribe a member's e-mail to the weekly donor report, or stop it."""
+    channel = db.session.scalar(
+        select(Channel).where(
+            Channel.organisation_id == organisation_id,
+            Channel.membership_id == membership.id,
+            Channel.mode == REPORT_MODE,
+        )
+    )
+    if channel is None:
+        if not wanted:
+            return
+        channel = Channel(
+            organisation_id=organisation_id,
+            membership_id=membership.id,
+            kind="email",
+            target=membership.user.email,
+            mode=REPORT_MODE,
+        )
+        db.session.add(channel)
+    channel.active = wanted
+    db.session.flush()
+
+
+def report_subscribed(organisation_id: int, membership_id: int) -> bool:
+    """Tell whether a member receives the weekly donor report."""
+    return (
+        db.session.scalar(
+            select(Channel.id).where(
+                Channel.organisation_id == organisation_id,
+                Channel.membership_id == membership_id,
+                Channel.mode == REPORT_MODE,
+                Channel.active.is_(True),
+            )
+        )
+        is not None
+    )
+
+
+# --- share links ----------------------------------------------------------------------------
+
+
+def create_share_link(
+    organisation_id: int, user_id: int | None, *, label: str = "", days: int = SHARE_DAYS
+) -> tuple[ShareLink, str]:
+    """Create a donor link; return it and its token (shown once, only the hash is kept)."""
+    if not 1 <= days <= 366:
+        raise ValidationError("A link lasts 1 to 366 days.", {"days": "1 to 366"})
+    token = secrets.token_urlsafe(24)
+    link = ShareLink(
+        organisation_id=organisation_id,
+        token_hash=_hash(token),
+        label=(label or "").strip()[:120],
+        created_by_id=user_id,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link, token
+
+
+def revoke_share_link(organisation_id: int, link_id: int) -> ShareLink:
+    """Revoke a donor link at once."""
+    link = db.session.get(ShareLink, link_id)
+    if link is None or link.organisation_id != organisation_id:
+        raise NotFound("No such link.")
+    link.revoked_at = link.revoked_at or utcnow()
+    db.session.flush()
+    return link
+
+
+def share_links(organisation_id: int) -> list[ShareLink]:
+    """Return the organisation's links, newest first."""
+    return list(
+        db.session.scalars(
+            select(ShareLink)
+            .where(ShareLink.organisation_id == organisation_id)
+            .order_by(ShareLink.created_at.desc())
+        )
+    )
+
+
+def resolve_share_token(token: str) -> ShareLink:
+    """Return the live link of a token; expired, revoked or unknown is NotFound."""
+    link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == _hash(token)))
+    if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
+        raise NotFound("No such link.")
+    return link
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,290 @@
+"""Needs, people estimates, alerts, alert channels and a member's own subscription: pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..auth import current_membership, current_org_id, requires
+from ..forms.catalogue import CATEGORY_LABELS
+from ..forms.needs import (
+    SUBSCRIPTION_CHOICES,
+    ChannelForm,
+    ChannelSwitchForm,
+    PeopleEstimateForm,
+    SubscriptionForm,
+)
+from ..models import CATEGORIES, Alert, Channel
+from ..services import alerts as alerting
+from ..services import catalogue, needs
+from ..services.distributions import local_today
+from ..svg import cover_chart
+from ._submit import or_404, submit_once
+
+bp = Blueprint("needs", __name__)
+CHART_CAP_DAYS = 60
+RESOLVED_DAYS = 14
+DELIVERY_LOG = 100
+
+
+@bp.app_template_filter("needs_figure")
+def figure(value: float | int | None, decimals: int = 1) -> str:
+    """Write a figure in the reader's locale, without needless decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0." + "#" * decimals if decimals else "#,##0")
+
+
+# --- needs -----------------------------------------------------------------------------------
+
+
+@bp.route("/needs")
+@requires("view_needs")
+def index() -> tuple[str, int]:
+    org_id = current_org_id()
+    horizon, problems = _horizon_arg()
+    category = request.args.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        problems.append(_("There is no such category; showing every category."))
+        category = None
+    rows = needs.compute_needs(org_id, horizon)
+    shown = [n for n in rows if category is None or n.category == category]
+    return render_template(
+        "needs/index.html",
+        needs=shown,
+        chart=cover_chart(shown, CHART_CAP_DAYS),
+        charted=sum(1 for n in shown if n.days_of_cover is not None),
+        horizon=horizon or current_membership().organisation.forecast_horizon_days,
+        max_horizon=needs.MAX_HORIZON_DAYS,
+        cap_days=CHART_CAP_DAYS,
+        category=category,
+        categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
+        problems=problems,
+        people_total=rows[0].people if rows else 0,
+    ), (422 if problems else 200)
+
+
+def _horizon_arg() -> tuple[int | None, list[str]]:
+    """Read ?horizon_days=; a bad value falls back to the organisation's default, with a note."""
+    raw = (request.args.get("horizon_days") or "").strip()
+    if not raw:
+        return None, []
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if 1 <= value <= needs.MAX_HORIZON_DAYS:
+        return value, []
+    default = current_membership().organisation.forecast_horizon_days
+    return None, [
+        _(
+            "The horizon is a whole number of days from 1 to %(max)s; showing %(days)s days.",
+            max=needs.MAX_HORIZON_DAYS,
+            days=default,
+        )
+    ]
+
+
+# --- people estimates ------------------------------------------------------------------------
+
+
+@bp.route("/needs/people")
+@requires("view_needs")
+def people() -> str:
+    form = PeopleEstimateForm()
+    form.as_of.data = local_today(current_org_id())
+    return _people_page(form)
+
+
+@bp.route("/needs/people", methods=["POST"])
+@requires("record_estimates")
+def record_people() -> str | Response:
+    form = PeopleEstimateForm()
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            estimate = needs.record_estimate(
+                current_org_id(),
+                current_membership().user_id,
+                area=form.area.data,
+                people=form.people.data,
+                as_of=form.as_of.data,
+            )
+            return {
+                "estimate_id": estimate.id,
+                "message": _(
+                    "Recorded %(people)s people in %(area)s on %(day)s.",
+                    people=estimate.people,
+                    area=estimate.area,
+                    day=estimate.as_of.strftime("%d %b %Y"),
+                ),
+            }
+
+        if submit_once(form, "people_estimate", action) is not None:
+            return redirect(url_for(".people"))
+    return _people_page(form)
+
+
+def _people_page(form: PeopleEstimateForm) -> str:
+    org_id = current_org_id()
+    latest = needs.latest_estimates(org_id, local_today(org_id))
+    return render_template(
+        "needs/people.html",
+        form=form,
+        latest=latest,
+        total=sum(e.people for e in latest),
+        history=needs.estimates_history(org_id),
+        areas=sorted({s.area for s in catalogue.list_sites(org_id) if s.area}),
+    )
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert with its stored figures ready to show."""
+
+    alert: Alert
+    figures: dict[str, Any]
+    short_by: datetime | None
+    escalated_at: datetime | None
+
+
+def _row(alert: Alert) -> AlertRow:
+    figures = alert.figures or {}
+    short_by = figures.get("short_by")
+    escalations = [c.at for c in alert.changes if c.change == "escalated"]
+    return AlertRow(
+        alert=alert,
+        figures=figures,
+        short_by=datetime.fromisoformat(short_by) if short_by else None,
+        escalated_at=escalations[-1] if escalations else None,
+    )
+
+
+@bp.route("/alerts")
+@requires("view_alerts")
+def alerts() -> str:
+    org_id = current_org_id()
+    return render_template(
+        "needs/alerts.html",
+        open_rows=[_row(a) for a in alerting.open_alerts_of(org_id)],
+        resolved_rows=[_row(a) for a in alerting.recent_alerts(org_id, RESOLVED_DAYS)],
+        resolved_days=RESOLVED_DAYS,
+    )
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+@bp.route("/alerts/channels")
+@requires("manage_channels")
+def channels() -> str:
+    return _channels_page(ChannelForm())
+
+
+@bp.route("/alerts/channels", methods=["POST"])
+@requires("manage_channels")
+def add_channel() -> str | Response:
+    form = ChannelForm()
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            webhook = form.kind.data == "webhook"
+            channel = alerting.save_channel(
+                current_org_id(),
+                kind=form.kind.data,
+                target=form.target.data,
+                secret=(form.secret.data or "") if webhook else "",
+                min_severity=form.min_severity.data,
+                mode=form.mode.data,
+            )
+            return {
+                "channel_id": channel.id,
+                "message": _("Channel added: %(target)s.", target=channel.target),
+            }
+
+        if submit_once(form, "channel_add", action) is not None:
+            return redirect(url_for(".channels"))
+    return _channels_page(form)
+
+
+@bp.route("/alerts/channels/<int:channel_id>/active", methods=["POST"])
+@requires("manage_channels")
+def switch_channel(channel_id: int) -> Response:
+    org_id = current_org_id()
+    channel = or_404(alerting.get_channel, org_id, channel_id)
+    if channel.membership_id is not None:
+        abort(404)  # a member's own subscription is theirs to change
+    form = ChannelSwitchForm()
+    if not form.validate_on_submit():
+        flash(_("That switch was not understood; nothing changed."))
+        return redirect(url_for(".channels"))
+    active = form.active.data == "1"
+
+    def action() -> dict[str, Any]:
+        alerting.set_channel_active(org_id, channel.id, active)
+        message = _("Channel switched on: %(target)s.", target=channel.target)
+        if not active:
+            message = _("Channel switched off: %(target)s.", target=channel.target)
+        return {"message": message}
+
+    submit_once(form, "channel_switch", action)
+    return redirect(url_for(".channels"))
+
+
+def secret_hint(channel: Channel) -> str:
+    """Show a saved secret only by its last 4 characters."""
+    return f"…{channel.secret[-4:]}" if channel.secret else ""
+
+
+def _switch_form(channel: Channel) -> ChannelSwitchForm:
+    """Return a fresh one-button form that flips the channel."""
+    return ChannelSwitchForm(formdata=None, active="0" if channel.active else "1")
+
+
+def _channels_page(form: ChannelForm) -> str:
+    org_id = current_org_id()
+    group = alerting.channels_of(org_id)
+    return render_template(
+        "needs/channels.html",
+        form=form,
+        channels=[(c, secret_hint(c), _switch_form(c)) for c in group],
+        deliveries=alerting.deliveries_of(org_id, limit=DELIVERY_LOG),
+        delivery_log=DELIVERY_LOG,
+    )
+
+
+# --- a member's own subscription -------------------------------------------------------------
+
+
+@bp.route("/alerts/subscription", methods=["GET", "POST"])
+@requires("view_alerts")
+def subscription() -> str | Response:
+    org_id = current_org_id()
+    membership = current_membership()
+    current = alerting.subscription_of(org_id, membership.id)
+    form = SubscriptionForm()
+    if request.method == "GET":
+        form.choice.data = current
+    elif form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            alerting.set_subscription(org_id, membership, form.choice.data)
+            return {"message": _("Your alert e-mails are set.")}
+
+        if submit_once(form, "subscription", action) is not None:
+            return redirect(url_for(".subscription"))
+    return render_template(
+        "needs/subscription.html",
+        form=form,
+        current_label={c.value: c.label for c in SUBSCRIPTION_CHOICES}[current],
+        email=membership.user.email,
+    )

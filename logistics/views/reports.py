@@ -1,0 +1,431 @@
+"""Report pages: the archive, making PDFs, the weekly e-mail, share links and the donor page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
+
+from ..auth import current_membership, current_org_id, current_role, requires
+from ..extensions import db
+from ..forms.common import SubmissionForm, choices, new_request_token
+from ..models import Organisation, Report, ShareLink, User
+from ..models.types import utcnow
+from ..services import catalogue, distributions, ledger, reports
+from ..services.accounts import organisation_zone
+from ..services.errors import NotFound
+from ..services.reports import ReportRequest, kinds_for
+from ._submit import or_404, submit_once
+
+bp = Blueprint("reports", __name__)
+
+KIND_LABELS = {
+    "shortfall": _l("Donor shortfall report"),
+    "evidence": _l("Evidence report (incidents)"),
+    "stocktake": _l("Stocktake count sheet"),
+    "run_sheet": _l("Distribution run sheet"),
+    "kitchen": _l("Kitchen plan sheet"),
+}
+UPCOMING_DAYS = 14
+MAX_TOKEN = 100
+SHARE_ENDPOINTS = frozenset({"reports.share", "reports.share_pdf"})
+
+
+def reports_dir() -> Path:
+    """Return the configured archive folder."""
+    return Path(current_app.config["REPORTS_DIR"])
+
+
+@bp.app_template_filter("report_figure")
+def report_figure(value: float | int | None) -> str:
+    """Write a figure in the reader's locale, with at most one decimal."""
+    return "" if value is None else format_decimal(value, format="#,##0.#")
+
+
+@bp.app_template_global("new_request_token")
+def _template_request_token() -> str:
+    """Give a one-button form (run sheet, count sheet) its one-time request token."""
+    return new_request_token()
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+class GenerateForm(SubmissionForm):
+    kind = SelectField(_l("Report"))
+    first = DateField(_l("From"), validators=[Optional()])
+    last = DateField(_l("To"), validators=[Optional()])
+    site_id = SelectField(_l("Site"), coerce=int)
+    distribution_id = SelectField(_l("Distribution"), coerce=int)
+    day = DateField(_l("First day of the kitchen plan"), validators=[Optional()])
+    submit = SubmitField(_l("Make the PDF"))
+
+
+class OneButtonForm(SubmissionForm):
+    """A form that is only its button: CSRF and a request token."""
+
+
+class SubscriptionToggleForm(SubmissionForm):
+    wanted = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class ShareLinkForm(SubmissionForm):
+    label = StringField(_l("Label (who it is for)"), validators=[Length(max=120)])
+    days = IntegerField(
+        _l("Days it works"),
+        default=reports.SHARE_DAYS,
+        validators=[InputRequired(), NumberRange(min=1, max=366)],
+    )
+    submit = SubmitField(_l("Create link"))
+
+
+# --- the archive -----------------------------------------------------------------------------
+
+
+@bp.route("/reports")
+@requires("view_reports")
+def index() -> str:
+    form = GenerateForm()
+    today = distributions.local_today(current_org_id())
+    form.first.data = today - timedelta(days=reports.DEFAULT_DAYS - 1)
+    form.last.data = today
+    form.day.data = today
+    return _index_page(form)
+
+
+@bp.route("/reports", methods=["POST"])
+@requires("generate_reports")
+def generate() -> str | Response:
+    form = GenerateForm()
+    org_id = current_org_id()
+    _offer(form, org_id, current_role())
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            report_request = _form_request(form, distributions.local_today(org_id))
+            return _made(reports.generate(org_id, _user_id(), report_request, reports_dir()))
+
+        result = submit_once(form, "report_generate", action)
+        if result is not None:
+            return redirect(url_for(".index", made=result["report_id"]))
+    return _index_page(form)
+
+
+@bp.route("/reports/<int:report_id>.pdf")
+@requires("view_reports")
+def download(report_id: int) -> Response:
+    report = or_404(reports.get_report, current_org_id(), report_id)
+    if report.kind not in kinds_for(current_role()):
+        abort(404)
+    return _send_pdf(report)
+
+
+@bp.route("/reports/run-sheet/<int:distribution_id>", methods=["POST"])
+@requires("generate_reports")
+def run_sheet_pdf(distribution_id: int) -> Response:
+    distribution = or_404(distributions.get_distribution, current_org_id(), distribution_id)
+    back = url_for("distributions.run_sheet", distribution_id=distribution.id)
+    return _one_click(ReportRequest("run_sheet", distribution_id=distribution.id), back)
+
+
+@bp.route("/reports/count-sheet/<int:site_id>", methods=["POST"])
+@requires("generate_reports")
+def count_sheet_pdf(site_id: int) -> Response:
+    site = or_404(ledger.get_site, current_org_id(), site_id)
+    back = url_for("stock.overview", site_id=site.id)
+    return _one_click(ReportRequest("stocktake", site_id=site.id), back)
+
+
+@bp.route("/reports/subscription", methods=["POST"])
+@requires("view_reports")
+def subscription() -> Response:
+    form = SubscriptionToggleForm()
+    if not form.validate_on_submit():
+        flash(_("That switch was not understood; nothing changed."))
+        return redirect(url_for(".index"))
+    wanted = form.wanted.data == "1"
+    membership = current_membership()
+
+    def action() -> dict[str, Any]:
+        reports.set_report_subscription(current_org_id(), membership, wanted)
+        email = membership.user.email
+        if wanted:
+            return {
+                "message": _("The weekly donor report will be e-mailed to %(email)s.", email=email)
+            }
+        return {
+            "message": _("The weekly donor report will no longer go to %(email)s.", email=email)
+        }
+
+    submit_once(form, "report_subscription", action)
+    return redirect(url_for(".index"))
+
+
+# --- share links (admin) ---------------------------------------------------------------------
+
+
+@bp.route("/reports/share-links")
+@requires("manage_share_links")
+def share_links() -> str:
+    return _share_links_page(ShareLinkForm())
+
+
+@bp.route("/reports/share-links", methods=["POST"])
+@requires("manage_share_links")
+def create_share_link() -> Response | str:
+    form = ShareLinkForm()
+    created: dict[str, str] = {}
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            link, token = reports.create_share_link(
+                current_org_id(), _user_id(), label=form.label.data or "", days=form.days.data
+            )
+            # The token is shown on this answer only; the stored result never holds it.
+            created["url"] = share_url(token)
+            return {"link_id": link.id, "message": _("Link created. Copy it now.")}
+
+        if submit_once(form, "share_link_create", action) is not None:
+            if not created:
+                flash(_("Its address was shown once; revoke it and create another if it is lost."))
+                return redirect(url_for(".share_links"))
+            response = make_response(
+                _share_links_page(ShareLinkForm(formdata=None), created["url"])
+            )
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _share_links_page(form)
+
+
+@bp.route("/reports/share-links/<int:link_id>/revoke", methods=["POST"])
+@requires("manage_share_links")
+def revoke_share_link(link_id: int) -> Response:
+    org_id = current_org_id()
+    link = next((k for k in reports.share_links(org_id) if k.id == link_id), None)
+    if link is None:
+        abort(404)
+    form = OneButtonForm()
+    if form.validate_on_submit():
+        label = link.label or _("(no label)")
+
+        def action() -> dict[str, Any]:
+            reports.revoke_share_link(org_id, link_id)
+            return {"message": _("Link revoked: %(label)s.", label=label)}
+
+        submit_once(form, "share_link_revoke", action)
+    return redirect(url_for(".share_links"))
+
+
+def share_url(token: str) -> str:
+    """Return the full address of a donor link."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/share/{token}"
+
+
+# --- the public donor page -------------------------------------------------------------------
+
+
+@bp.route("/share/<token>")
+def share(token: str) -> str:
+    link = _live_link(token)
+    organisation = db.session.get(Organisation, link.organisation_id)
+    report = reports.latest_donor_report(organisation.id)
+    summary = None
+    if report is not None and report.period_start and report.period_end:
+        summary = reports.donor_figures(organisation.id, report.period_start, report.period_end)
+    zone = organisation_zone(organisation.id)
+    return render_template(
+        "reports/share.html",
+        organisation=organisation,
+        report=report,
+        made_at=report.created_at.astimezone(zone).strftime("%d %b %Y %H:%M") if report else "",
+        short=[n for n in summary.needs if n.status != "ok"] if summary else [],
+        summary=summary,
+        token=token,
+    )
+
+
+@bp.route("/share/<token>/report.pdf")
+def share_pdf(token: str) -> Response:
+    link = _live_link(token)
+    report = reports.latest_donor_report(link.organisation_id)
+    if report is None:
+        abort(404)
+    return _send_pdf(report)
+
+
+@bp.after_request
+def _share_headers(response: Response) -> Response:
+    """Keep donor links out of search engines, other sites' logs and shared caches."""
+    if request.endpoint in SHARE_ENDPOINTS:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _live_link(token: str) -> ShareLink:
+    """Return the live link of a token; anything else is the same plain 404 as any page."""
+    if len(token) > MAX_TOKEN:
+        abort(404)
+    try:
+        return reports.resolve_share_token(token)
+    except NotFound:
+        abort(404)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveRow:
+    """A report as the archive lists it."""
+
+    report: Report
+    label: str
+    made_by: str
+
+
+def _index_page(form: GenerateForm) -> str:
+    org_id = current_org_id()
+    role = current_role()
+    _offer(form, org_id, role)
+    rows = reports.list_reports(org_id, kinds_for(role))
+    names = _user_names({r.created_by_id for r in rows if r.created_by_id})
+    membership = current_membership()
+    subscribed = reports.report_subscribed(org_id, membership.id)
+    return render_template(
+        "reports/index.html",
+        form=form,
+        rows=[
+            ArchiveRow(r, str(KIND_LABELS.get(r.kind, r.kind)), names.get(r.created_by_id, ""))
+            for r in rows
+        ],
+        made=request.args.get("made", type=int),
+        subscribed=subscribed,
+        subscription_form=SubscriptionToggleForm(formdata=None, wanted="0" if subscribed else "1"),
+        email=membership.user.email,
+    )
+
+
+def _offer(form: GenerateForm, org_id: int, role: str | None) -> None:
+    form.kind.choices = choices((kind, KIND_LABELS[kind]) for kind in kinds_for(role))
+    sites = catalogue.list_sites(org_id)
+    form.site_id.choices = choices([(0, "—"), *((s.id, f"{s.name} ({s.area})") for s in sites)])
+    form.distribution_id.choices = choices([(0, "—"), *_upcoming(org_id)])
+
+
+def _upcoming(org_id: int) -> list[tuple[int, str]]:
+    """Offer the planned distributions of the coming days for a run sheet."""
+    today = distributions.local_today(org_id)
+    zone = organisation_zone(org_id)
+    rows = distributions.distributions_between(
+        org_id, today, today + timedelta(days=UPCOMING_DAYS - 1)
+    )
+    return [
+        (d.id, f"{d.starts_at.astimezone(zone):%a %d %b %H:%M} · {d.site.name}")
+        for d in rows
+        if d.status == "planned"
+    ]
+
+
+def _form_request(form: GenerateForm, today: date) -> ReportRequest:
+    kind = form.kind.data
+    return reports.build_request(
+        kind,
+        today,
+        first=form.day.data if kind == "kitchen" else form.first.data,
+        last=form.last.data,
+        site_id=form.site_id.data or None,
+        distribution_id=form.distribution_id.data or None,
+    )
+
+
+def _one_click(report_request: ReportRequest, back: str) -> Response:
+    """Make a sheet from a one-button form, then hand its PDF over."""
+    if report_request.kind not in kinds_for(current_role()):
+        abort(403)
+    form = OneButtonForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Reload the page and try again."))
+        return redirect(back)
+    org_id = current_org_id()
+
+    def action() -> dict[str, Any]:
+        return _made(reports.generate(org_id, _user_id(), report_request, reports_dir()))
+
+    result = submit_once(form, "report_sheet", action)
+    if result is None:
+        for message in form.form_errors:
+            flash(message)
+        return redirect(back)
+    return redirect(url_for(".download", report_id=result["report_id"]))
+
+
+def _made(report: Report) -> dict[str, Any]:
+    return {
+        "report_id": report.id,
+        "message": _("%(title)s made and archived.", title=KIND_LABELS[report.kind]),
+    }
+
+
+def _send_pdf(report: Report) -> Response:
+    """Send an archived PDF once it still matches its SHA-256 (altered or missing: 409)."""
+    path = reports.report_file(reports_dir(), report)
+    response = send_file(
+        path.resolve(),
+        mimetype="application/pdf",
+        download_name=Path(report.file_path).name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _share_links_page(form: ShareLinkForm, new_url: str | None = None) -> str:
+    now = utcnow()
+    rows = [
+        (link, _status(link, now), OneButtonForm(formdata=None))
+        for link in reports.share_links(current_org_id())
+    ]
+    return render_template("reports/share_links.html", form=form, rows=rows, new_url=new_url)
+
+
+def _status(link: ShareLink, now: datetime) -> str:
+    if link.revoked_at is not None:
+        return "revoked"
+    return "expired" if link.expires_at <= now else "live"
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.display_name, User.email).where(User.id.in_(ids))
+    ).all()
+    return {user_id: name or email for user_id, name, email in rows}
+
+
+def _user_id() -> int:
+    return current_membership().user_id
