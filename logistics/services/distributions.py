@@ -26,6 +26,7 @@ from . import ledger
 from .accounts import organisation_zone
 from .catalogue import cooked_to_plan
 from .errors import InsufficientStock, NotFound, ValidationError
+from .lines import sync_lines
 
 DAYS_AHEAD = 28
 MAX_DAYS_BACK = 366
@@ -551,28 +552,23 @@ def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineI
 
 def _set_planned_lines(distribution: Distribution, plan: Sequence[LineInput]) -> None:
     """Make the distribution's planned lines match the plan, keeping lines with given goods."""
-    wanted = dict(plan)
-    for line in list(distribution.lines):
-        if line.item_id in wanted:
-            line.planned_quantity = wanted.pop(line.item_id)
-        elif line.given_quantity:
-            line.planned_quantity = 0
-        else:
-            distribution.lines.remove(line)
-    for item_id, quantity in wanted.items():
-        distribution.lines.append(DistributionLine(item_id=item_id, planned_quantity=quantity))
+    sync_lines(
+        distribution.lines,
+        dict(plan),
+        "planned_quantity",
+        lambda item_id, quantity: DistributionLine(item_id=item_id, planned_quantity=quantity),
+        keep=lambda line: bool(line.given_quantity),
+    )
 
 
 def _set_series_lines(series: DistributionSeries, plan: Sequence[LineInput]) -> None:
     """Make the series' lines match the plan, updating rows in place (item is unique)."""
-    wanted = dict(plan)
-    for line in list(series.lines):
-        if line.item_id in wanted:
-            line.planned_quantity = wanted.pop(line.item_id)
-        else:
-            series.lines.remove(line)
-    for item_id, quantity in wanted.items():
-        series.lines.append(SeriesLine(item_id=item_id, planned_quantity=quantity))
+    sync_lines(
+        series.lines,
+        dict(plan),
+        "planned_quantity",
+        lambda item_id, quantity: SeriesLine(item_id=item_id, planned_quantity=quantity),
+    )
 
 
 def _series_runs_on(series: DistributionSeries, day: date) -> bool:

@@ -37,6 +37,7 @@ from ..models.types import utcnow
 from . import distributions, ledger
 from .catalogue import is_meal
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+from .lines import sync_lines
 
 SAME_WEEKDAY_OCCURRENCES = 4
 SERIES_OCCURRENCES = 7
@@ -453,14 +454,12 @@ def _per_100(quantity: Any, item: Item) -> Decimal:
 
 def _set_recipe_lines(recipe: Recipe, lines: Sequence[RecipeLineInput]) -> None:
     """Make the recipe's lines match, updating rows in place (an item is there once)."""
-    wanted = dict(lines)
-    for line in list(recipe.lines):
-        if line.item_id in wanted:
-            line.quantity_per_100 = wanted.pop(line.item_id)
-        else:
-            recipe.lines.remove(line)
-    for item_id, quantity in wanted.items():
-        recipe.lines.append(RecipeLine(item_id=item_id, quantity_per_100=quantity))
+    sync_lines(
+        recipe.lines,
+        dict(lines),
+        "quantity_per_100",
+        lambda item_id, quantity: RecipeLine(item_id=item_id, quantity_per_100=quantity),
+    )
 
 
 def choose_menu(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import abort, flash
@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from ..auth import current_org_id
 from ..extensions import db
 from ..forms.common import SubmissionForm
-from ..services import submissions
+from ..models import Item
+from ..services import catalogue, submissions
 from ..services.errors import NotFound, ServiceError
 
 
@@ -42,3 +43,22 @@ def or_404(getter: Callable[[int, int], Any], organisation_id: int, object_id: i
         return getter(organisation_id, object_id)
     except NotFound:
         abort(404)
+
+
+def item_from_label(label: str, field: str = "item") -> Item:
+    """Return the item someone typed ("Shoes (42)"), or refuse with a clear message."""
+    item = catalogue.find_item_by_label(current_org_id(), label)
+    if item is None:
+        raise NotFound(
+            _("No item called %(label)s. Pick one from the list.", label=label),
+            {field: _("unknown item")},
+        )
+    return item
+
+
+def filled_rows(rows: Iterable[Any]) -> Iterator[tuple[Any, Item]]:
+    """Yield each line row that names an item, with that item; empty rows are skipped."""
+    for row in rows:
+        label = (row.item.data or "").strip()
+        if label:
+            yield row, item_from_label(label, "lines")

@@ -22,8 +22,8 @@ from ..forms.distributions import (
 from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries
 from ..models.types import utcnow
 from ..services import catalogue, distributions, ledger
-from ..services.errors import NotFound, ValidationError
-from ._submit import or_404, submit_once
+from ..services.errors import ValidationError
+from ._submit import filled_rows, or_404, submit_once
 
 bp = Blueprint("distributions", __name__)
 AGENDA_DAYS = 7
@@ -262,20 +262,7 @@ def _offer_places(form: Any) -> None:
 
 def _lines(form: Any) -> list[tuple[int, int]]:
     """Turn the form's filled rows into (item_id, quantity); unknown items are refused."""
-    org_id = current_org_id()
-    lines = []
-    for row in form.lines:
-        label = (row.item.data or "").strip()
-        if not label:
-            continue
-        item = catalogue.find_item_by_label(org_id, label)
-        if item is None:
-            raise NotFound(
-                _("No item called %(label)s. Pick one from the list.", label=label),
-                {"lines": _("unknown item")},
-            )
-        lines.append((item.id, row.quantity.data or 0))
-    return lines
+    return [(item.id, row.quantity.data or 0) for row, item in filled_rows(form.lines)]
 
 
 def _fill_lines(form: Any, rows: list[tuple[str, int | None]]) -> None:

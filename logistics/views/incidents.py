@@ -33,8 +33,8 @@ from ..models import HOLDING_SITE_KINDS, INCIDENT_KINDS, Incident
 from ..permissions import can
 from ..services import catalogue, evidence, incidents
 from ..services.distributions import local_today, organisation_zone
-from ..services.errors import NotFound, ValidationError
-from ._submit import or_404, submit_once
+from ..services.errors import ValidationError
+from ._submit import filled_rows, or_404, submit_once
 
 bp = Blueprint("incidents", __name__)
 
@@ -246,18 +246,8 @@ def _offer_sites(form: IncidentForm) -> None:
 
 
 def _values(form: IncidentForm) -> incidents.IncidentInput:
-    org_id = current_org_id()
     lines = []
-    for row in form.lines:
-        label = (row.item.data or "").strip()
-        if not label:
-            continue
-        item = catalogue.find_item_by_label(org_id, label)
-        if item is None:
-            raise NotFound(
-                _("No item called %(label)s. Pick one from the list.", label=label),
-                {"lines": _("unknown item")},
-            )
+    for row, item in filled_rows(form.lines):
         if not row.quantity.data:
             raise ValidationError(
                 _("Give how many %(label)s.", label=item.label), {"lines": _("quantity")}

@@ -23,8 +23,8 @@ from ..forms.kitchen import (
 from ..models import Recipe
 from ..permissions import can
 from ..services import catalogue, distributions, kitchen, stock
-from ..services.errors import NotFound, ValidationError
-from ._submit import or_404, submit_once
+from ..services.errors import ValidationError
+from ._submit import filled_rows, or_404, submit_once
 
 bp = Blueprint("kitchen", __name__)
 PLAN_DAYS = 7
@@ -209,18 +209,8 @@ def _recipe_form(form: RecipeForm, recipe: Recipe | None) -> str | Response:
 
 def _recipe_lines(form: RecipeForm) -> list[tuple[int, Decimal]]:
     """Turn the filled rows into (item_id, quantity per 100); unknown labels are refused."""
-    org_id = current_org_id()
     lines = []
-    for row in form.lines:
-        label = (row.item.data or "").strip()
-        if not label:
-            continue
-        item = catalogue.find_item_by_label(org_id, label)
-        if item is None:
-            raise NotFound(
-                _("No item called %(label)s. Pick one from the list.", label=label),
-                {"lines": _("unknown item")},
-            )
+    for row, item in filled_rows(form.lines):
         if row.quantity.data is None:
             raise ValidationError(
                 _("Say how much %(label)s 100 meals take.", label=item.label),

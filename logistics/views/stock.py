@@ -14,8 +14,7 @@ from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
-from ..services.errors import NotFound
-from ._submit import or_404, submit_once
+from ._submit import item_from_label, or_404, submit_once
 
 bp = Blueprint("stock", __name__)
 
@@ -103,7 +102,7 @@ def receive() -> str | Response:
     _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
-        item = _item_or_error(form)
+        item = item_from_label(form.item.data)
         movement = ledger.receive(
             current_org_id(),
             _user_id(),
@@ -135,7 +134,7 @@ def transfer() -> str | Response:
     _offer_sites(form, "from_site_id", "to_site_id")
 
     def action() -> dict[str, Any]:
-        item = _item_or_error(form)
+        item = item_from_label(form.item.data)
         out, into = ledger.transfer(
             current_org_id(),
             _user_id(),
@@ -167,7 +166,7 @@ def stocktake() -> str | Response:
     _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
-        item = _item_or_error(form)
+        item = item_from_label(form.item.data)
         movement = ledger.adjust(
             current_org_id(),
             _user_id(),
@@ -200,7 +199,7 @@ def loss() -> str | Response:
     _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
-        item = _item_or_error(form)
+        item = item_from_label(form.item.data)
         movement = ledger.record_loss(
             current_org_id(),
             _user_id(),
@@ -264,16 +263,6 @@ def _offer_sites(form: Any, *fields: str) -> None:
         field.choices = options
         if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
             field.data = session["last_site_id"]
-
-
-def _item_or_error(form: Any) -> Any:
-    item = catalogue.find_item_by_label(current_org_id(), form.item.data)
-    if item is None:
-        raise NotFound(
-            _("No item called %(label)s. Pick one from the list.", label=form.item.data),
-            {"item": _("unknown item")},
-        )
-    return item
 
 
 def _user_id() -> int:
