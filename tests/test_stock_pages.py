@@ -180,3 +180,21 @@ def test_another_organisations_ids_are_404(client_as, world, other_world):
     # Posting their site id into our form is refused too, and nothing moves.
     _receive(client, world, site_id=other_world.sites["main"])
     assert ledger.held(other_world.sites["main"], other_world.items["sleeping_bag"]) == 0
+
+
+def test_overview_shows_points_only_when_they_hold_stock(client_as, world):
+    client = client_as("warehouse")
+    assert "Verrotières point</th>" not in client.get("/").get_data(as_text=True)
+    ledger.receive(
+        world.org_id, None, site_id=world.sites["main"], item_id=world.items["tent"], quantity=5
+    )
+    ledger.transfer(
+        world.org_id,
+        None,
+        from_site_id=world.sites["main"],
+        to_site_id=world.sites["point"],
+        item_id=world.items["tent"],
+        quantity=2,
+    )
+    db.session.commit()
+    assert "Verrotières point</th>" in client.get("/").get_data(as_text=True)

@@ -26,11 +26,19 @@ def overview() -> str:
     site_id = request.args.get("site_id", type=int)
     category = request.args.get("category") or None
     sites = catalogue.list_sites(org_id)
-    shown_sites = [s for s in sites if site_id is None or s.id == site_id]
     items = [i for i in catalogue.list_items(org_id) if category is None or i.category == category]
     cells: dict[int, dict[int, int]] = defaultdict(dict)
+    stocked: set[int] = set()
     for row in stock.levels(org_id, site_id=site_id, category=category):
         cells[row.item_id][row.site_id] = row.quantity
+        stocked.add(row.site_id)
+    # Distribution points rarely hold stock: a column of zeros is noise on a phone.
+    shown_sites = [
+        s
+        for s in sites
+        if (site_id is None or s.id == site_id)
+        and (s.kind in HOLDING_SITE_KINDS or s.id in stocked or s.id == site_id)
+    ]
     holding = {s.id for s in sites if s.kind in HOLDING_SITE_KINDS}
     held_total = {
         item.id: sum(q for s, q in cells[item.id].items() if s in holding) for item in items
