@@ -1,18 +1,19 @@
 """The demo organisation: six weeks of believable history for `flask seed-demo`.
 
-Every stock change goes through the services (ledger, distributions, incidents), so the demo
-obeys the same rules as real use. Names of donors, suppliers and volunteers are invented;
+Every stock change goes through the services (ledger, distributions, incidents, kitchen), so
+the demo obeys the same rules as real use. Names of donors, suppliers and volunteers are invented;
 nothing describes the people served, who appear only as counts.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,9 +21,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import ROLES, Distribution, Incident, Item, Organisation, Site, User
+from .models import ROLES, Distribution, Incident, Item, Organisation, Recipe, Site, User
 from .models.types import utcnow
-from .services import accounts, catalogue, distributions, evidence, incidents, ledger
+from .services import accounts, catalogue, distributions, evidence, incidents, kitchen, ledger
 from .services.distributions import OutcomeInput
 from .services.incidents import IncidentInput, LineInput
 
@@ -111,14 +112,16 @@ CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
     "biscuits": ("Biscuits", "food", "pack", "", 400, 7, "1.20", None),
     "dates": ("Dates", "food", "kg", "", 40, 14, "6.00", None),
     "tea": ("Tea", "food", "kg", "", 5, 14, "12.00", None),
-    "rice": ("Rice", "ingredient", "kg", "", 150, 7, "1.40", "0.100"),
-    "lentils": ("Red lentils", "ingredient", "kg", "", 60, 7, "1.90", "0.060"),
-    "chickpeas": ("Chickpeas (dried)", "ingredient", "kg", "", 50, 7, "2.10", "0.060"),
-    "onions": ("Onions", "ingredient", "kg", "", 150, 5, "0.90", "0.136"),
-    "potatoes": ("Potatoes", "ingredient", "kg", "", 80, 5, "0.80", "0.086"),
-    "carrots": ("Carrots", "ingredient", "kg", "", 40, 5, "1.00", "0.046"),
+    "rice": ("Rice", "ingredient", "kg", "", 100, 7, "1.40", "0.100"),
+    "lentils": ("Red lentils", "ingredient", "kg", "", 40, 7, "1.90", "0.060"),
+    "chickpeas": ("Chickpeas (dried)", "ingredient", "kg", "", 30, 7, "2.10", "0.040"),
+    "pasta": ("Pasta", "ingredient", "kg", "", 50, 7, "1.30", "0.110"),
+    "onions": ("Onions", "ingredient", "kg", "", 100, 5, "0.90", "0.136"),
+    "potatoes": ("Potatoes", "ingredient", "kg", "", 60, 5, "0.80", "0.086"),
+    "carrots": ("Carrots", "ingredient", "kg", "", 30, 5, "1.00", "0.046"),
     "tomatoes": ("Chopped tomatoes", "ingredient", "kg", "", 40, 7, "1.60", "0.030"),
-    "oil": ("Cooking oil", "ingredient", "litre", "", 30, 7, "2.20", "0.020"),
+    "oil": ("Cooking oil", "ingredient", "litre", "", 20, 7, "2.20", "0.020"),
+    "spices": ("Spice mix", "ingredient", "kg", "", 5, 14, "9.00", "0.004"),
     "shoes40": ("Shoes", "clothing", "pair", "40", 20, 14, "25.00", None),
     "shoes41": ("Shoes", "clothing", "pair", "41", 40, 14, "25.00", None),
     "shoes42": ("Shoes", "clothing", "pair", "42", 50, 14, "25.00", None),
@@ -150,7 +153,8 @@ class Flow:
     """How an item moves in the story; quantities are means, varied day to day.
 
     calais and gs size what goes out now and then, on top of the planned lines, at the
-    Calais evening and the Grande-Synthe distributions.
+    Calais evening and the Grande-Synthe distributions. Ingredients have no buy: the kitchen
+    orders what its meal plan needs (KITCHEN_COVER_DAYS).
     """
 
     opening: int = 0  # at the main warehouse (ingredients: at the kitchen)
@@ -175,14 +179,16 @@ FLOWS: dict[str, Flow] = {
     "biscuits": Flow(opening=700, opening_gs=100, calais=175, gs=45, van=90, buy=100),
     "dates": Flow(opening=100, calais=14),
     "tea": Flow(opening=12, calais=2, buy=1),
-    "rice": Flow(opening=240, buy=90),
-    "lentils": Flow(opening=90, buy=25),
-    "chickpeas": Flow(opening=80, buy=25),
-    "onions": Flow(opening=180, buy=270),
-    "potatoes": Flow(opening=110, buy=130),
-    "carrots": Flow(opening=50, buy=65),
-    "tomatoes": Flow(opening=70, buy=20),
-    "oil": Flow(opening=40, buy=20),
+    "rice": Flow(opening=240),
+    "lentils": Flow(opening=90),
+    "chickpeas": Flow(opening=80),
+    "pasta": Flow(opening=120),
+    "onions": Flow(opening=180),
+    "potatoes": Flow(opening=110),
+    "carrots": Flow(opening=50),
+    "tomatoes": Flow(opening=70),
+    "oil": Flow(opening=40),
+    "spices": Flow(opening=8),
     "shoes40": Flow(opening=25, calais=2),
     "shoes41": Flow(opening=35, calais=10),
     "shoes42": Flow(opening=15, calais=14),
@@ -213,9 +219,7 @@ EVERY_TIME = frozenset({"socks", "hygiene_kit", "sleeping_bag"})
 SHELTER = frozenset({"tent2", "tent4", "tarp"})
 ASKED_FOR = frozenset({"shoes41", "shoes42", "shoes43"})  # the sizes most asked for
 # Bought every week; the rest every other week, in bulk.
-WEEKLY_PURCHASES = frozenset(
-    {"water", "meal_pack", "blanket", "sleeping_bag", "onions", "potatoes", "carrots"}
-)
+WEEKLY_PURCHASES = frozenset({"water", "meal_pack", "blanket", "sleeping_bag"})
 # Sent to Grande-Synthe every week; the rest every other week, two weeks' worth.
 WEEKLY_VAN = frozenset({"water", "meal_pack", "blanket", "sleeping_bag"})
 # Ordered each Monday up to a level that covers the week ahead, in whole pallets:
@@ -235,7 +239,7 @@ DONORS: tuple[tuple[str, dict[str, int]], ...] = (
     ),
     (
         "Collège Les Tilleuls, Lille (pupils' collection)",
-        {"hygiene_kit": 90, "soap": 120, "socks": 100, "pads": 20, "biscuits": 150},
+        {"hygiene_kit": 90, "soap": 120, "socks": 100, "pads": 20, "biscuits": 150, "pasta": 40},
     ),
     (
         "Channel Care Convoy",
@@ -329,6 +333,20 @@ ROUNDS: tuple[Round, ...] = (
         disrupted_chance=1 / 12,
     ),
     Round(
+        key="gs_midday",
+        point="gs_south",
+        source="kitchen",
+        weekdays=EVERY_DAY,
+        at=time(13, 0),
+        plan=(("hot_meal", 220),),
+        usual=(170, 160, 180, 170, 190, 210, 220),
+        per_person=(("hot_meal", 1),),
+        area="Grande-Synthe",
+        extras="",
+        recorder="kitchen",
+        disrupted_chance=1 / 14,
+    ),
+    Round(
         key="calais_water",
         point="calais_west",
         source="main",
@@ -376,6 +394,7 @@ DISRUPTED: tuple[tuple[int, str, str], ...] = (
      "bags still in the van."),
     (19, "calais_evening", "CRS stopped the distribution at 18:20."),
     (15, "grande_synthe", "CS gas sprayed near the queue at 17:15; distribution stopped."),
+    (9, "gs_midday", "Police moved the queue on at 13:20; the rest of the food came back."),
     (6, "calais_evening", "Police arrived at 18:35 and herded everybody into the woods."),
     (5, "calais_water", "Police stopped the water point at 10:20 and seized a trolley."),
 )  # fmt: skip
@@ -385,15 +404,68 @@ DISRUPTED_NOTES = (
     "Moved on by police at {stop}; about half handed out.",
     "Identity checks at the entrance from {stop}; many people left.",
 )
-COOK_TIME = time(11, 0)  # the midday meal is cooked in the morning
 RECORDED_AFTER = timedelta(hours=2)  # outcomes are typed in back at the warehouse
 
-# Kitchen menus: ingredient kg (oil: litres) per 100 meals.
-MENUS: tuple[tuple[str, dict[str, float]], ...] = (
-    ("dal with rice", {"rice": 10, "lentils": 6, "onions": 13.6, "oil": 2}),
-    ("chickpea curry with rice", {"rice": 10, "chickpeas": 6, "onions": 13.6, "tomatoes": 4}),
-    ("potato and carrot stew", {"potatoes": 18, "carrots": 9, "onions": 13.6, "oil": 2}),
-)
+# The kitchen: vegetarian dishes (no halal sourcing), ingredient kg (oil: litres) per 100
+# meals; onions at 13.6 kg per 100 meals, as FIELD_FACTS.md has them.
+RECIPES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "dal": (
+        "Dal with rice",
+        "vegetarian, vegan, no nuts, gluten-free",
+        (("rice", "10"), ("lentils", "6"), ("onions", "13.6"), ("oil", "2"), ("spices", "0.4")),
+    ),
+    "curry": (
+        "Vegetable curry with rice",
+        "vegetarian, vegan, no nuts, gluten-free",
+        (
+            ("rice", "10"),
+            ("potatoes", "15"),
+            ("carrots", "8"),
+            ("onions", "13.6"),
+            ("oil", "2"),
+            ("spices", "0.5"),
+        ),
+    ),
+    "pasta": (
+        "Pasta with tomato and chickpeas",
+        "vegetarian, vegan, no nuts; contains wheat (gluten)",
+        (
+            ("pasta", "11"),
+            ("chickpeas", "4"),
+            ("tomatoes", "12"),
+            ("onions", "10"),
+            ("oil", "1.5"),
+        ),
+    ),
+}
+MENU_ROTATION = ("dal", "curry", "pasta")  # one dish a day, in turn
+MENU_DAYS_AHEAD = 7  # the kitchen lead has chosen the dishes of the coming week
+# Fridays are busy: a second pot of the next dish makes a third of the meals.
+SECOND_POT_WEEKDAY = 4
+COOK_TIME = time(10, 0)  # one cooking in the morning for the day's hot meals
+# The kitchen orders up to the ingredients of the next days' planned meals, 10% over, plus the
+# item's minimum stock, in whole sacks: vegetables on Mondays and Thursdays, dry goods every
+# other Monday, enough for well over a week. Onions go soft in the damp store, so they are
+# bought to last until the next vegetable run only: the plan shows them short later in the week
+# (the kitchen lead's cue to order), while everything else is in.
+KITCHEN_ORDER_WEEKDAYS = (0, 3)
+KITCHEN_ORDER_TIME = time(8, 45)
+KITCHEN_MARGIN = 1.1
+KITCHEN_COVER_DAYS = {"fresh": 12, "dry": 22}
+FRESH = frozenset({"onions", "potatoes", "carrots"})
+TILL_NEXT_RUN = frozenset({"onions"})
+SACKS = {
+    "rice": 25,
+    "lentils": 25,
+    "chickpeas": 25,
+    "pasta": 10,
+    "onions": 25,
+    "potatoes": 25,
+    "carrots": 10,
+    "tomatoes": 15,
+    "oil": 5,
+    "spices": 1,
+}
 
 # Losses not caused by police: (days ago, local time, site, item, quantity, reason).
 LOSSES: tuple[tuple[int, time, str, str, int, str], ...] = (
@@ -534,6 +606,7 @@ MISTAKE_DAYS_AGO = 2
 # handed out all the bedding the main warehouse could spare beyond what it kept back.
 COLD_NIGHT = ("calais_west", time(20, 30), 1)  # point, local time, days ago
 COLD_NIGHT_KEEP = {"blanket": 170, "sleeping_bag": 120}
+VEGETABLE_SUPPLIER = "Market gardeners' co-op, Saint-Omer"
 SUPPLIERS = {
     "ingredient": "Cash & carry, Coquelles",
     "food": "Cash & carry, Coquelles",
@@ -622,7 +695,67 @@ def _home(item_key: str) -> str:
 def _supplier(item_key: str) -> str:
     if item_key == "water":
         return WATER_SUPPLIER
+    if item_key in FRESH:
+        return VEGETABLE_SUPPLIER
     return SUPPLIERS.get(CATALOGUE[item_key][1], OTHER_SUPPLIER)
+
+
+KITCHEN_ROUNDS = tuple(spec for spec in ROUNDS if spec.source == "kitchen")
+
+
+def _menu(day: date) -> str:
+    """Return the key of the day's dish: the three recipes in turn."""
+    return MENU_ROTATION[day.toordinal() % len(MENU_ROTATION)]
+
+
+def _pots(day: date, meals: int) -> list[tuple[str, int]]:
+    """Return the recipes cooked on a day with their meals: the menu, on Fridays two pots."""
+    menu = _menu(day)
+    if day.weekday() != SECOND_POT_WEEKDAY:
+        return [(menu, meals)]
+    following = MENU_ROTATION[(MENU_ROTATION.index(menu) + 1) % len(MENU_ROTATION)]
+    second = meals // 3
+    return [(menu, meals - second), (following, second)]
+
+
+def _ingredients(pots: list[tuple[str, int]]) -> dict[str, int]:
+    """Return the ingredients cooking uses, rounded up as kitchen.cook rounds them."""
+    totals: dict[str, Decimal] = {}
+    for recipe, meals in pots:
+        for key, per_100 in RECIPES[recipe][2]:
+            totals[key] = totals.get(key, Decimal(0)) + meals * Decimal(per_100)
+    return {
+        key: int((total / 100).to_integral_value(ROUND_CEILING)) for key, total in totals.items()
+    }
+
+
+def _planned_ingredients(first: date, days: int) -> dict[str, int]:
+    """Return the ingredients that the kitchen rounds' planned meals need over some days."""
+    needed: dict[str, int] = dict.fromkeys(SACKS, 0)
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        meals = sum(
+            quantity
+            for spec in KITCHEN_ROUNDS
+            if day.weekday() in spec.weekdays
+            for _, quantity in spec.plan
+        )
+        if meals:
+            for key, quantity in _ingredients(_pots(day, meals)).items():
+                needed[key] += quantity
+    return needed
+
+
+def _cover_days(item_key: str, day: date) -> int:
+    """Return how many days of planned meals an order on this day buys the ingredient for."""
+    if item_key in TILL_NEXT_RUN:
+        # Up to and including the day of the next run, when the new sacks come in.
+        return next(n for n in range(1, 8) if (day.weekday() + n) % 7 in KITCHEN_ORDER_WEEKDAYS) + 1
+    return KITCHEN_COVER_DAYS["fresh" if item_key in FRESH else "dry"]
+
+
+def _cancelled(spec: Round, days_ago: int) -> bool:
+    return any(ago == days_ago and spec.key in keys for ago, keys, _ in CANCELLED)
 
 
 Event = tuple[time, Callable[[datetime], None]]
@@ -661,10 +794,15 @@ class _Story:
         self.incidents: list[Incident] = []
         self.calais_evictions = self._calais_eviction_days()
         self.donor_turn = self.rng.randrange(len(DONORS))
+        self.recipes: dict[str, Recipe] = {}
+        # Today's kitchen rounds: (people expected, meals cooked for them), by round key.
+        self.cooked_for: dict[str, tuple[int, int]] = {}
 
     def tell(self) -> None:
         """Schedule the distributions, write the whole history oldest day first, then review."""
         self._schedule()
+        self._write_recipes()
+        self._choose_menus()
         for days_ago in range(DAYS, 0, -1):
             day = self.today - timedelta(days=days_ago)
             for at, event in sorted(self._events(day, days_ago), key=lambda pair: pair[0]):
@@ -680,6 +818,10 @@ class _Story:
         if weekday == 0:
             every_item = (days_ago // 7) % 2 == 0
             events.append((time(8, 30), lambda at, e=every_item: self._purchases(at, e)))
+        if weekday in KITCHEN_ORDER_WEEKDAYS or days_ago == DAYS:
+            dry = days_ago == DAYS or (weekday == 0 and (days_ago // 7) % 2 == 0)
+            events.append((KITCHEN_ORDER_TIME, lambda at, d=dry: self._kitchen_order(at, d)))
+        events.append((COOK_TIME, lambda at, a=days_ago: self._cook(at, a)))
         if weekday == 2:
             every_item = (days_ago // 7) % 2 == 0
             events.append((time(9, 30), lambda at, e=every_item: self._weekly_van(at, e)))
@@ -909,13 +1051,14 @@ class _Story:
                 now=at - RECORDED_AFTER,
             )
             return
-        people = self._headcount(spec, at)
+        cooked = 0
+        if spec.source == "kitchen":
+            people, cooked = self.cooked_for.pop(spec.key)
+        else:
+            people = self._headcount(spec, at)
         # A stopped distribution hands out only part of what was brought.
         share = 1.0 if status == "held" else self.rng.uniform(0.3, 0.7)
-        if spec.source == "kitchen":
-            # Cooked in the morning for the crowd, with a little over for seconds.
-            self._cook(at, round(people * self.rng.uniform(1.0, 1.05)))
-        wanted = self._wanted(spec, people, share, at)
+        wanted = self._wanted(spec, people, share, at, cooked)
         given = {}
         for key, quantity in wanted.items():
             quantity = min(quantity, self._spare(spec.source, key))
@@ -948,9 +1091,10 @@ class _Story:
             if key in DESTROYED_SHARE:
                 place = (spec.area, key)
                 self.out_there[place] = self.out_there.get(place, 0) + quantity
-        self.last_given[spec.area] = occurrence.id
         if spec.source == "kitchen":
-            self._leftovers(at)
+            self._leftovers(at, cooked - given.get("hot_meal", 0))
+        else:  # what an eviction destroys came from the last round that gave goods
+            self.last_given[spec.area] = occurrence.id
 
     def _outcome(self, spec: Round, days_ago: int, at: datetime) -> tuple[str, str]:
         for ago, keys, note in CANCELLED:
@@ -981,13 +1125,15 @@ class _Story:
         women = round(people * self.rng.uniform(women_low, women_high))
         return minors, women
 
-    def _wanted(self, spec: Round, people: int, share: float, at: datetime) -> dict[str, int]:
+    def _wanted(
+        self, spec: Round, people: int, share: float, at: datetime, cooked: int
+    ) -> dict[str, int]:
         """Return what the volunteers would hand out if the stock allowed."""
         per_person = dict(spec.per_person)
         wanted = {}
         for key, planned in spec.plan:
             if spec.source == "kitchen":
-                mean: float = self._held("kitchen", key)  # all that was cooked, seconds too
+                mean: float = cooked  # all that was cooked for them, seconds too
             elif key in per_person:
                 mean = people * per_person[key]
             else:
@@ -1024,31 +1170,78 @@ class _Story:
 
     # -- the kitchen ----------------------------------------------------------------------------
 
-    def _cook(self, serving: datetime, meals: int) -> None:
-        """Cook the morning before serving: ingredients used, hot meals made at the kitchen."""
-        day = serving.astimezone(self.zone).date()
-        at = datetime.combine(day, COOK_TIME, self.zone).astimezone(UTC)
-        name, per_hundred = MENUS[self.rng.randrange(len(MENUS))]
-        note = f"Cooked {meals} meals: {name}"
-        for key, kilos in per_hundred.items():
-            quantity = min(round(meals * kilos / 100), self._held("kitchen", key))
-            self._record(at, "kitchen", key, -quantity, "consumption", note)
-        self._record(at, "kitchen", "hot_meal", meals, "production", note)
+    def _write_recipes(self) -> None:
+        for key, (name, notes, lines) in RECIPES.items():
+            self.recipes[key] = kitchen.save_recipe(
+                self.org,
+                name=name,
+                dietary_notes=notes,
+                lines=[(self.items[item], Decimal(per_100)) for item, per_100 in lines],
+            )
 
-    def _leftovers(self, at: datetime) -> None:
+    def _choose_menus(self) -> None:
+        """Choose the dish of every day, past and the coming week, in turn."""
+        for offset in range(-DAYS, MENU_DAYS_AHEAD + 1):
+            day = self.today + timedelta(days=offset)
+            kitchen.choose_menu(
+                self.org,
+                self.users["kitchen"],
+                self.sites["kitchen"],
+                day,
+                self.recipes[_menu(day)].id,
+            )
+
+    def _cook(self, at: datetime, days_ago: int) -> None:
+        """Cook the day's hot meals in the morning: for the crowd expected, a little over."""
+        day = at.astimezone(self.zone).date()
+        meals = 0
+        for spec in KITCHEN_ROUNDS:
+            if day.weekday() not in spec.weekdays or _cancelled(spec, days_ago):
+                continue  # bans are announced in the morning: nothing cooked for them
+            people = self._headcount(spec, at)
+            cooked = round(people * self.rng.uniform(1.0, 1.05))
+            self.cooked_for[spec.key] = (people, cooked)
+            meals += cooked
+        if not meals:
+            return
+        pots = _pots(day, meals)
+        # The orders cover the planned meals, so this never runs short (cook would refuse).
+        kitchen.cook(
+            self.org,
+            self.users["kitchen"],
+            site_id=self.sites["kitchen"],
+            meal_item_id=self.items["hot_meal"],
+            split=[(self.recipes[recipe].id, count) for recipe, count in pots],
+            occurred_at=at,
+        )
+        for key, quantity in _ingredients(pots).items():
+            self._moved("kitchen", key, -quantity)
+        self._moved("kitchen", "hot_meal", meals)
+
+    def _leftovers(self, at: datetime, meals: int) -> None:
         """Hot meals not handed out cannot be kept: write them off."""
-        left = self._held("kitchen", "hot_meal")
-        if left > 0:
-            ledger.record_loss(
+        if meals > 0:
+            kitchen.record_leftovers(
                 self.org,
                 self.users["kitchen"],
                 site_id=self.sites["kitchen"],
-                item_id=self.items["hot_meal"],
-                quantity=left,
-                reason="Hot meals left when the distribution was stopped; cannot be kept",
+                meal_item_id=self.items["hot_meal"],
+                meals=meals,
                 occurred_at=at + timedelta(hours=1),
             )
-            self._moved("kitchen", "hot_meal", -left)
+            self._moved("kitchen", "hot_meal", -meals)
+
+    def _kitchen_order(self, at: datetime, dry: bool) -> None:
+        """Order up to what the planned meals of the coming days need, plus the minimum."""
+        day = at.astimezone(self.zone).date()
+        covers = {key: _cover_days(key, day) for key in SACKS if dry or key in FRESH}
+        needed = {days: _planned_ingredients(day, days) for days in set(covers.values())}
+        for key, days in covers.items():
+            target = math.ceil(needed[days][key] * KITCHEN_MARGIN)
+            missing = target + self.item_objects[key].min_stock - self._held("kitchen", key)
+            if missing > 0:
+                bought = -(-missing // SACKS[key]) * SACKS[key]
+                self._receive(at, key, bought, "purchase", _supplier(key), "kitchen")
 
     # -- incidents ------------------------------------------------------------------------------
 

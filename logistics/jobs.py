@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import write_intent
 from .extensions import db
-from .models import JobLock, Organisation
+from .models import Delivery, JobLock, Organisation
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
 from .services import alerts, distributions, reports
@@ -105,28 +105,40 @@ def weekly_reports() -> str:
 
 
 def send_due_deliveries() -> tuple[int, int]:
-    """Try every due delivery once; a failing channel is logged and never stops the rest."""
+    """Try every due delivery once; a failing delivery is logged and never stops the rest."""
     config = current_app.config
     sent = failed = 0
     for delivery_id in alerts.due_delivery_ids():
         delivery = alerts.claim(delivery_id)
+        db.session.commit()  # the claim (and its attempt) stands whatever happens next
         if delivery is None:
-            db.session.commit()
             continue
-        message = compose(delivery, config)
-        channel = delivery.channel
-        db.session.commit()  # hold no database lock while the network is slow
-        try:
-            send(channel, message, config)
-            error = None
+        channel_kind = delivery.channel.kind
+        error = _attempt(delivery, config)
+        if error is None:
             sent += 1
-        except DeliveryFailed as exc:
-            error = str(exc)
+        else:
             failed += 1
-            log.warning("delivery %s to %s failed: %s", delivery_id, channel.kind, error)
+            log.warning("delivery %s by %s failed: %s", delivery_id, channel_kind, error)
         alerts.record_attempt(delivery_id, error)
         db.session.commit()
     return sent, failed
+
+
+def _attempt(delivery: Delivery, config: dict) -> str | None:
+    """Compose and send one claimed delivery; return why it failed, or None when sent."""
+    try:
+        message = compose(delivery, config)
+        channel = delivery.channel
+        db.session.commit()  # hold no database lock while the network is slow
+        send(channel, message, config)
+    except DeliveryFailed as exc:
+        return str(exc)
+    except Exception as exc:  # e.g. an archived report gone missing: log it, keep going
+        db.session.rollback()
+        log.exception("delivery %s could not be composed or sent", delivery.id)
+        return f"{exc.__class__.__name__}: {exc}"
+    return None
 
 
 def _organisation_ids() -> list[int]:

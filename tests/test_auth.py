@@ -121,3 +121,12 @@ def test_api_token_created_on_the_account_page_is_shown_once(client_as):
     assert 'id="new-token"' in page
     assert 'id="new-token"' not in client.get("/account").get_data(as_text=True)
     assert "spreadsheet" in client.get("/account").get_data(as_text=True)
+
+
+def test_a_double_click_creates_one_api_token_and_shows_it_once(client_as):
+    client = client_as("warehouse")
+    first = client.post("/account", data={"label": "sheet", "request_token": "t1"})
+    second = client.post("/account", data={"label": "sheet", "request_token": "t1"})
+    assert 'id="new-token"' in first.get_data(as_text=True)
+    page = second.get_data(as_text=True)
+    assert 'id="new-token"' not in page and page.count("sheet ·") == 1

@@ -89,3 +89,37 @@ def test_the_same_token_sent_at_once_records_once(app, world):
     db.session.expire_all()
     assert db.session.scalar(select(func.count(StockMovement.id))) == 1
     assert ledger.held(site, item) == 250
+
+
+def test_two_people_saving_one_outcome_at_once_give_the_goods_out_once(app, world):
+    from datetime import UTC, datetime, timedelta
+
+    from logistics.services import distributions
+
+    site, item = world.sites["main"], world.items["blanket"]
+    ledger.receive(world.org_id, None, site_id=site, item_id=item, quantity=100)
+    tonight = distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=site,
+        starts_at=datetime.now(UTC) - timedelta(hours=1),
+        lines=[(item, 30)],
+    )
+    db.session.commit()
+    tonight_id = tonight.id  # threads must not touch this thread's session
+    db.session.rollback()  # and this thread must not keep reading an old snapshot
+
+    def save(_index: int) -> None:
+        distributions.record_outcome(
+            world.org_id,
+            None,
+            tonight_id,
+            distributions.OutcomeInput("held", 300, given=[(item, 30)]),
+        )
+        db.session.commit()
+
+    assert _run_threads(app, save) == []
+    db.session.expire_all()
+    assert ledger.held(site, item) == 70
+    assert [m.quantity for m in distributions.live_movements(tonight)] == [-30]
+    assert stock.check_ledger() == []

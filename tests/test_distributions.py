@@ -400,3 +400,66 @@ def test_run_job_extend_series_command(app, world):
     result = app.test_cli_runner().invoke(args=["run-job", "extend-series"])
     assert result.exit_code == 0, result.output
     assert "0 distribution(s) generated." in result.output
+
+
+def test_a_kitchen_meal_count_survives_series_edits_which_still_apply_to_the_day(world):
+    from logistics.services import kitchen
+
+    meals = catalogue.save_item(
+        world.org_id, {"name": "Hot meal", "category": "food", "unit": "meal"}
+    )
+    now = BEFORE_DST_END
+    series = distributions.create_series(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["kitchen"],
+        weekdays=range(7),
+        local_time=time(12, 0),
+        starts_on=date(2026, 10, 21),
+        ends_on=None,
+        lines=[(meals.id, 300), (world.items["blanket"], 10)],
+        now=now,
+    )
+    day = _occurrences(series)[date(2026, 10, 30)]
+    kitchen.set_planned_meals(world.org_id, day.id, 420)
+    db.session.commit()
+    distributions.update_series(
+        world.org_id,
+        series.id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["kitchen"],
+        weekdays=range(7),
+        local_time=time(12, 30),
+        starts_on=date(2026, 10, 21),
+        ends_on=None,
+        lines=[(meals.id, 350), (world.items["blanket"], 20)],
+        now=now,
+    )
+    db.session.commit()
+    db.session.expire_all()
+    occurrences = _occurrences(series)
+    chosen = {line.item_id: line.planned_quantity for line in occurrences[date(2026, 10, 30)].lines}
+    assert chosen == {meals.id: 420, world.items["blanket"]: 20}
+    assert occurrences[date(2026, 10, 30)].starts_at == datetime(2026, 10, 30, 11, 30, tzinfo=UTC)
+    other = {line.item_id: line.planned_quantity for line in occurrences[date(2026, 10, 31)].lines}
+    assert other == {meals.id: 350, world.items["blanket"]: 20}
+
+
+def test_goods_given_at_a_distribution_are_corrected_through_the_outcome(world, client_as):
+    _stock(world, "blanket", 50)
+    db.session.commit()
+    series = _daily_series(world, [("blanket", 40)], date(2026, 11, 20), datetime.now(UTC))
+    tonight = _occurrences(series)[date(2026, 11, 20)]
+    distributions.record_outcome(
+        world.org_id,
+        None,
+        tonight.id,
+        OutcomeInput("held", 200, given=[(world.items["blanket"], 30)]),
+    )
+    db.session.commit()
+    (given,) = distributions.live_movements(tonight)
+    page = client_as("warehouse").post(
+        f"/movements/{given.id}/reverse", data={"reason": "wrong", "request_token": "r"}
+    )
+    assert "correct that distribution&#39;s outcome instead" in page.get_data(as_text=True)
+    assert ledger.held(world.sites["main"], world.items["blanket"]) == 20

@@ -140,6 +140,7 @@ def test_locked_incidents_refuse_edits_and_take_amendments(world):
     [
         ({"kind": "riot"}, "kind"),
         ({"area": " "}, "area"),
+        ({"area": "Verrotières woods"}, "area"),  # free text could publish a precise place
         ({"people_affected": -1}, "people_affected"),
         ({"bailiff_present": "maybe"}, "bailiff_present"),
         ({"occurred_at": datetime(2026, 1, 1, 7)}, "occurred_at"),

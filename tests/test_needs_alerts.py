@@ -314,3 +314,57 @@ def test_daily_digest_is_queued_once_per_day_and_lists_open_alerts(app, world):
     assert mail["To"] == world.email("coordinator")
     assert mail["Subject"] == "[Calais Aid] Shortages on Thu 26 Nov: 1 critical, 0 warning"
     assert "- Blanket (critical): held 10, need 50, short 40" in mail.get_payload()
+
+
+def test_a_delivery_that_cannot_be_composed_is_logged_and_others_still_go(app, world, tmp_path):
+    from logistics.services import reports
+
+    _short_blankets(world)
+    with webhook_server() as (hooks, url):
+        alerts.save_channel(world.org_id, kind="webhook", target=url, secret=SECRET)
+        member = accounts.user_by_email(world.email("donor")).memberships[0]
+        reports.set_report_subscription(world.org_id, member, True)
+        report = reports.generate(
+            world.org_id, None, reports.ReportRequest("shortfall"), tmp_path / "archive"
+        )
+        reports.queue_report_deliveries(report, datetime.now(UTC) - timedelta(minutes=1))
+        (tmp_path / "archive" / report.file_path).unlink()  # the archive lost the file
+        db.session.commit()
+        summary = run_job(app, "check-shortages")
+    assert "1 delivered, 1 failed" in summary
+    assert len(hooks) == 1
+    broken = db.session.scalar(select(Delivery).where(Delivery.report_id == report.id))
+    assert (broken.status, broken.attempts) == ("pending", 1)
+    assert "missing" in broken.last_error
+
+
+def test_critical_looks_48_hours_ahead_even_with_a_one_day_horizon(world):
+    now = datetime.now(UTC)
+    _receive(world, "tent", 10)
+    _one_off(world, "tent", 30, now + timedelta(hours=36))
+    db.session.commit()
+    tent = {n.item_id: n for n in needs.compute_needs(world.org_id, horizon_days=1, now=now)}[
+        world.items["tent"]
+    ]
+    assert (tent.committed, tent.committed_48h, tent.status) == (0, 30, "critical")
+
+
+def test_correcting_an_old_outcome_does_not_lower_todays_rate(world):
+    now = datetime.now(UTC)
+    _receive(world, "blanket", 500, days_ago=60)
+    old = _one_off(world, "blanket", 40, now - timedelta(days=40))
+    recent = _one_off(world, "blanket", 56, now - timedelta(days=3))
+    for distribution, given in ((old, 40), (recent, 56)):
+        distributions.record_outcome(
+            world.org_id,
+            None,
+            distribution.id,
+            OutcomeInput("held", 100, given=[(world.items["blanket"], given)]),
+        )
+    db.session.commit()
+    before = _by_item(world, now)[world.items["blanket"]].consumption_rate
+    distributions.record_outcome(  # the old one was really cancelled
+        world.org_id, None, old.id, OutcomeInput("cancelled")
+    )
+    db.session.commit()
+    assert before == _by_item(world, now)[world.items["blanket"]].consumption_rate == 2.0

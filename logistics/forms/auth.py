@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from .common import SubmissionForm
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
@@ -14,7 +16,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(SubmissionForm):
     label = StringField(_l("What is this token for?"), validators=[Length(max=120)])
     submit = SubmitField(_l("Create API token"))
 

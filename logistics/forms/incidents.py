@@ -68,7 +68,8 @@ class IncidentForm(SubmissionForm):
     )
     ended_at = DateTimeLocalField(_l("Ended"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in INCIDENT_KINDS))
-    area = StringField(_l("Area (town or district)"), validators=[DataRequired(), Length(max=120)])
+    # Only the public areas of the group's sites: donors see incident counts by area.
+    area = SelectField(_l("Area"), validate_choice=False)
     site_id = SelectField(_l("Our site involved (optional)"), coerce=int, validate_choice=False)
     forces_present = TextAreaField(
         _l("Forces present (e.g. 4 gendarmerie vans, 1 PAF van)"),

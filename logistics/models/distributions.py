@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,6 +109,8 @@ class DistributionLine(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
     planned_quantity: Mapped[int] = mapped_column(Integer, default=0)
     given_quantity: Mapped[int | None] = mapped_column(Integer)
+    # Set when the kitchen lead chose this count: series edits leave it alone.
+    planned_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     distribution: Mapped[Distribution] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()

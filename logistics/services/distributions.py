@@ -47,9 +47,13 @@ def starts_at_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def get_distribution(organisation_id: int, distribution_id: int) -> Distribution:
-    """Return the organisation's distribution or raise NotFound."""
-    distribution = db.session.get(Distribution, distribution_id)
+def get_distribution(
+    organisation_id: int, distribution_id: int, *, for_update: bool = False
+) -> Distribution:
+    """Return the organisation's distribution or raise NotFound; optionally locked for writing."""
+    distribution = db.session.get(
+        Distribution, distribution_id, with_for_update=for_update, populate_existing=for_update
+    )
     if distribution is None or distribution.organisation_id != organisation_id:
         raise NotFound("No such distribution.")
     return distribution
@@ -148,7 +152,7 @@ def update_series(
         occurrence.site_id = series.site_id
         occurrence.source_site_id = series.source_site_id
         occurrence.starts_at = starts_at_utc(occurrence.local_date, series.local_time, zone)
-        _set_planned_lines(occurrence, clean)
+        _set_planned_lines(occurrence, clean, keep_hand_planned=True)
     db.session.flush()
     generate_occurrences(series, now=now)
     return series
@@ -254,14 +258,17 @@ def record_outcome(
 ) -> Distribution:
     """Record held / disrupted / cancelled; goods given leave the source site, all or nothing.
 
-    Recording again corrects the outcome: earlier movements are reversed first.
+    Recording again corrects the outcome: earlier movements are reversed first. The row is
+    locked first, so two people saving at once record one after the other, never both.
     """
-    distribution = get_distribution(organisation_id, distribution_id)
+    distribution = get_distribution(organisation_id, distribution_id, for_update=True)
     moment = now or utcnow()
     given = _check_outcome(organisation_id, distribution, outcome, moment)
     with db.session.begin_nested():
         for movement in live_movements(distribution):
-            ledger.reverse(organisation_id, user_id, movement.id, "Outcome corrected")
+            ledger.reverse(
+                organisation_id, user_id, movement.id, "Outcome corrected", by_outcome=True
+            )
         shortages = []
         for item_id, quantity in given:
             try:
@@ -550,11 +557,25 @@ def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineI
     return clean
 
 
-def _set_planned_lines(distribution: Distribution, plan: Sequence[LineInput]) -> None:
-    """Make the distribution's planned lines match the plan, keeping lines with given goods."""
+def _set_planned_lines(
+    distribution: Distribution, plan: Sequence[LineInput], keep_hand_planned: bool = False
+) -> None:
+    """Make the distribution's planned lines match the plan, keeping lines with given goods.
+
+    With keep_hand_planned, a count the kitchen lead chose stays as it is.
+    """
+    wanted = dict(plan)
+    if keep_hand_planned:
+        wanted.update(
+            {
+                line.item_id: line.planned_quantity
+                for line in distribution.lines
+                if line.planned_by_hand
+            }
+        )
     sync_lines(
         distribution.lines,
-        dict(plan),
+        wanted,
         "planned_quantity",
         lambda item_id, quantity: DistributionLine(item_id=item_id, planned_quantity=quantity),
         keep=lambda line: bool(line.given_quantity),

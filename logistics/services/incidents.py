@@ -23,6 +23,7 @@ from ..models import (
     IncidentAmendment,
     IncidentLine,
     Item,
+    Site,
     StockMovement,
 )
 from ..models.types import utcnow
@@ -67,9 +68,11 @@ class IncidentInput:
     lines: list[LineInput] = field(default_factory=list)
 
 
-def get_incident(organisation_id: int, incident_id: int) -> Incident:
-    """Return the organisation's incident or raise NotFound."""
-    incident = db.session.get(Incident, incident_id)
+def get_incident(organisation_id: int, incident_id: int, *, for_update: bool = False) -> Incident:
+    """Return the organisation's incident or raise NotFound; optionally locked for writing."""
+    incident = db.session.get(
+        Incident, incident_id, with_for_update=for_update, populate_existing=for_update
+    )
     if incident is None or incident.organisation_id != organisation_id:
         raise NotFound("No such incident.")
     return incident
@@ -234,7 +237,7 @@ def _given_by_item(organisation_id: int, first: date, last: date) -> dict[int, i
 
 
 def _unlocked(organisation_id: int, incident_id: int) -> Incident:
-    incident = get_incident(organisation_id, incident_id)
+    incident = get_incident(organisation_id, incident_id, for_update=True)
     if incident.locked:
         raise Conflict(
             "This incident is locked; add an amendment instead. A wrong stock effect is put "
@@ -247,9 +250,7 @@ def _apply_fields(incident: Incident, organisation_id: int, values: IncidentInpu
     errors: dict[str, str] = {}
     if values.kind not in INCIDENT_KINDS:
         errors["kind"] = "unknown kind"
-    area = " ".join((values.area or "").split())
-    if not area or len(area) > 120:
-        errors["area"] = "required, at most 120 characters"
+    area = _known_area(organisation_id, values.area, errors)
     occurred = _aware(values.occurred_at, "occurred_at", errors)
     ended = _aware(values.ended_at, "ended_at", errors) if values.ended_at else None
     if occurred and occurred > utcnow() + ledger.CLOCK_SKEW:
@@ -282,6 +283,24 @@ def _apply_fields(incident: Incident, organisation_id: int, values: IncidentInpu
         setattr(incident, name, getattr(values, name))
     for name in TEXT_FIELDS:
         setattr(incident, name, (getattr(values, name) or "").strip())
+
+
+def site_areas(organisation_id: int) -> list[str]:
+    """Return the public areas of the organisation's sites: the only areas an incident takes."""
+    return sorted(
+        set(db.session.scalars(select(Site.area).where(Site.organisation_id == organisation_id)))
+    )
+
+
+def _known_area(organisation_id: int, value: str, errors: dict[str, str]) -> str:
+    """Return the site area typed, as the sites spell it; donors see it, so never free text."""
+    typed = " ".join((value or "").split()).casefold()
+    for area in site_areas(organisation_id):
+        if area.casefold() == typed:
+            return area
+    known = ", ".join(site_areas(organisation_id)) or "none yet"
+    errors["area"] = f"one of your sites' areas ({known})"
+    return ""
 
 
 def _aware(value: Any, name: str, errors: dict[str, str]) -> datetime | None:

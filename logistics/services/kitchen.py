@@ -322,7 +322,11 @@ def set_planned_meals(
     organisation_id: int, distribution_id: int, meals: int, meal_item_id: int | None = None
 ) -> Distribution:
     """Make a planned meal count the distribution's meal line, keeping its other lines."""
-    distribution = distributions.get_distribution(organisation_id, distribution_id)
+    distribution = distributions.get_distribution(organisation_id, distribution_id, for_update=True)
+    if distribution.status != "planned":
+        raise ValidationError(
+            "Only a planned distribution's meals can be changed.", {"planned_meals": "not planned"}
+        )
     _check_meals(meals, "planned_meals", allow_zero=True)
     meal_lines = [line for line in distribution.lines if is_meal(line.item)]
     if meal_item_id is not None:
@@ -336,14 +340,12 @@ def set_planned_meals(
             "This distribution carries several meal items; say which.",
             {"meal_item_id": "required"},
         )
-    target = meal_lines[0].item_id
-    lines = [
-        (line.item_id, meals if line.item_id == target else line.planned_quantity)
-        for line in distribution.lines
-    ]
-    return distributions.edit_occurrence(
-        organisation_id, distribution.id, starts_at=None, lines=lines
-    )
+    # Only the meal line changes: the occurrence stays with its series for everything else.
+    line = meal_lines[0]
+    line.planned_quantity = meals
+    line.planned_by_hand = True
+    db.session.flush()
+    return distribution
 
 
 def _check_meals(meals: Any, name: str, allow_zero: bool = False) -> None:

@@ -250,13 +250,26 @@ def transfer(
 
 
 def reverse(
-    organisation_id: int, user_id: int | None, movement_id: int, reason: str
+    organisation_id: int,
+    user_id: int | None,
+    movement_id: int,
+    reason: str,
+    *,
+    by_outcome: bool = False,
 ) -> list[StockMovement]:
-    """Undo a movement (both legs of a transfer) with reversing movements; only once."""
+    """Undo a movement (both legs of a transfer) with reversing movements; only once.
+
+    Goods given at a distribution are put right by correcting its outcome (by_outcome),
+    so the distribution's figures and the ledger never disagree.
+    """
     _require_reason(reason)
     original = get_movement(organisation_id, movement_id)
     if original.kind == "reversal":
         raise Conflict("A reversal cannot be reversed; record the movement again instead.")
+    if original.distribution_id is not None and not by_outcome:
+        raise Conflict(
+            "This was given out at a distribution: correct that distribution's outcome instead."
+        )
     legs = _legs(original)
     # Take stock out before putting it back, so a refusal comes before any write.
     legs.sort(key=lambda leg: leg.quantity, reverse=True)

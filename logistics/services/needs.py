@@ -88,7 +88,8 @@ def compute_needs(
     )
     held = _held(organisation_id)
     used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
-    plan = _planned(organisation_id, moment, moment + timedelta(days=horizon))
+    # Critical looks 48 hours ahead even when the horizon is shorter.
+    plan = _planned(organisation_id, moment, moment + max(timedelta(days=horizon), CRITICAL_WINDOW))
     local_day = moment.astimezone(organisation_zone(organisation_id)).date()
     people = people_estimate(organisation_id, local_day)
     needs = []
@@ -120,7 +121,8 @@ def _need(
     moment: datetime,
 ) -> Need:
     rate = used / RATE_WINDOW_DAYS
-    committed = sum(quantity for _, quantity in plan)
+    horizon_end = moment + timedelta(days=horizon)
+    committed = sum(quantity for starts, quantity in plan if starts < horizon_end)
     committed_48h = sum(q for starts, q in plan if starts < moment + CRITICAL_WINDOW)
     per_person = float(item.per_person_per_day or Decimal(0))
     from_rate = rate * horizon
@@ -153,7 +155,7 @@ def _need(
         shortfall=shortfall,
         days_of_cover=round(cover, 1) if cover is not None else None,
         cover_target_days=item.cover_target_days,
-        short_by=_short_by(held, plan, rate, moment),
+        short_by=_short_by(held, [p for p in plan if p[0] < horizon_end], rate, moment),
         status=status,
         horizon_days=horizon,
     )
@@ -184,18 +186,28 @@ def _held(organisation_id: int) -> dict[int, int]:
 
 
 def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int]:
-    """Return what went out as use in the window, net of reversals of such movements."""
+    """Return what went out as use in the window, net of reversals of such movements.
+
+    A reversal counts in the window of the movement it undoes, so correcting an old
+    outcome never lowers today's rate.
+    """
     original = aliased(StockMovement)
+    in_window = and_(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
+    original_in_window = and_(original.occurred_at >= start, original.occurred_at < end)
     rows = db.session.execute(
         select(StockMovement.item_id, func.sum(StockMovement.quantity))
         .outerjoin(original, original.id == StockMovement.reverses_id)
         .where(
             StockMovement.organisation_id == organisation_id,
+            # A reversal is recorded after what it undoes: this bound lets the index serve both.
             StockMovement.occurred_at >= start,
-            StockMovement.occurred_at < end,
             or_(
-                StockMovement.kind.in_(USE_KINDS),
-                and_(StockMovement.kind == "reversal", original.kind.in_(USE_KINDS)),
+                and_(StockMovement.kind.in_(USE_KINDS), in_window),
+                and_(
+                    StockMovement.kind == "reversal",
+                    original.kind.in_(USE_KINDS),
+                    original_in_window,
+                ),
             ),
         )
         .group_by(StockMovement.item_id)

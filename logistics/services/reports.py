@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
+    MEAL_UNITS,
     Channel,
     Delivery,
     Incident,
@@ -34,7 +35,7 @@ from ..pdf import evidence as evidence_pdf
 from ..pdf import sheets
 from ..pdf import shortfall as shortfall_pdf
 from ..pdf.base import ReportFrame, made_at_text, period_text
-from ..permissions import STAFF, can
+from ..permissions import can
 from . import distributions, incidents, ledger, needs
 from .accounts import organisation_zone
 from .errors import Conflict, NotFound, ValidationError
@@ -61,14 +62,17 @@ STAFF_KINDS = ("stocktake", "run_sheet", "kitchen")
 
 
 def kinds_for(role: str | None) -> tuple[str, ...]:
-    """Return the report kinds a role may read and make: the one rule for pages, API, files."""
+    """Return the report kinds a role may read and make: the one rule for pages, API, files.
+
+    Count sheets, run sheets and kitchen plans show site stock: the staff who read the ledger.
+    """
     return tuple(
         kind
         for kind in REPORT_KINDS
         if (kind == "shortfall" and can(role, "view_reports"))
         # Evidence reports carry incident descriptions, forces and evidence hashes.
         or (kind == "evidence" and can(role, "view_incidents"))
-        or (kind in STAFF_KINDS and role in STAFF)
+        or (kind in STAFF_KINDS and can(role, "view_ledger"))
     )
 
 
@@ -128,10 +132,8 @@ def generate(
     )
     pdf = render_pdf(organisation, request, moment)
     sha256 = hashlib.sha256(pdf).hexdigest()
-    relative = _archive_path(reports_dir, organisation, request.kind, moment)
+    relative = _write_archive(reports_dir, organisation, request.kind, moment, pdf)
     target = reports_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(pdf)
     report = Report(
         organisation_id=organisation_id,
         kind=request.kind,
@@ -171,7 +173,13 @@ def render_pdf(organisation: Organisation, request: ReportRequest, moment: datet
     if request.kind == "shortfall":
         return shortfall_pdf.build(frame, donor_figures(organisation.id, first, last, moment))
     if request.kind == "evidence":
-        users = dict(db.session.execute(select(User.id, User.display_name)).all())
+        users = dict(
+            db.session.execute(
+                select(User.id, User.display_name)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.organisation_id == organisation.id)
+            ).all()
+        )
         return evidence_pdf.build(frame, _incidents(organisation.id, first, last), zone, users)
     if request.kind == "stocktake":
         site = ledger.get_site(organisation.id, _required(request.site_id, "site_id"))
@@ -197,7 +205,9 @@ def donor_figures(
     period = distributions.figures(organisation_id, first, last)
     meal_items = set(
         db.session.scalars(
-            select(Item.id).where(Item.organisation_id == organisation_id, Item.unit == "meal")
+            select(Item.id).where(
+                Item.organisation_id == organisation_id, func.lower(Item.unit).in_(MEAL_UNITS)
+            )
         )
     )
     meals = sum(row.quantity for row in period.items if row.item_id in meal_items)
@@ -282,18 +292,23 @@ def _incidents(organisation_id: int, first: date, last: date) -> Iterator[Incide
             db.session.expunge(row)
 
 
-def _archive_path(
-    reports_dir: Path, organisation: Organisation, kind: str, moment: datetime
+def _write_archive(
+    reports_dir: Path, organisation: Organisation, kind: str, moment: datetime, pdf: bytes
 ) -> Path:
-    """Return <slug>/<kind>-<date>.pdf, numbered when that name is taken."""
+    """Write <slug>/<kind>-<date>.pdf, numbered when taken; never over another report's file."""
     day = moment.astimezone(organisation_zone(organisation.id)).date().isoformat()
-    folder = Path(organisation.slug)
-    candidate = folder / f"{kind}-{day}.pdf"
-    number = 2
-    while (reports_dir / candidate).exists():
-        candidate = folder / f"{kind}-{day}-{number}.pdf"
-        number += 1
-    return candidate
+    folder = reports_dir / organisation.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    number = 1
+    while True:
+        name = f"{kind}-{day}.pdf" if number == 1 else f"{kind}-{day}-{number}.pdf"
+        try:
+            with (folder / name).open("xb") as handle:  # fails if another report took the name
+                handle.write(pdf)
+        except FileExistsError:
+            number += 1
+            continue
+        return Path(organisation.slug) / name
 
 
 # --- the archive ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -23,6 +24,7 @@ from ..extensions import db
 from ..forms.auth import LoginForm, PlainForm, TokenForm
 from ..services import accounts
 from ..services.errors import ServiceError
+from ._submit import submit_once
 
 bp = Blueprint("auth", __name__)
 
@@ -77,9 +79,15 @@ def account() -> str | Response:
     form = TokenForm()
     new_token = None
     if membership and form.validate_on_submit():
-        new_token = accounts.create_token(membership.id, form.label.data or "")
-        db.session.commit()
-        flash(_("Copy the token now: it is shown only once."))
+        created: dict[str, str] = {}
+
+        def action() -> dict[str, Any]:
+            # The token itself is never stored with the submission: a replay cannot show it.
+            created["token"] = accounts.create_token(membership.id, form.label.data or "")
+            return {"message": _("Copy the token now: it is shown only once.")}
+
+        if submit_once(form, "api_token", action) is not None:
+            new_token = created.get("token")
     return render_template(
         "auth/account.html",
         form=form,

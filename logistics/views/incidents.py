@@ -238,6 +238,7 @@ def _form_page(form: IncidentForm, incident: Incident | None) -> str:
 
 
 def _offer_sites(form: IncidentForm) -> None:
+    form.area.choices = choices((a, a) for a in incidents.site_areas(current_org_id()))
     sites = catalogue.list_sites(current_org_id())
     form.site_id.choices = choices([(0, _("None")), *((s.id, s.name) for s in sites)])
     stores = choices([(0, "—"), *((s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS)])

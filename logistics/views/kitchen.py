@@ -107,7 +107,11 @@ def _day_form(plan_day: kitchen.PlanDay) -> DayPlanForm:
     """Build a day's form: each count defaults to the recommendation until someone set it."""
     form = DayPlanForm(formdata=None)
     for row in plan_day.rows:
-        chosen = row.distribution.edited_by_hand
+        chosen = row.distribution.edited_by_hand or any(
+            line.planned_by_hand
+            for line in row.distribution.lines
+            if line.item_id == row.meal_item.id
+        )
         form.rows.append_entry(
             {
                 "distribution_id": row.distribution.id,
