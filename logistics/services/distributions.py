@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
@@ -464,29 +464,67 @@ class Figures:
 
 def figures(organisation_id: int, first: date, last: date, site_id: int | None = None) -> Figures:
     """Count distributions by outcome, people served and items given in a period."""
-    distributions = distributions_between(organisation_id, first, last, site_id)
+    scope = _period_scope(organisation_id, first, last, site_id)
     by_status = {status: 0 for status in ("planned", *OUTCOME_STATUSES)}
     people = minors = women = 0
-    given: dict[int, int] = defaultdict(int)
-    for distribution in distributions:
-        by_status[distribution.status] += 1
-        if distribution.status not in GIVING_STATUSES:
-            continue
-        people += distribution.headcount or 0
-        minors += distribution.headcount_minors or 0
-        women += distribution.headcount_women or 0
-        for line in distribution.lines:
-            given[line.item_id] += line.given_quantity or 0
+    rows = db.session.execute(
+        select(
+            Distribution.status,
+            func.count(Distribution.id),
+            func.coalesce(func.sum(Distribution.headcount), 0),
+            func.coalesce(func.sum(Distribution.headcount_minors), 0),
+            func.coalesce(func.sum(Distribution.headcount_women), 0),
+        )
+        .where(*scope)
+        .group_by(Distribution.status)
+    )
+    for status, count, headcount, minors_count, women_count in rows:
+        by_status[status] = count
+        if status in GIVING_STATUSES:
+            people += int(headcount)
+            minors += int(minors_count)
+            women += int(women_count)
     items = []
     by_category: dict[str, int] = defaultdict(int)
+    given = given_by_item(organisation_id, first, last, site_id)
+    labels = {item.id: item for item in _items(given)}
     for item_id, quantity in given.items():
-        if quantity == 0:
-            continue
-        item = db.session.get(Item, item_id)
+        item = labels[item_id]
         items.append(ItemGiven(item_id, item.label, item.category, item.unit, quantity))
         by_category[item.category] += quantity
     items.sort(key=lambda row: (row.category, row.label))
     return Figures(first, last, by_status, people, minors, women, items, dict(by_category))
+
+
+def given_by_item(
+    organisation_id: int, first: date, last: date, site_id: int | None = None
+) -> dict[int, int]:
+    """Return what was given out per item at held or disrupted distributions in a period."""
+    rows = db.session.execute(
+        select(DistributionLine.item_id, func.sum(DistributionLine.given_quantity))
+        .join(Distribution, Distribution.id == DistributionLine.distribution_id)
+        .where(
+            *_period_scope(organisation_id, first, last, site_id),
+            Distribution.status.in_(GIVING_STATUSES),
+        )
+        .group_by(DistributionLine.item_id)
+    )
+    return {item_id: int(total) for item_id, total in rows if total}
+
+
+def _period_scope(organisation_id: int, first: date, last: date, site_id: int | None) -> list:
+    scope = [
+        Distribution.organisation_id == organisation_id,
+        Distribution.local_date >= first,
+        Distribution.local_date <= last,
+    ]
+    if site_id is not None:
+        scope.append(Distribution.site_id == site_id)
+    return scope
+
+
+def _items(ids: Iterable[int]) -> list[Item]:
+    return list(db.session.scalars(select(Item).where(Item.id.in_(list(ids)))))
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
-    GIVING_STATUSES,
     HOLDING_SITE_KINDS,
     INCIDENT_KINDS,
     LINE_ACTIONS,
@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import ledger
-from .distributions import distributions_between, organisation_zone
+from .distributions import given_by_item, organisation_zone
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
 
 TEXT_FIELDS = ("forces_present", "witnesses", "description")
@@ -151,6 +151,7 @@ def list_incidents(
         query = query.where(Incident.area == area)
     if kind:
         query = query.where(Incident.kind == kind)
+    query = query.options(selectinload(Incident.lines))
     return list(db.session.scalars(query.order_by(Incident.occurred_at.desc(), Incident.id.desc())))
 
 
@@ -197,21 +198,48 @@ def loss_figures(
     organisation_id: int, first: date, last: date, *, area: str | None = None
 ) -> LossFigures:
     """Count incidents and destroyed items in a period; compare with what was given out."""
-    incidents = list_incidents(organisation_id, first, last, area=area)
-    by_area_kind: dict[tuple[str, str], int] = defaultdict(int)
+    start, end = period_bounds(organisation_id, first, last)
+    scope = [
+        Incident.organisation_id == organisation_id,
+        Incident.occurred_at >= start,
+        Incident.occurred_at < end,
+    ]
+    if area:
+        scope.append(Incident.area == area)
+    by_area_kind: dict[tuple[str, str], int] = {}
+    count = people = shelters = 0
+    for place, kind, n, affected, sheltered in db.session.execute(
+        select(
+            Incident.area,
+            Incident.kind,
+            func.count(Incident.id),
+            func.coalesce(func.sum(Incident.people_affected), 0),
+            func.coalesce(func.sum(Incident.shelters_affected), 0),
+        )
+        .where(*scope)
+        .group_by(Incident.area, Incident.kind)
+    ):
+        by_area_kind[(place, kind)] = n
+        count += n
+        people += int(affected)
+        shelters += int(sheltered)
     destroyed: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    people = shelters = 0
-    for incident in incidents:
-        by_area_kind[(incident.area, incident.kind)] += 1
-        people += incident.people_affected or 0
-        shelters += incident.shelters_affected or 0
-        for line in incident.lines:
-            destroyed[line.item_id][LINE_ORIGINS.index(line.origin)] += line.quantity
-    given = _given_by_item(organisation_id, first, last)
+    for item_id, origin, quantity in db.session.execute(
+        select(IncidentLine.item_id, IncidentLine.origin, func.sum(IncidentLine.quantity))
+        .join(Incident, Incident.id == IncidentLine.incident_id)
+        .where(*scope)
+        .group_by(IncidentLine.item_id, IncidentLine.origin)
+    ):
+        destroyed[item_id][LINE_ORIGINS.index(origin)] += int(quantity)
+    given = given_by_item(organisation_id, first, last)
+    known = {
+        item.id: item
+        for item in db.session.scalars(select(Item).where(Item.id.in_(list(destroyed))))
+    }
     items = []
     by_category: dict[str, int] = defaultdict(int)
     for item_id, (from_stock, after) in destroyed.items():
-        item = db.session.get(Item, item_id)
+        item = known[item_id]
         items.append(
             DestroyedItem(
                 item_id, item.label, item.category, from_stock, after, given.get(item_id, 0)
@@ -219,18 +247,7 @@ def loss_figures(
         )
         by_category[item.category] += from_stock + after
     items.sort(key=lambda row: (row.category, row.label))
-    return LossFigures(
-        first, last, len(incidents), dict(by_area_kind), people, shelters, items, dict(by_category)
-    )
-
-
-def _given_by_item(organisation_id: int, first: date, last: date) -> dict[int, int]:
-    given: dict[int, int] = defaultdict(int)
-    for distribution in distributions_between(organisation_id, first, last):
-        if distribution.status in GIVING_STATUSES:
-            for line in distribution.lines:
-                given[line.item_id] += line.given_quantity or 0
-    return given
+    return LossFigures(first, last, count, by_area_kind, people, shelters, items, dict(by_category))
 
 
 # --- helpers ---------------------------------------------------------------------------------
