@@ -366,3 +366,23 @@ def test_item_history_shows_running_balance_across_pages(world):
     older, end = stock.item_history(world.org_id, world.items["blanket"], limit=3, before_id=cursor)
     assert [(r.movement.quantity, r.balance) for r in older] == [(10, 10)]
     assert end is None
+
+
+def test_stock_as_of_leaves_retired_items_out_like_current_levels(world):
+    from logistics.services import catalogue
+
+    now = datetime.now(UTC)
+    for quantity, days in ((30, 2), (10, 0.04)):
+        ledger.receive(
+            world.org_id,
+            None,
+            site_id=world.sites["main"],
+            item_id=world.items["tarp"],
+            quantity=quantity,
+            occurred_at=now - timedelta(days=days),
+        )
+    db.session.commit()
+    assert [r.quantity for r in stock.levels_as_of(world.org_id, now - timedelta(days=1))] == [30]
+    catalogue.set_item_active(world.org_id, world.items["tarp"], False)
+    db.session.commit()
+    assert stock.levels_as_of(world.org_id, now - timedelta(days=1)) == []
