@@ -121,7 +121,7 @@ CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
     "carrots": ("Carrots", "ingredient", "kg", "", 30, 5, "1.00", "0.046"),
     "tomatoes": ("Chopped tomatoes", "ingredient", "kg", "", 40, 7, "1.60", "0.030"),
     "oil": ("Cooking oil", "ingredient", "litre", "", 20, 7, "2.20", "0.020"),
-    "spices": ("Spice mix", "ingredient", "kg", "", 5, 14, "9.00", "0.004"),
+    "spices": ("Spice mix", "ingredient", "kg", "", 5, 7, "9.00", "0.004"),
     "shoes40": ("Shoes", "clothing", "pair", "40", 20, 14, "25.00", None),
     "shoes41": ("Shoes", "clothing", "pair", "41", 40, 14, "25.00", None),
     "shoes42": ("Shoes", "clothing", "pair", "42", 50, 14, "25.00", None),
@@ -322,29 +322,16 @@ ROUNDS: tuple[Round, ...] = (
         key="calais_midday",
         point="calais_centre",
         source="kitchen",
-        weekdays=(0, 1, 2, 3, 4),
+        weekdays=EVERY_DAY,
         at=time(12, 30),
         plan=(("hot_meal", 420),),
-        usual=(380, 350, 400, 390, 420, 0, 0),
+        # More come at weekends, when the day centres are closed.
+        usual=(380, 350, 400, 390, 420, 450, 470),
         per_person=(("hot_meal", 1),),
         area="Calais",
         extras="",
         recorder="kitchen",
         disrupted_chance=1 / 12,
-    ),
-    Round(
-        key="gs_midday",
-        point="gs_south",
-        source="kitchen",
-        weekdays=EVERY_DAY,
-        at=time(13, 0),
-        plan=(("hot_meal", 220),),
-        usual=(170, 160, 180, 170, 190, 210, 220),
-        per_person=(("hot_meal", 1),),
-        area="Grande-Synthe",
-        extras="",
-        recorder="kitchen",
-        disrupted_chance=1 / 14,
     ),
     Round(
         key="calais_water",
@@ -394,7 +381,7 @@ DISRUPTED: tuple[tuple[int, str, str], ...] = (
      "bags still in the van."),
     (19, "calais_evening", "CRS stopped the distribution at 18:20."),
     (15, "grande_synthe", "CS gas sprayed near the queue at 17:15; distribution stopped."),
-    (9, "gs_midday", "Police moved the queue on at 13:20; the rest of the food came back."),
+    (9, "calais_midday", "Police moved the queue on at 12:50; the rest of the food came back."),
     (6, "calais_evening", "Police arrived at 18:35 and herded everybody into the woods."),
     (5, "calais_water", "Police stopped the water point at 10:20 and seized a trolley."),
 )  # fmt: skip
@@ -407,7 +394,7 @@ DISRUPTED_NOTES = (
 RECORDED_AFTER = timedelta(hours=2)  # outcomes are typed in back at the warehouse
 
 # The kitchen: vegetarian dishes (no halal sourcing), ingredient kg (oil: litres) per 100
-# meals; onions at 13.6 kg per 100 meals, as FIELD_FACTS.md has them.
+# meals; onions at FIELD_FACTS.md's 13.6 kg per 100 meals, less in the pasta sauce.
 RECIPES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "dal": (
         "Dal with rice",
@@ -749,12 +736,13 @@ def _planned_ingredients(first: date, days: int) -> dict[str, int]:
 def _cover_days(item_key: str, day: date) -> int:
     """Return how many days of planned meals an order on this day buys the ingredient for."""
     if item_key in TILL_NEXT_RUN:
-        # Up to and including the day of the next run, when the new sacks come in.
-        return next(n for n in range(1, 8) if (day.weekday() + n) % 7 in KITCHEN_ORDER_WEEKDAYS) + 1
+        # The next run comes in before that day's cooking.
+        return next(n for n in range(1, 8) if (day.weekday() + n) % 7 in KITCHEN_ORDER_WEEKDAYS)
     return KITCHEN_COVER_DAYS["fresh" if item_key in FRESH else "dry"]
 
 
 def _cancelled(spec: Round, days_ago: int) -> bool:
+    """Tell whether a round was called off that day (known in the morning)."""
     return any(ago == days_ago and spec.key in keys for ago, keys, _ in CANCELLED)
 
 
@@ -895,24 +883,6 @@ class _Story:
         )
         self._moved(site, item, quantity)
         return movement.id
-
-    def _record(
-        self, at: datetime, site: str, item: str, quantity: int, kind: str, note: str
-    ) -> None:
-        if quantity == 0:
-            return
-        role = "kitchen" if site == "kitchen" else "warehouse"
-        ledger.record(
-            self.org,
-            self.users[role],
-            site_id=self.sites[site],
-            item_id=self.items[item],
-            quantity=quantity,
-            kind=kind,
-            occurred_at=at,
-            note=note,
-        )
-        self._moved(site, item, quantity)
 
     def _vary(self, mean: float, low: float = 0.6, high: float = 1.4) -> int:
         return max(1, round(mean * self.rng.uniform(low, high)))
@@ -1171,6 +1141,7 @@ class _Story:
     # -- the kitchen ----------------------------------------------------------------------------
 
     def _write_recipes(self) -> None:
+        """Write the kitchen's recipes, per 100 meals."""
         for key, (name, notes, lines) in RECIPES.items():
             self.recipes[key] = kitchen.save_recipe(
                 self.org,

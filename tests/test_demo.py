@@ -5,7 +5,10 @@ Seeding takes a few seconds, so one test per database seeds once and checks it a
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+from decimal import Decimal
+from statistics import mean
 
 from conftest import login
 from flask import Flask
@@ -13,9 +16,25 @@ from sqlalchemy import func, select
 
 from logistics.demo import DEMO_PASSWORD, demo_logins, seed
 from logistics.extensions import db
-from logistics.models import HOLDING_SITE_KINDS, Distribution, Organisation, StockMovement
+from logistics.models import (
+    HOLDING_SITE_KINDS,
+    Cooking,
+    Distribution,
+    MenuChoice,
+    Organisation,
+    StockMovement,
+)
 from logistics.models.types import utcnow
-from logistics.services import accounts, catalogue, distributions, incidents, stock
+from logistics.services import (
+    accounts,
+    catalogue,
+    distributions,
+    incidents,
+    kitchen,
+    ledger,
+    needs,
+    stock,
+)
 
 
 def _held(org_id: int) -> dict[str, int]:
@@ -45,6 +64,7 @@ def test_seed_demo_builds_a_believable_demo_once(app: Flask) -> None:
     _assert_stock(organisation.id)
     _assert_distributions(organisation.id)
     _assert_incidents(organisation.id)
+    _assert_kitchen(organisation.id)
     _assert_logins_and_pages(app, result.output)
 
     movements = _movement_count()
@@ -130,6 +150,94 @@ def _assert_incidents(org_id: int) -> None:
     assert any(row.given and row.share_of_given > 0 for row in tents)
 
 
+def _assert_kitchen(org_id: int) -> None:
+    """Recipes, a cooking a day by the day's menu, meals that vary by weekday, onions short."""
+    recipes = {recipe.name: recipe for recipe in kitchen.list_recipes(org_id)}
+    assert len(recipes) == 3
+    assert all("vegetarian" in recipe.dietary_notes for recipe in recipes.values())
+    assert all(
+        line.item.category == "ingredient" for recipe in recipes.values() for line in recipe.lines
+    )
+    dal = {line.item.label: line.quantity_per_100 for line in recipes["Dal with rice"].lines}
+    assert dal["Onions"] == Decimal("13.6") and {"Rice", "Red lentils"} <= set(dal)
+
+    # Cooking through the kitchen: every such movement belongs to a cooking, which balances.
+    assert not db.session.scalar(
+        select(func.count()).where(
+            StockMovement.kind.in_(("consumption", "production")),
+            StockMovement.cooking_id.is_(None),
+        )
+    )
+    today = distributions.local_today(org_id)
+    zone = distributions.organisation_zone(org_id)
+    past = distributions.distributions_between(org_id, today - timedelta(days=42), today)
+    kitchen_id = next(s.id for s in catalogue.list_sites(org_id) if s.kind == "kitchen")
+    meals_out = [d for d in past if d.source_site_id == kitchen_id and d.status != "planned"]
+    went_ahead = sorted({d.local_date for d in meals_out if d.status != "cancelled"})
+    cookings = list(db.session.scalars(select(Cooking).order_by(Cooking.occurred_at)))
+    days = [cooking.occurred_at.astimezone(zone).date() for cooking in cookings]
+    # One cooking a day the meals went out (none on the day of the ban), six weeks of them.
+    assert days == went_ahead and len(days) >= 40
+    menus = {
+        menu.local_date: menu.recipe_id
+        for menu in db.session.scalars(
+            select(MenuChoice).where(MenuChoice.organisation_id == org_id)
+        )
+    }
+    assert all(
+        c.recipes[0]["recipe_id"] == menus[day] for c, day in zip(cookings, days, strict=True)
+    )
+    two_pots = [cooking for cooking in cookings if len(cooking.recipes) == 2]  # on Fridays
+    assert len(two_pots) >= 5
+    by_id = {recipe.id: recipe for recipe in recipes.values()}
+    for cooking in (cookings[-1], two_pots[-1]):
+        movements = kitchen.cooking_movements(cooking)
+        assert [m.quantity for m in movements if m.kind == "production"] == [cooking.meals]
+        # Each ingredient used is meals × quantity per 100 ÷ 100 over the pots, rounded up.
+        expected: dict[str, Decimal] = {}
+        for pot in cooking.recipes:
+            for line in by_id[pot["recipe_id"]].lines:
+                label = line.item.label
+                expected[label] = expected.get(label, 0) + pot["meals"] * line.quantity_per_100
+        used = {m.item.label: -m.quantity for m in movements if m.kind == "consumption"}
+        assert used == {label: math.ceil(total / 100) for label, total in expected.items()}
+    assert ledger.held(kitchen_id, cookings[-1].item_id) == 0  # all given out or written off
+    leftovers = db.session.scalars(
+        select(StockMovement).where(
+            StockMovement.kind == "loss", StockMovement.note == kitchen.LEFTOVER_REASON
+        )
+    ).all()
+    assert leftovers and all(m.site_id == kitchen_id for m in leftovers)
+
+    # Meal distributions: headcounts vary by weekday; tomorrow is forecast from them.
+    by_weekday: dict[int, list[int]] = {}
+    for distribution in meals_out:
+        if distribution.headcount:
+            weekday = distribution.local_date.weekday()
+            by_weekday.setdefault(weekday, []).append(distribution.headcount)
+    means = [mean(counts) for counts in by_weekday.values()]
+    assert len(by_weekday) == 7 and max(means) > 1.1 * min(means)
+    plan = kitchen.meal_plan(org_id, today + timedelta(days=1), 7)
+    tomorrow = plan.days[0]
+    assert tomorrow.rows
+    for row in tomorrow.rows:  # four weeks of the same weekday behind every forecast
+        assert row.forecast.basis == "same_weekday"
+        assert {day.weekday() for day, _ in row.forecast.past} == {tomorrow.day.weekday()}
+        assert 100 <= row.forecast.expected <= 600 and row.recommended > row.forecast.expected
+    # The kitchen lead chose the dishes of the coming week.
+    assert all(day.kitchens and day.kitchens[0].recipe is not None for day in plan.days)
+    assert all(today + timedelta(days=n) in menus for n in range(8))
+
+    # With those menus, onions run short within the week; the other ingredients are in.
+    ingredient_needs = kitchen.ingredient_needs(org_id, today + timedelta(days=1), 7)
+    assert len(ingredient_needs) >= 8
+    short = [n for n in ingredient_needs if n.short]
+    assert [n.item.label for n in short] == ["Onions"]
+    assert short[0].held > 0 and short[0].short_from <= plan.last
+    onions = next(n for n in needs.compute_needs(org_id) if n.label == "Onions")
+    assert onions.committed > 0 and onions.status != "ok"
+
+
 def _assert_logins_and_pages(app: Flask, output: str) -> None:
     """Every printed login works; the stock page and the agenda show what is short."""
     assert DEMO_PASSWORD in output
@@ -153,3 +261,13 @@ def _assert_logins_and_pages(app: Flask, output: str) -> None:
     assert agenda.status_code == 200
     lines = agenda.get_data(as_text=True).split("<li>")
     assert any("Blanket:" in line and "short" in line for line in lines)
+
+    lead = app.test_client()
+    login(lead, "kitchen@demo.example.org", DEMO_PASSWORD)
+    plan = lead.get("/kitchen")
+    assert plan.status_code == 200
+    rows = plan.get_data(as_text=True).split("<tr")
+    onions = next(row for row in rows if "<td>Onions" in row)
+    assert 'class="low"' in onions and "short by" in onions
+    rice = next(row for row in rows if "<td>Rice" in row)
+    assert "enough" in rice

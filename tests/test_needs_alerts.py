@@ -368,3 +368,39 @@ def test_correcting_an_old_outcome_does_not_lower_todays_rate(world):
     )
     db.session.commit()
     assert before == _by_item(world, now)[world.items["blanket"]].consumption_rate == 2.0
+
+
+def test_meals_cooked_on_the_day_are_not_a_shortage(world):
+    now = datetime.now(UTC)
+    meals = catalogue.save_item(
+        world.org_id, {"name": "Hot meal", "category": "food", "unit": "meal"}
+    )
+    ledger.record(
+        world.org_id,
+        None,
+        site_id=world.sites["kitchen"],
+        item_id=meals.id,
+        quantity=400,
+        kind="production",
+        occurred_at=now - timedelta(days=1, hours=4),
+    )
+    given = distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["kitchen"],
+        starts_at=now - timedelta(days=1),
+        lines=[(meals.id, 400)],
+    )
+    distributions.record_outcome(
+        world.org_id, None, given.id, OutcomeInput("held", 400, given=[(meals.id, 400)])
+    )
+    distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["kitchen"],
+        starts_at=now + timedelta(hours=5),
+        lines=[(meals.id, 420)],
+    )
+    db.session.commit()
+    meal = _by_item(world, now)[meals.id]
+    assert (meal.held, meal.consumption_rate, meal.committed, meal.status) == (0, 0.0, 0, "ok")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import (
     HOLDING_SITE_KINDS,
+    MEAL_UNITS,
     Distribution,
     DistributionLine,
     Item,
@@ -194,11 +195,16 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
     original = aliased(StockMovement)
     in_window = and_(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
     original_in_window = and_(original.occurred_at >= start, original.occurred_at < end)
+    # Meals a kitchen cooks on the day are not stock used up: their ingredients are.
+    cooked_on_the_day = and_(Site.kind == "kitchen", func.lower(Item.unit).in_(MEAL_UNITS))
     rows = db.session.execute(
         select(StockMovement.item_id, func.sum(StockMovement.quantity))
         .outerjoin(original, original.id == StockMovement.reverses_id)
+        .join(Site, Site.id == StockMovement.site_id)
+        .join(Item, Item.id == StockMovement.item_id)
         .where(
             StockMovement.organisation_id == organisation_id,
+            ~cooked_on_the_day,
             # A reversal is recorded after what it undoes: this bound lets the index serve both.
             StockMovement.occurred_at >= start,
             or_(
