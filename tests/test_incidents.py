@@ -144,6 +144,7 @@ def test_locked_incidents_refuse_edits_and_take_amendments(world):
         ({"people_affected": -1}, "people_affected"),
         ({"bailiff_present": "maybe"}, "bailiff_present"),
         ({"occurred_at": datetime(2026, 1, 1, 7)}, "occurred_at"),
+        ({"occurred_at": datetime(1, 1, 1, tzinfo=UTC)}, "occurred_at"),
         ({"ended_at": datetime.now(UTC) - timedelta(days=2)}, "ended_at"),
     ],
 )

@@ -22,6 +22,7 @@ from ..models import Item, Organisation, Site, StockLevel, StockMovement
 from ..models.types import utcnow
 from . import catalogue, ledger
 from .accounts import organisation_zone
+from .distributions import check_day
 from .errors import ServiceError, ValidationError
 
 STOCK_COLUMNS = ("site", "area", "item", "size", "unit", "category", "quantity")
@@ -100,6 +101,9 @@ def ledger_csv(
     batch: int = EXPORT_BATCH,
 ) -> Iterator[str]:
     """Check the filters now, then return the ledger as CSV chunks read batch by batch."""
+    for day, name in ((from_date, "from_date"), (to_date, "to_date")):
+        if day is not None:
+            check_day(day, name)
     if from_date and to_date and from_date > to_date:
         raise ValidationError("The start date is after the end date.", {"from_date": "after end"})
     if site_id is not None:

@@ -32,6 +32,9 @@ DAYS_AHEAD = 28
 MAX_DAYS_BACK = 366
 OUTCOME_STATUSES = ("held", "disrupted", "cancelled")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Dates anyone may ask about; others are typing mistakes, and 9999-12-31 + 1 day overflows.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
 
 # (item_id, quantity) pairs, as forms and the API give them.
 LineInput = tuple[int, int]
@@ -80,8 +83,7 @@ def create_one_off(
 ) -> Distribution:
     """Schedule a single distribution with its planned lines."""
     _check_places(organisation_id, site_id, source_site_id)
-    if starts_at.tzinfo is None:
-        raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+    _check_starts_at(starts_at)
     clean = _clean_lines(organisation_id, lines)
     zone = organisation_zone(organisation_id)
     distribution = Distribution(
@@ -138,6 +140,8 @@ def update_series(
 ) -> DistributionSeries:
     """Change a series; future planned occurrences nobody edited by hand follow it."""
     series = get_series(organisation_id, series_id)
+    if starts_on != series.starts_on:
+        _check_start(organisation_id, starts_on, now)
     clean = _clean_lines(organisation_id, lines)
     _apply_series_fields(
         series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
@@ -226,8 +230,7 @@ def edit_occurrence(
         raise ValidationError("Only a planned distribution can be changed; correct its outcome.")
     clean = _clean_lines(organisation_id, lines)
     if starts_at is not None:
-        if starts_at.tzinfo is None:
-            raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+        _check_starts_at(starts_at)
         distribution.starts_at = starts_at.astimezone(UTC)
         distribution.local_date = starts_at.astimezone(organisation_zone(organisation_id)).date()
     _set_planned_lines(distribution, clean)
@@ -405,6 +408,7 @@ def distributions_between(
     organisation_id: int, first: date, last: date, site_id: int | None = None
 ) -> list[Distribution]:
     """Return distributions on local dates first..last, in time order."""
+    check_period(first, last)
     query = select(Distribution).where(
         Distribution.organisation_id == organisation_id,
         Distribution.local_date >= first,
@@ -513,6 +517,7 @@ def given_by_item(
 
 
 def _period_scope(organisation_id: int, first: date, last: date, site_id: int | None) -> list:
+    check_period(first, last)
     scope = [
         Distribution.organisation_id == organisation_id,
         Distribution.local_date >= first,
@@ -528,6 +533,29 @@ def _items(ids: Iterable[int]) -> list[Item]:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def check_day(day: date, name: str = "date") -> date:
+    """Refuse a date before 2000-01-01 or after 2100-12-31 (ValidationError, never an overflow)."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(
+            f"Dates lie between {EARLIEST_DAY} and {LATEST_DAY}.",
+            {name: f"{EARLIEST_DAY} to {LATEST_DAY}"},
+        )
+    return day
+
+
+def check_period(first: date, last: date) -> None:
+    """Refuse a period that starts or ends outside 2000-01-01..2100-12-31."""
+    check_day(first, "from")
+    check_day(last, "to")
+
+
+def _check_starts_at(starts_at: datetime) -> None:
+    if starts_at.tzinfo is None:
+        raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+    # The local date, read before any time zone change, which would overflow near year 1.
+    check_day(starts_at.date(), "starts_at")
 
 
 def _apply_series_fields(
@@ -546,6 +574,9 @@ def _apply_series_fields(
         raise ValidationError(
             "Choose at least one weekday (0 = Monday … 6 = Sunday).", {"weekdays": "required"}
         )
+    check_day(starts_on, "starts_on")
+    if ends_on is not None:
+        check_day(ends_on, "ends_on")
     if ends_on is not None and ends_on < starts_on:
         raise ValidationError("The end date is before the start date.", {"ends_on": "too early"})
     series.site_id = site_id

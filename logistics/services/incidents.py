@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import ledger
-from .distributions import given_by_item, organisation_zone
+from .distributions import EARLIEST_DAY, LATEST_DAY, check_period, given_by_item, organisation_zone
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
 
 TEXT_FIELDS = ("forces_present", "witnesses", "description")
@@ -324,6 +324,9 @@ def _aware(value: Any, name: str, errors: dict[str, str]) -> datetime | None:
     if not isinstance(value, datetime) or value.tzinfo is None:
         errors[name] = "a date and time with its time zone"
         return None
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:  # read before converting: no overflow
+        errors[name] = f"between {EARLIEST_DAY} and {LATEST_DAY}"
+        return None
     return value.astimezone(UTC)
 
 
@@ -409,6 +412,8 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
 
 
 def period_bounds(organisation_id: int, first: date, last: date) -> tuple[datetime, datetime]:
+    """Return the UTC moments a period of local dates starts and ends; far dates are refused."""
+    check_period(first, last)
     zone = organisation_zone(organisation_id)
     start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)

@@ -229,6 +229,8 @@ class MealPlan:
 def meal_plan(organisation_id: int, first_day: date, days: int = 7) -> MealPlan:
     """Return, day by day, every planned distribution carrying meals with its forecast."""
     _check_days(days)
+    # The last day lies at most 27 days past a first day before 2101: it cannot overflow.
+    distributions.check_day(first_day, "from")
     last = first_day + timedelta(days=days - 1)
     organisation = db.session.get(Organisation, organisation_id)
     buffer = organisation.meal_buffer_percent
@@ -473,6 +475,7 @@ def choose_menu(
 ) -> MenuChoice | None:
     """Pick the recipe a kitchen cooks for a day's meals; None clears the choice."""
     kitchen = get_kitchen(organisation_id, site_id)
+    distributions.check_day(day, "date")
     existing = _menu_of(kitchen.id, day)
     if recipe_id is None:
         if existing is not None:
@@ -606,6 +609,8 @@ class IngredientNeed:
 def ingredient_needs(organisation_id: int, first_day: date, days: int = 7) -> list[IngredientNeed]:
     """Return per kitchen and ingredient what the planned meals need vs what the kitchen holds."""
     _check_days(days)
+    # The last day lies at most 27 days past a first day before 2101: it cannot overflow.
+    distributions.check_day(first_day, "from")
     last = first_day + timedelta(days=days - 1)
     rows = _demand(
         organisation_id, Distribution.local_date >= first_day, Distribution.local_date <= last
@@ -645,7 +650,7 @@ def cook(
     kitchen = get_kitchen(organisation_id, site_id)
     meal_item = get_meal_item(organisation_id, meal_item_id)
     recipes = _clean_split(organisation_id, split)
-    when = _check_when(occurred_at)
+    when = ledger._check_when(occurred_at)
     meals = sum(n for _, n in recipes)
     if meals > MAX_MEALS:
         raise ValidationError(f"At most {MAX_MEALS:,} meals at once.", {"lines": "too many"})
@@ -722,16 +727,6 @@ def _clean_split(organisation_id: int, split: Sequence[SplitInput]) -> list[tupl
             "Say which recipe and how many meals were cooked.", {"lines": "required"}
         )
     return clean
-
-
-def _check_when(occurred_at: datetime | None) -> datetime:
-    if occurred_at is None:
-        return utcnow()
-    if occurred_at.tzinfo is None:
-        raise ValidationError("Give the time with its time zone.", {"occurred_at": "no offset"})
-    if occurred_at > utcnow() + ledger.CLOCK_SKEW:
-        raise ValidationError("That time is in the future.", {"occurred_at": "in the future"})
-    return occurred_at
 
 
 def record_leftovers(

@@ -38,6 +38,7 @@ from ..pdf.base import ReportFrame, made_at_text, period_text
 from ..permissions import can
 from . import distributions, incidents, ledger, needs
 from .accounts import organisation_zone
+from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ValidationError
 
 TITLES = {
@@ -51,9 +52,7 @@ MAX_PERIOD_DAYS = 3660
 PERIOD_KINDS = ("shortfall", "evidence")
 DEFAULT_DAYS = 7
 KITCHEN_DAYS = 7
-# Earlier or later dates are typing mistakes, and would overflow on the way to UTC.
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
+
 SHARE_DAYS = 30
 EVIDENCE_BATCH = 500
 

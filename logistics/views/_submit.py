@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from typing import Any
 
-from flask import abort, flash
+from flask import abort, flash, request
 from flask_babel import gettext as _
 
 from ..auth import current_org_id
@@ -13,7 +15,13 @@ from ..extensions import db
 from ..forms.common import SubmissionForm
 from ..models import Item
 from ..services import catalogue, submissions
-from ..services.errors import NotFound, ServiceError
+from ..services.distributions import EARLIEST_DAY, LATEST_DAY
+from ..services.errors import NotFound, ServiceError, ValidationError
+
+# Ids are 32-bit on PostgreSQL; a larger number names no row (and overflows SQLite).
+MAX_ID = 2**31 - 1
+# fromisoformat alone would also take 20241102 and 2024-W44-6.
+WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def submit_once(
@@ -62,3 +70,38 @@ def filled_rows(rows: Iterable[Any]) -> Iterator[tuple[Any, Item]]:
         label = (row.item.data or "").strip()
         if label:
             yield row, item_from_label(label, "lines")
+
+
+def query_id(name: str, getter: Callable[[int, int], Any] | None = None) -> int | None:
+    """Read an optional id from the query string; 404 when no row (or none getter finds) has it."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_ID:
+        abort(404)
+    if getter is not None:
+        or_404(getter, current_org_id(), int(raw))
+    return int(raw)
+
+
+def query_date(name: str) -> date | None:
+    """Read an optional YYYY-MM-DD date from the query string; refuse one outside 2000–2100."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw) if WRITTEN_DATE.fullmatch(raw) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationError(_("Dates are written YYYY-MM-DD."), {name: _("YYYY-MM-DD")})
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(
+            _(
+                "Dates lie between %(first)s and %(last)s.",
+                first=EARLIEST_DAY.isoformat(),
+                last=LATEST_DAY.isoformat(),
+            ),
+            {name: _("out of range")},
+        )
+    return day

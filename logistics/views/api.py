@@ -21,6 +21,7 @@ from ..extensions import csrf, db
 from ..models import MOVEMENT_KINDS, Item, Membership, Site, StockMovement
 from ..permissions import can
 from ..services import accounts, catalogue, ledger, stock, submissions
+from ..services.distributions import EARLIEST_DAY, LATEST_DAY
 from ..services.errors import Conflict, ServiceError, ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -115,6 +116,11 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadInput("The body must be a JSON object.")
     return data
+
+
+def _optional_json_body() -> dict[str, Any]:
+    """Return the JSON object of a body that may be left empty."""
+    return _json_body() if request.get_data(cache=True).strip() else {}
 
 
 class Fields:
@@ -281,11 +287,13 @@ def _parse_date(value: str) -> tuple[date | None, str | None]:
 
 
 def _query_date(name: str) -> date | None:
-    """Read a date from the query string; None when absent."""
+    """Read a date from the query string, 2000-01-01 to 2100-12-31; None when absent."""
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
     day, problem = _parse_date(raw)
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        problem = f"a date from {EARLIEST_DAY} to {LATEST_DAY}"
     if problem:
         raise ValidationError(f"Please check {name}: {problem}.", {name: problem})
     return day

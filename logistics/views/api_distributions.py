@@ -165,10 +165,7 @@ def distribution_figures() -> Response:
 
 
 def _days_after(first: date, days: int) -> date:
-    try:
-        return first + timedelta(days=days)
-    except OverflowError:
-        return date.max
+    return min(first + timedelta(days=days), distributions.LATEST_DAY)
 
 
 def _check_period(first: date, last: date, max_days: int) -> None:

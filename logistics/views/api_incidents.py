@@ -41,6 +41,7 @@ from .api import (
     _json_body,
     _membership,
     _once,
+    _optional_json_body,
     _org_id,
     _parse_time,
     _possible_id,
@@ -358,11 +359,6 @@ def upload_evidence(incident_id: int) -> ApiResponse:
         return evidence_json(stored), 201
 
     return _once("api_evidence_upload", form, produce)
-
-
-def _optional_json_body() -> dict[str, Any]:
-    """Return the JSON object of a body that may be left empty."""
-    return _json_body() if request.get_data(cache=True).strip() else {}
 
 
 def _captured_at(value: str | None) -> datetime | None:

@@ -32,6 +32,7 @@ from .api import (
     _json_body,
     _membership,
     _once,
+    _optional_json_body,
     _org_id,
     _parse_time,
     _possible_id,
@@ -296,8 +297,3 @@ def _group_channel(channel_id: int) -> Channel:
     if channel.membership_id is not None:
         raise NotFound("No such channel.")
     return channel
-
-
-def _optional_json_body() -> dict[str, Any]:
-    """Return the JSON object of a body that may be left empty."""
-    return _json_body() if request.get_data(cache=True).strip() else {}

@@ -42,7 +42,9 @@ def items() -> str:
 def new_item() -> str | Response:
     form = ItemForm()
     if request.method == "GET":
-        _copy_but_size(form, request.args.get("like", type=int))
+        like = request.args.get("like", type=int)
+        # A "like" that cannot name an item is ignored, not refused: it only pre-fills the form.
+        _copy_but_size(form, like if like is not None and 0 < like < 2**31 else None)
     if form.validate_on_submit():
 
         def action() -> dict[str, Any]:

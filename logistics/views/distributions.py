@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -22,8 +22,7 @@ from ..forms.distributions import (
 from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries
 from ..models.types import utcnow
 from ..services import catalogue, distributions, ledger
-from ..services.errors import ValidationError
-from ._submit import filled_rows, or_404, submit_once
+from ._submit import filled_rows, or_404, query_date, query_id, submit_once
 
 bp = Blueprint("distributions", __name__)
 AGENDA_DAYS = 7
@@ -34,8 +33,9 @@ AGENDA_DAYS = 7
 def agenda() -> str:
     org_id = current_org_id()
     today = distributions.local_today(org_id)
-    first = _date_arg("day") or today
-    last = first + timedelta(days=AGENDA_DAYS - 1)
+    first = query_date("day") or today
+    # The week shown stops at the last date anyone may ask about.
+    last = min(first + timedelta(days=AGENDA_DAYS - 1), distributions.LATEST_DAY)
     overdue = [
         d
         for d in distributions.distributions_between(org_id, today - timedelta(days=14), today)
@@ -228,11 +228,9 @@ def outcome(distribution_id: int) -> str | Response:
 def figures() -> str:
     org_id = current_org_id()
     today = distributions.local_today(org_id)
-    first = _date_arg("from") or today.replace(day=1)
-    last = _date_arg("to") or today
-    site_id = request.args.get("site_id", type=int)
-    if site_id is not None:
-        or_404(ledger.get_site, org_id, site_id)
+    first = query_date("from") or today.replace(day=1)
+    last = query_date("to") or today
+    site_id = query_id("site_id", ledger.get_site)
     return render_template(
         "distributions/figures.html",
         figures=distributions.figures(org_id, first, last, site_id),
@@ -318,16 +316,6 @@ def _aware(local: datetime) -> datetime:
 def _local(moment: datetime) -> datetime:
     zone = distributions.organisation_zone(current_org_id())
     return moment.astimezone(zone).replace(tzinfo=None)
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(_("Dates are written YYYY-MM-DD.")) from None
 
 
 def _distribution_or_404(distribution_id: int) -> Distribution:

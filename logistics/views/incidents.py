@@ -32,9 +32,9 @@ from ..forms.incidents import (
 from ..models import HOLDING_SITE_KINDS, INCIDENT_KINDS, Incident
 from ..permissions import can
 from ..services import catalogue, evidence, incidents
-from ..services.distributions import local_today, organisation_zone
+from ..services.distributions import EARLIEST_DAY, local_today, organisation_zone
 from ..services.errors import ValidationError
-from ._submit import filled_rows, or_404, submit_once
+from ._submit import filled_rows, or_404, query_date, submit_once
 
 bp = Blueprint("incidents", __name__)
 
@@ -321,14 +321,12 @@ def _fill(form: IncidentForm, incident: Incident) -> None:
 
 
 def _period_args(default_days: int | None) -> tuple[date, date]:
-    today = local_today(current_org_id())
-    try:
-        first = date.fromisoformat(request.args["from"]) if request.args.get("from") else None
-        last = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-    except ValueError:
-        raise ValidationError(_("Dates are written YYYY-MM-DD.")) from None
+    """Read ?from=&to=; to defaults to today, from to default_days earlier or the 1st."""
+    last = query_date("to") or local_today(current_org_id())
+    first = query_date("from")
     if first is None:
         first = last - timedelta(days=default_days) if default_days else last.replace(day=1)
+        first = max(first, EARLIEST_DAY)
     return first, last
 
 

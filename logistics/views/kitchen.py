@@ -24,7 +24,7 @@ from ..models import Recipe
 from ..permissions import can
 from ..services import catalogue, distributions, kitchen, stock
 from ..services.errors import ValidationError
-from ._submit import filled_rows, or_404, submit_once
+from ._submit import filled_rows, or_404, query_date, submit_once
 
 bp = Blueprint("kitchen", __name__)
 PLAN_DAYS = 7
@@ -37,14 +37,14 @@ LOG_LENGTH = 20
 @bp.route("/kitchen")
 @requires("view_kitchen")
 def plan() -> str:
-    return _plan_page(_date_arg("day") or _tomorrow())
+    return _plan_page(query_date("day") or _tomorrow())
 
 
 @bp.route("/kitchen/day/<day>", methods=["POST"])
 @requires("plan_kitchen")
 def save_day(day: str) -> str | Response:
     the_day = _parse_day(day)
-    first = _date_arg("first") or _tomorrow()
+    first = query_date("first") or _tomorrow()
     form = DayPlanForm()
     _offer_menu_recipes(form)
     if form.validate_on_submit():
@@ -350,17 +350,11 @@ def _timezone() -> str:
 
 
 def _parse_day(value: str) -> date:
+    """Read the day in the page's address; one that cannot be planned names no page."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         abort(404)
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(_("Dates are written YYYY-MM-DD.")) from None
+    if not distributions.EARLIEST_DAY <= day <= distributions.LATEST_DAY:
+        abort(404)
+    return day

@@ -36,7 +36,7 @@ from ..services import catalogue, distributions, ledger, reports
 from ..services.accounts import organisation_zone
 from ..services.errors import NotFound
 from ..services.reports import ReportRequest, kinds_for
-from ._submit import or_404, submit_once
+from ._submit import or_404, query_id, submit_once
 
 bp = Blueprint("reports", __name__)
 
@@ -321,7 +321,7 @@ def _index_page(form: GenerateForm) -> str:
             ArchiveRow(r, str(KIND_LABELS.get(r.kind, r.kind)), names.get(r.created_by_id, ""))
             for r in rows
         ],
-        made=request.args.get("made", type=int),
+        made=query_id("made"),
         subscribed=subscribed,
         subscription_form=SubscriptionToggleForm(formdata=None, wanted="0" if subscribed else "1"),
         email=membership.user.email,

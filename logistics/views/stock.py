@@ -14,7 +14,7 @@ from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
-from ._submit import item_from_label, or_404, submit_once
+from ._submit import item_from_label, or_404, query_id, submit_once
 
 bp = Blueprint("stock", __name__)
 
@@ -23,7 +23,7 @@ bp = Blueprint("stock", __name__)
 @requires("view_stock")
 def overview() -> str:
     org_id = current_org_id()
-    site_id = request.args.get("site_id", type=int)
+    site_id = query_id("site_id", ledger.get_site)
     category = request.args.get("category") or None
     sites = catalogue.list_sites(org_id)
     items = [i for i in catalogue.list_items(org_id) if category is None or i.category == category]
@@ -62,11 +62,9 @@ def overview() -> str:
 def item_history(item_id: int) -> str:
     org_id = current_org_id()
     item = or_404(ledger.get_item, org_id, item_id)
-    site_id = request.args.get("site_id", type=int)
-    if site_id is not None:
-        or_404(ledger.get_site, org_id, site_id)
+    site_id = query_id("site_id", ledger.get_site)
     rows, next_cursor = stock.item_history(
-        org_id, item.id, site_id=site_id, before_id=request.args.get("before", type=int)
+        org_id, item.id, site_id=site_id, before_id=query_id("before")
     )
     return render_template(
         "stock/history.html",
@@ -84,12 +82,12 @@ def item_history(item_id: int) -> str:
 def ledger_page() -> str:
     org_id = current_org_id()
     kind = request.args.get("kind") or None
-    site_id = request.args.get("site_id", type=int)
+    site_id = query_id("site_id", ledger.get_site)
     movements, next_cursor = stock.movements(
         org_id,
         kind=kind if kind in MOVEMENT_KINDS else None,
         site_id=site_id,
-        before_id=request.args.get("before", type=int),
+        before_id=query_id("before"),
     )
     return render_template(
         "stock/ledger.html",
