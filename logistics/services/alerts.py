@@ -46,16 +46,18 @@ def reconcile(organisation_id: int, now: datetime | None = None) -> list[AlertCh
     changes = []
     for item_id, need in needs.items():
         alert = open_alerts.pop(item_id, None)
+        if alert is None and need.status == "ok":
+            continue  # most items: nothing to open or resolve, no figures to build
         change = _reconcile_item(organisation_id, alert, need, moment)
         if change is not None:
             changes.append(change)
     for alert in open_alerts.values():  # items retired since: nothing to watch any more
         changes.append(_change(alert, "resolved", alert.severity, alert.figures, moment))
         alert.resolved_at = moment
-    db.session.flush()
-    for change in changes:
-        if change.change in ("opened", "escalated"):
-            queue_alert_deliveries(organisation_id, change, moment)
+    db.session.flush()  # one flush writes every alert and change
+    queue_alert_deliveries(
+        organisation_id, [c for c in changes if c.change in ("opened", "escalated")], moment
+    )
     return changes
 
 
@@ -78,7 +80,6 @@ def _reconcile_item(
             figures=figures,
         )
         db.session.add(alert)
-        db.session.flush()
         return _change(alert, "opened", need.status, figures, moment)
     escalates = SEVERITY_RANK[need.status] > SEVERITY_RANK[alert.severity]
     alert.severity = need.status  # an easing critical becomes a warning, without a message
@@ -244,21 +245,27 @@ def _alert_channels_of(organisation_id: int, membership_id: int) -> list[Channel
 # --- deliveries --------------------------------------------------------------------------------
 
 
-def queue_alert_deliveries(organisation_id: int, change: AlertChange, moment: datetime) -> int:
-    """Queue one delivery of an alert change per active immediate channel that wants it."""
+def queue_alert_deliveries(
+    organisation_id: int, changes: list[AlertChange], moment: datetime
+) -> int:
+    """Queue one delivery of each alert change per active immediate channel that wants it."""
+    if not changes:
+        return 0
+    channels = _active_channels(organisation_id, mode="immediate")
     queued = 0
-    for channel in _active_channels(organisation_id, mode="immediate"):
-        if SEVERITY_RANK[change.severity] < SEVERITY_RANK[channel.min_severity]:
-            continue
-        db.session.add(
-            Delivery(
-                organisation_id=organisation_id,
-                channel_id=channel.id,
-                alert_change_id=change.id,
-                next_attempt_at=moment,
+    for change in changes:
+        for channel in channels:
+            if SEVERITY_RANK[change.severity] < SEVERITY_RANK[channel.min_severity]:
+                continue
+            db.session.add(
+                Delivery(
+                    organisation_id=organisation_id,
+                    channel_id=channel.id,
+                    alert_change_id=change.id,
+                    next_attempt_at=moment,
+                )
             )
-        )
-        queued += 1
+            queued += 1
     db.session.flush()
     return queued
 

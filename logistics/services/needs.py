@@ -196,12 +196,18 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
     in_window = and_(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
     original_in_window = and_(original.occurred_at >= start, original.occurred_at < end)
     # Meals a kitchen cooks on the day are not stock used up: their ingredients are.
-    cooked_on_the_day = and_(Site.kind == "kitchen", func.lower(Item.unit).in_(MEAL_UNITS))
+    # IN subqueries, not joins: with joins PostgreSQL misjudges the rows left by the OR below
+    # and loops over every item for each movement (380 ms instead of 17 ms at 1M movements).
+    kitchens = select(Site.id).where(
+        Site.organisation_id == organisation_id, Site.kind == "kitchen"
+    )
+    meals = select(Item.id).where(
+        Item.organisation_id == organisation_id, func.lower(Item.unit).in_(MEAL_UNITS)
+    )
+    cooked_on_the_day = and_(StockMovement.site_id.in_(kitchens), StockMovement.item_id.in_(meals))
     rows = db.session.execute(
         select(StockMovement.item_id, func.sum(StockMovement.quantity))
         .outerjoin(original, original.id == StockMovement.reverses_id)
-        .join(Site, Site.id == StockMovement.site_id)
-        .join(Item, Item.id == StockMovement.item_id)
         .where(
             StockMovement.organisation_id == organisation_id,
             ~cooked_on_the_day,
