@@ -34,8 +34,12 @@ from .incidents import (
 )
 from .kitchen import MEAL_UNITS, Cooking, MenuChoice, Recipe, RecipeLine
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
+from .reports import REPORT_KINDS, Report, ShareLink
 
 __all__ = [
+    "REPORT_KINDS",
+    "Report",
+    "ShareLink",
     "CHANGES",
     "CHANNEL_KINDS",
     "CHANNEL_MODES",
@@ -81,6 +85,3 @@ __all__ = [
     "Submission",
     "User",
 ]
-from .reports import REPORT_KINDS, Report, ShareLink  # noqa: E402
-
-__all__ += ["REPORT_KINDS", "Report", "ShareLink"]
