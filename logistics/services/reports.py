@@ -463,11 +463,17 @@ def create_share_link(
     return link, token
 
 
-def revoke_share_link(organisation_id: int, link_id: int) -> ShareLink:
-    """Revoke a donor link at once."""
+def get_share_link(organisation_id: int, link_id: int) -> ShareLink:
+    """Return the organisation's share link or raise NotFound."""
     link = db.session.get(ShareLink, link_id)
     if link is None or link.organisation_id != organisation_id:
         raise NotFound("No such link.")
+    return link
+
+
+def revoke_share_link(organisation_id: int, link_id: int) -> ShareLink:
+    """Revoke a donor link at once."""
+    link = get_share_link(organisation_id, link_id)
     link.revoked_at = link.revoked_at or utcnow()
     db.session.flush()
     return link

@@ -222,9 +222,7 @@ def create_share_link() -> Response | str:
 @requires("manage_share_links")
 def revoke_share_link(link_id: int) -> Response:
     org_id = current_org_id()
-    link = next((k for k in reports.share_links(org_id) if k.id == link_id), None)
-    if link is None:
-        abort(404)
+    link = or_404(reports.get_share_link, org_id, link_id)
     form = OneButtonForm()
     if form.validate_on_submit():
         label = link.label or _("(no label)")
