@@ -45,10 +45,10 @@ def submit_once(
     return result
 
 
-def or_404(getter: Callable[[int, int], Any], organisation_id: int, object_id: int) -> Any:
-    """Fetch an organisation's object through a service getter, or answer 404."""
+def or_404(getter: Callable[..., Any], organisation_id: int, *args: Any) -> Any:
+    """Call a service getter for the organisation's object, or answer 404."""
     try:
-        return getter(organisation_id, object_id)
+        return getter(organisation_id, *args)
     except NotFound:
         abort(404)
 

@@ -15,7 +15,7 @@ from ..models import CATEGORIES, Item, Site
 from ..permissions import can
 from ..services import catalogue, ledger
 from ..services.errors import NotFound
-from ._submit import submit_once
+from ._submit import or_404, submit_once
 
 bp = Blueprint("catalogue", __name__)
 
@@ -62,7 +62,7 @@ def new_item() -> str | Response:
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
 @requires("manage_catalogue")
 def edit_item(item_id: int) -> str | Response:
-    item = _or_404(ledger.get_item, item_id)
+    item = or_404(ledger.get_item, current_org_id(), item_id)
     form = ItemForm(obj=item)
     if form.validate_on_submit():
 
@@ -118,7 +118,7 @@ def new_site() -> str | Response:
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 @requires("manage_catalogue")
 def edit_site(site_id: int) -> str | Response:
-    site = _or_404(ledger.get_site, site_id)
+    site = or_404(ledger.get_site, current_org_id(), site_id)
     form = _site_form(site)
     if form.validate_on_submit():
 
@@ -146,7 +146,7 @@ def restore_site(site_id: int) -> Response:
 def _set_item_active(item_id: int, active: bool) -> Response:
     """Retire or bring back an item, then show the list it now belongs to."""
     _confirmed()
-    item: Item = _or_404(catalogue.set_item_active, item_id, active)
+    item: Item = or_404(catalogue.set_item_active, current_org_id(), item_id, active)
     db.session.commit()
     if active:
         flash(_("%(item)s is back in the lists.", item=item.label))
@@ -158,7 +158,7 @@ def _set_item_active(item_id: int, active: bool) -> Response:
 def _set_site_active(site_id: int, active: bool) -> Response:
     """Retire or bring back a site, then show the list it now belongs to."""
     _confirmed()
-    site: Site = _or_404(catalogue.set_site_active, site_id, active)
+    site: Site = or_404(catalogue.set_site_active, current_org_id(), site_id, active)
     db.session.commit()
     if active:
         flash(_("%(site)s is back in the lists.", site=site.name))
@@ -202,10 +202,3 @@ def _confirmed() -> None:
     """Refuse a post whose form does not validate (CSRF)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-
-
-def _or_404(call: Any, *args: Any) -> Any:
-    try:
-        return call(current_org_id(), *args)
-    except NotFound:
-        abort(404)
