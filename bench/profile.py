@@ -26,7 +26,7 @@ from .generate import ORG_SLUG, ensure_sqlite, make_app, member_email
 from .writes import _copy_sqlite
 
 # The steps of services.ledger.record, in the order they run.
-LEDGER_STEPS = ("get_site", "get_item", "_ensure_level", "_move_level")
+LEDGER_STEPS = ("_check_owner", "_move_level", "_insert_movement")
 
 
 def profile_writes(count: int, use_cprofile: bool) -> None:
@@ -76,12 +76,9 @@ def profile_writes(count: int, use_cprofile: bool) -> None:
     for step, samples in spent.items():
         print(f"  {step:32s} {statistics.median(samples) * 1e6:8.0f} µs  (× {len(samples)})")
     median = {step: statistics.median(samples) for step, samples in spent.items()}
-    rest = median["receive (whole service call)"] - sum(
-        median[step] for step in ("get_site", "get_item", "_move_level")
-    )
-    label = "INSERT movement (flush), checks"
+    rest = median["receive (whole service call)"] - sum(median[step] for step in LEDGER_STEPS)
+    label = "checks, flush of pending objects"
     print(f"  {label:32s} {rest * 1e6:8.0f} µs")
-    print("  (_move_level includes its own _ensure_level)")
     if profiler:
         _print_profile(profiler)
 

@@ -266,6 +266,35 @@ def test_another_organisations_ids_are_not_found(world, other_world):
         ledger.reverse(world.org_id, None, theirs.id, "Not ours")
 
 
+def test_unknown_ids_name_the_field_that_is_wrong(world):
+    for site_id, item_id, field in (
+        (999_999, world.items["blanket"], "site_id"),
+        (world.sites["main"], 999_999, "item_id"),
+    ):
+        with pytest.raises(NotFound) as refusal:
+            ledger.receive(world.org_id, None, site_id=site_id, item_id=item_id, quantity=1)
+        assert field in refusal.value.fields
+    assert _movement_count() == 0
+
+
+def test_the_movement_returned_is_the_row_written(world):
+    movement = ledger.receive(
+        world.org_id,
+        world.users["warehouse"],
+        site_id=world.sites["main"],
+        item_id=world.items["blanket"],
+        quantity=7,
+        source="  Secours populaire  ",
+    )
+    # Used before the commit, as the pages do: its site and item load through the session.
+    assert (movement.site.name, movement.item.id) == ("Main warehouse", world.items["blanket"])
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(StockMovement, movement.id)
+    assert (stored.quantity, stored.source, stored.kind) == (7, "Secours populaire", "donation")
+    assert stored.recorded_by_id == world.users["warehouse"]
+
+
 def test_same_request_token_records_once(world):
     def produce():
         movement = ledger.receive(

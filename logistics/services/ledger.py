@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
 from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
@@ -20,6 +21,23 @@ RECEIPT_KINDS = ("donation", "purchase")
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_QUANTITY = 10_000_000
 MAX_SOURCE = 200  # the column's width
+MOVEMENT_COLUMNS = (
+    "organisation_id",
+    "site_id",
+    "item_id",
+    "quantity",
+    "kind",
+    "occurred_at",
+    "recorded_at",
+    "recorded_by_id",
+    "source",
+    "note",
+    "transfer_group",
+    "reverses_id",
+    "distribution_id",
+    "incident_id",
+    "cooking_id",
+)
 VERB_BY_KIND = {
     "transfer_out": "move",
     "distribution": "give out",
@@ -82,8 +100,7 @@ def record(
     cooking_id: int | None = None,
 ) -> StockMovement:
     """Write one signed movement and move the level with it; refuse to go below zero."""
-    site = get_site(organisation_id, site_id)
-    item = get_item(organisation_id, item_id)
+    _check_owner(organisation_id, site_id, item_id)
     if kind not in MOVEMENT_KINDS:
         raise ValidationError(f"Unknown movement kind: {kind}.", {"kind": "unknown"})
     if len(source.strip()) > MAX_SOURCE:
@@ -91,27 +108,38 @@ def record(
             f"The source label is at most {MAX_SOURCE} characters.", {"source": "too long"}
         )
     _check_quantity(quantity, allow_negative=True)
-    when = _check_when(occurred_at)
-    _move_level(organisation_id, site, item, quantity, kind)
-    movement = StockMovement(
-        organisation_id=organisation_id,
-        site_id=site.id,
-        item_id=item.id,
-        quantity=quantity,
-        kind=kind,
-        occurred_at=when,
-        recorded_at=utcnow(),
-        recorded_by_id=user_id,
-        source=source.strip(),
-        note=note.strip(),
-        transfer_group=transfer_group,
-        reverses_id=reverses_id,
-        distribution_id=distribution_id,
-        incident_id=incident_id,
-        cooking_id=cooking_id,
-    )
-    db.session.add(movement)
+    values = {
+        "organisation_id": organisation_id,
+        "site_id": site_id,
+        "item_id": item_id,
+        "quantity": quantity,
+        "kind": kind,
+        "occurred_at": _check_when(occurred_at),
+        "recorded_at": utcnow(),
+        "recorded_by_id": user_id,
+        "source": source.strip(),
+        "note": note.strip(),
+        "transfer_group": transfer_group,
+        "reverses_id": reverses_id,
+        "distribution_id": distribution_id,
+        "incident_id": incident_id,
+        "cooking_id": cooking_id,
+    }
+    # Rows this movement points to (a distribution, an incident) must be written first.
     db.session.flush()
+    _move_level(organisation_id, site_id, item_id, quantity, kind)
+    return _insert_movement(values)
+
+
+def _insert_movement(values: dict[str, Any]) -> StockMovement:
+    """Insert the movement with one prebuilt statement; return it as a loaded ORM object.
+
+    The unit of work costs several times the INSERT itself, and every movement pays it.
+    """
+    values["id"] = db.session.connection().execute(_INSERT_MOVEMENT, values).scalar_one()
+    movement = StockMovement(**values)
+    make_transient_to_detached(movement)  # as if just read back: clean, nothing to flush
+    db.session.add(movement)
     return movement
 
 
@@ -374,6 +402,29 @@ _TAKE_LEVEL = (
 )
 
 
+_INSERT_MOVEMENT = (
+    insert(StockMovement.__table__)
+    .values({column: bindparam(column) for column in MOVEMENT_COLUMNS})
+    .returning(StockMovement.__table__.c.id)
+)
+# One row: the organisation of the site and of the item (NULL when there is no such row).
+_OWNERS = select(
+    select(Site.organisation_id).where(Site.id == bindparam("site")).scalar_subquery(),
+    select(Item.organisation_id).where(Item.id == bindparam("item")).scalar_subquery(),
+)
+
+
+def _check_owner(organisation_id: int, site_id: int, item_id: int) -> None:
+    """Refuse a site or item of another organisation as if it did not exist (one query)."""
+    site_owner, item_owner = (
+        db.session.connection().execute(_OWNERS, {"site": site_id, "item": item_id}).one()
+    )
+    if site_owner != organisation_id:
+        raise NotFound("No such site.", {"site_id": "unknown site"})
+    if item_owner != organisation_id:
+        raise NotFound("No such item.", {"item_id": "unknown item"})
+
+
 def _add_level_statement(dialect: Any) -> Any:
     statement = dialect.insert(StockLevel.__table__).values(
         organisation_id=bindparam("org"),
@@ -393,16 +444,18 @@ _ADD_LEVEL = {
 }
 
 
-def _move_level(organisation_id: int, site: Site, item: Item, delta: int, kind: str) -> None:
+def _move_level(organisation_id: int, site_id: int, item_id: int, delta: int, kind: str) -> None:
     """Add delta to the level; a decrement only when enough is held (no row: nothing held)."""
     connection = db.session.connection()
     if delta > 0:
-        parameters = {"org": organisation_id, "site": site.id, "item": item.id, "added": delta}
+        parameters = {"org": organisation_id, "site": site_id, "item": item_id, "added": delta}
         connection.execute(_ADD_LEVEL[connection.dialect.name], parameters)
         return
-    taken = connection.execute(_TAKE_LEVEL, {"site": site.id, "item": item.id, "taken": -delta})
+    taken = connection.execute(_TAKE_LEVEL, {"site": site_id, "item": item_id, "taken": -delta})
     if taken.rowcount == 0:
-        have = held(site.id, item.id)
+        have = held(site_id, item_id)
+        item = get_item(organisation_id, item_id)
+        site = get_site(organisation_id, site_id)
         verb = VERB_BY_KIND.get(kind, "take out")
         raise InsufficientStock(
             f"Only {have} {item.label} at {site.name}; cannot {verb} {-delta}.",
