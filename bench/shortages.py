@@ -14,7 +14,8 @@ rerun straight after: nothing changes), compute_needs alone, and the floor, a ra
 "now" is the end of the generated ledger, so a cached file gives the same figures any day.
 
 `python -m bench.shortages --cprofile [--first]` prints where a steady-state rerun (or a
-first run) spends its time.
+first run) spends its time. `--postgres [URL]` does either on PostgreSQL instead: the 1M
+ledger is generated in a database of its own on that server (1–2 min) and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -406,16 +407,21 @@ def _floor_action() -> Callable[[], None]:
     return action
 
 
-def profile(repeat: int, first: bool) -> None:
-    """Print cProfile's top functions of reconcile + commit: first runs, or steady reruns."""
+def profile(repeat: int, first: bool, url: str | None = None) -> None:
+    """Print cProfile's top functions of reconcile + commit: first runs, or steady reruns.
+
+    On a copy of the cached SQLite ledger, or on the PostgreSQL database url when given.
+    """
     from logistics.database import write_intent
     from logistics.extensions import db
     from logistics.services import accounts, alerts
 
     scratch = Path(tempfile.mkdtemp(prefix="logistics-bench-shortages-"))
-    copy = scratch / "ledger.sqlite3"
-    _copy_sqlite(str(ensure_sqlite(1_000_000)), copy)
-    app = make_app(f"sqlite:///{copy}")
+    if url is None:
+        copy = scratch / "ledger.sqlite3"
+        _copy_sqlite(str(ensure_sqlite(1_000_000)), copy)
+        url = f"sqlite:///{copy}"
+    app = make_app(url)
     try:
         with app.app_context():
             org_id = accounts.organisation_by_slug(ORG_SLUG).id
@@ -445,12 +451,23 @@ def profile(repeat: int, first: bool) -> None:
 
 
 def main() -> None:
-    """Run the benchmark alone, or profile it."""
+    """Run the benchmark alone, or profile it, on SQLite or PostgreSQL."""
+    from .__main__ import DEFAULT_POSTGRES_URL
+
     parser = argparse.ArgumentParser(prog="python -m bench.shortages", description=__doc__)
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--cprofile", action="store_true", help="profile reconcile + commit")
     parser.add_argument("--first", action="store_true", help="profile first runs, not reruns")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=DEFAULT_POSTGRES_URL,
+        help=f"run on PostgreSQL instead of SQLite (default server: {DEFAULT_POSTGRES_URL})",
+    )
     args = parser.parse_args()
+    if args.postgres:
+        _on_postgres(args.postgres, args)
+        return
     if args.cprofile:
         profile(args.repeat, args.first)
         return
@@ -458,6 +475,20 @@ def main() -> None:
 
     url = f"sqlite:///{ensure_sqlite(1_000_000)}"
     print(table(run(url, args.repeat, "SQLite")))
+
+
+def _on_postgres(server_url: str, args: argparse.Namespace) -> None:
+    """Generate the 1M ledger in a database of our own, benchmark or profile, drop it."""
+    from . import table
+    from .__main__ import _postgres_database
+    from .generate import generate
+
+    with _postgres_database(server_url, "shortages") as url:
+        generate(url, 1_000_000)
+        if args.cprofile:
+            profile(args.repeat, args.first, url)
+        else:
+            print(table(run(url, args.repeat, "PostgreSQL")))
 
 
 if __name__ == "__main__":

@@ -404,3 +404,26 @@ def test_meals_cooked_on_the_day_are_not_a_shortage(world):
     db.session.commit()
     meal = _by_item(world, now)[meals.id]
     assert (meal.held, meal.consumption_rate, meal.committed, meal.status) == (0, 0.0, 0, "ok")
+
+
+def test_only_meals_from_a_kitchen_are_left_out_of_the_committed_stock(world):
+    now = datetime.now(UTC)
+    meals = catalogue.save_item(
+        world.org_id, {"name": "Packed meal", "category": "food", "unit": "meal"}
+    )
+    for source, item_id, quantity in (
+        ("main", meals.id, 40),  # packed meals held in a warehouse: taken from stock
+        ("kitchen", world.items["blanket"], 7),  # a kitchen giving out blankets: stock too
+        ("kitchen", meals.id, 500),  # cooked on the day: not stock
+    ):
+        distributions.create_one_off(
+            world.org_id,
+            site_id=world.sites["point"],
+            source_site_id=world.sites[source],
+            starts_at=now + timedelta(hours=5),
+            lines=[(item_id, quantity)],
+        )
+    db.session.commit()
+    figures = _by_item(world, now)
+    assert figures[meals.id].committed == 40
+    assert figures[world.items["blanket"]].committed == 7

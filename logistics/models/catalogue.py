@@ -41,6 +41,11 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def item_label(name: str, size: str) -> str:
+    """Return an item's name with its size, as people say it: "Shoes (42)"."""
+    return f"{name} ({size})" if size else name
+
+
 class Item(db.Model):
     __tablename__ = "item"
     __table_args__ = (UniqueConstraint("organisation_id", "name", "size"),)
@@ -62,4 +67,4 @@ class Item(db.Model):
     @property
     def label(self) -> str:
         """Name with its size, as people say it: "Shoes (42)"."""
-        return f"{self.name} ({self.size})" if self.size else self.name
+        return item_label(self.name, self.size)
