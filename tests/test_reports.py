@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from sqlalchemy import func, select
 
 from logistics.extensions import db
 from logistics.jobs import run_job
 from logistics.models import Distribution, Organisation, Report
+from logistics.pdf import evidence as evidence_pdf
+from logistics.pdf.base import ReportFrame, TextStyle, wrap_text
 from logistics.services import catalogue, distributions, incidents, ledger, reports
 from logistics.services.distributions import OutcomeInput
 from logistics.services.errors import NotFound
@@ -156,6 +161,21 @@ def test_evidence_report_has_every_field_amendment_and_hash(app, world, scenario
     incident = db.session.scalar(select(incidents.Incident))
     incidents.lock(world.org_id, None, incident.id)
     incidents.amend(world.org_id, world.users["coordinator"], incident.id, "Bailiff left at 07:40.")
+    now = datetime.now(UTC)
+    incidents.record_incident(
+        world.org_id,
+        None,
+        IncidentInput(
+            occurred_at=now - timedelta(days=2),
+            ended_at=now - timedelta(days=2) + timedelta(hours=3),
+            kind="police_destruction",
+            area="Calais",
+            bailiff_present="yes",
+            interpreter_present="no",
+            witnesses="Two volunteers <b>not</b> markup & more",
+            description=ACCENTED + "\nSecond line: tents taken.",
+        ),
+    )
     db.session.commit()
     today = scenario["today"]
     text = pdf_text(
@@ -164,11 +184,135 @@ def test_evidence_report_has_every_field_amendment_and_hash(app, world, scenario
     for expected in (
         SECRET_DESCRIPTION,
         SECRET_FORCES,
+        "Site Verrotières point",
         "People affected 180",
-        "Tent (2-person) 5 slashed given out earlier",
+        "Shelters affected 45",
+        "Bailiff present yes",
+        "Interpreter present no",
+        "Legal basis shown unknown",
+        "Locked ",
+        "Locked not locked",
+        "Police destruction · Calais",
+        "Item Qty Action Whose Our mark",
+        "Tent (2-person) 5 slashed given out earlier no",
         "Bailiff left at 07:40.",
+        ACCENTED,
+        "Second line: tents taken.",
+        "Witnesses Two volunteers <b>not</b> markup & more",
     ):
         assert expected in text
+    # Oldest first: the police destruction (two days ago) before the eviction (yesterday).
+    assert text.index("Police destruction") < text.index("Eviction")
+
+
+def test_evidence_report_says_when_there_is_nothing(app, world):
+    frame = ReportFrame("Calais Aid", "Evidence report", "1 Nov 2026 – 7 Nov 2026", "now")
+    text = pdf_text(evidence_pdf.build(frame, [], ZoneInfo("Europe/Paris"), {}))
+    assert "No incidents in this period." in text and "Page 1 of 1" in text
+
+
+def _record(number: int, **changes) -> evidence_pdf.IncidentRecord:
+    moment = datetime(2026, 11, 1, 5, 30, tzinfo=UTC) + timedelta(hours=number)
+    record = evidence_pdf.IncidentRecord(
+        id=number,
+        occurred_at=moment,
+        ended_at=None,
+        kind="eviction",
+        area="Calais",
+        site="Verrotières point",
+        forces_present="4 gendarmerie vans, 1 PAF van",
+        bailiff_present="yes",
+        interpreter_present="no",
+        legal_basis_shown="unknown",
+        shelter_offered="no",
+        people_affected=120,
+        shelters_affected=None,
+        witnesses="",
+        description=f"Incident {number}: tents cut open at dawn.",
+        locked_at=moment + timedelta(days=7),
+    )
+    for name, value in changes.items():
+        setattr(record, name, value)
+    return record
+
+
+def _pages(data: bytes) -> list[str]:
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages]
+
+
+FRAME = ReportFrame("Calais Aid", "Evidence report", "1 Nov 2026 – 30 Nov 2026", "30 Nov 2026")
+ZONE = ZoneInfo("Europe/Paris")
+ACCENTED = "Évacuation à Loon-Plage, ½ tentes, ça coûte cher"
+
+
+def test_a_block_split_across_pages_keeps_its_text_and_repeats_the_lines_header():
+    lines = [
+        evidence_pdf.LineRecord(
+            f"Blanket batch {n:03d}", n + 1, "seized", "from_stock", "Main", n % 2 == 0
+        )
+        for n in range(150)
+    ]
+    records = [_record(1), _record(2, lines=lines), _record(3)]
+    pages = _pages(evidence_pdf.build(FRAME, records, ZONE, {}))
+    assert len(pages) >= 3
+    text = " ".join(pages)
+    for n in range(150):
+        mark = "yes" if n % 2 == 0 else "no"
+        assert f"Blanket batch {n:03d} {n + 1} seized from stock at Main {mark}" in text
+    spanned = [page for page in pages if "Blanket batch" in page]
+    assert len(spanned) >= 3
+    for page in spanned:  # every page the lines run over starts them with their header
+        assert page.count("Item Qty Action Whose Our mark") == 1
+    for page in spanned[1:]:
+        assert "#2 (continued)" in page
+    assert text.count("#2 ·") == 1
+    assert "Incident 3: tents cut open at dawn." in pages[-1]
+
+
+def test_a_long_description_wraps_and_extracts_whole():
+    url = "https://example.org/" + "photos-of-the-eviction-" * 8 + "end"
+    words = [f"word{n}" for n in range(400)]
+    description = " ".join(words[:200]) + "\n\n" + " ".join(words[200:]) + " " + url
+    pages = _pages(evidence_pdf.build(FRAME, [_record(1, description=description)], ZONE, {}))
+    text = " ".join(pages)
+    assert " ".join(words[:200]) in text and " ".join(words[200:]) in text
+    assert url in text.replace(" ", "")
+    width = evidence_pdf.VALUE_WIDTH
+    style = TextStyle(evidence_pdf.FONT, 8)
+    lines = wrap_text(description, style, width)
+    assert len(lines) > 10
+    assert all(stringWidth(line, style.font, style.size) <= width for line in lines)
+
+
+@pytest.mark.parametrize("width", [40.0, 104.5, 395.0])
+def test_wrapped_lines_fit_and_keep_every_word_in_order(width):
+    rng = random.Random(int(width))
+    pieces = ["tente", "Évacuation", "CRS", "ça", "½", "@@@@@@@@@@@@@@@@@@@@", "WWW", "a"]
+    style = TextStyle(evidence_pdf.FONT, 8)
+    for _ in range(200):
+        words = [rng.choice(pieces) for _ in range(rng.randint(1, 60))]
+        text = (" " * rng.randint(1, 3)).join(words)
+        lines = wrap_text(text, style, width)
+        assert all(stringWidth(line, style.font, style.size) <= width for line in lines)
+        # Nothing lost or reordered: words cut inside only when wider than the line.
+        assert "".join("".join(lines).split()) == "".join(words)
+        if all(stringWidth(word, style.font, style.size) <= width for word in words):
+            assert " ".join(" ".join(lines).split()) == " ".join(words)
+
+
+def test_accents_print_and_extract():
+    record = _record(1, area="Loon-Plage", description=ACCENTED, witnesses="Zoé, Gaëlle")
+    text = " ".join(_pages(evidence_pdf.build(FRAME, [record], ZONE, {})))
+    assert ACCENTED in text and "Zoé, Gaëlle" in text and "Eviction · Loon-Plage" in text
+
+
+def test_page_x_of_y_on_a_long_evidence_report():
+    pages = _pages(evidence_pdf.build(FRAME, [_record(n) for n in range(1, 60)], ZONE, {}))
+    assert len(pages) > 3
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}" in page
+    text = " ".join(pages)
+    assert all(f"Incident {n}: tents cut open at dawn." in text for n in range(1, 60))
 
 
 def test_stocktake_sheet_and_run_sheet(app, world, scenario):

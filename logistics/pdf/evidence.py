@@ -2,90 +2,288 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether
+from reportlab.platypus import Flowable
 
-from ..models import Incident
-from .base import ReportFrame, kind_label, paragraph, render, table
+from .base import (
+    BODY_WIDTH,
+    FONT,
+    FONT_BOLD,
+    Cell,
+    RecordBlock,
+    ReportFrame,
+    Row,
+    TextStyle,
+    cell,
+    kind_label,
+    paragraph,
+    render,
+    wrap_text,
+)
 
-FIELD_WIDTHS = [48 * mm, 130 * mm]
+PAD = 3  # text inset from a column's edges
+LABEL_WIDTH = 30 * mm  # "Interpreter present" at 8 pt, with room to spare
 LINE_WIDTHS = [58 * mm, 18 * mm, 28 * mm, 52 * mm, 22 * mm]
+LINE_HEADER = ("Item", "Qty", "Action", "Whose", "Our mark")
+NUMERIC_COLUMNS = (1,)
+
+HEADING = TextStyle(FONT_BOLD, 10)
+CONTINUED = TextStyle(FONT_BOLD, 8)
+LABEL = TextStyle(FONT, 8, 0.267)
+VALUE = TextStyle(FONT, 8)
+HEADER = TextStyle(FONT_BOLD, 8)
+NOTE = TextStyle(FONT, 7.5, 0.267)
+
+LEADING = 10
+HEADING_HEIGHT = 18  # 5 pt above the heading's 13
+NOTE_LEADING = 9.5
+
+
+@dataclass(slots=True)
+class LineRecord:
+    """One line of an incident: what was lost, how many, and whose it was."""
+
+    item: str
+    quantity: int
+    action: str
+    origin: str
+    site: str | None
+    marked_property: bool
+
+
+@dataclass(slots=True)
+class AmendmentRecord:
+    """A note added to an incident after it was locked."""
+
+    created_at: datetime
+    created_by_id: int | None
+    text: str
+
+
+@dataclass(slots=True)
+class EvidenceRecord:
+    """An evidence file's metadata and hash (the file itself is not in the report)."""
+
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    captured_at: datetime | None
+
+
+@dataclass(slots=True)
+class IncidentRecord:
+    """What the report prints of one incident, loaded without the ORM."""
+
+    id: int
+    occurred_at: datetime
+    ended_at: datetime | None
+    kind: str
+    area: str
+    site: str | None
+    forces_present: str
+    bailiff_present: str
+    interpreter_present: str
+    legal_basis_shown: str
+    shelter_offered: str
+    people_affected: int | None
+    shelters_affected: int | None
+    witnesses: str
+    description: str
+    locked_at: datetime | None
+    lines: list[LineRecord] = field(default_factory=list)
+    amendments: list[AmendmentRecord] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+
+
+def _columns(widths: list[float]) -> list[tuple[float, float]]:
+    """Return each column's (left, width), scaled so the columns fill the body width."""
+    scale = BODY_WIDTH / sum(widths)
+    lefts, left = [], 0.0
+    for width in widths:
+        lefts.append((left, width * scale))
+        left += width * scale
+    return lefts
+
+
+LINE_COLUMNS = _columns(LINE_WIDTHS)
+VALUE_LEFT = LABEL_WIDTH + PAD
+VALUE_WIDTH = BODY_WIDTH - LABEL_WIDTH - 2 * PAD
+# Short fields go two to a row: each pair takes half the width.
+HALF = BODY_WIDTH / 2
+HALF_VALUE_WIDTH = HALF - LABEL_WIDTH - 2 * PAD
+NOTE_WIDTH = BODY_WIDTH - 2 * PAD
 
 
 def build(
-    frame: ReportFrame, incidents: Iterable[Incident], zone: Any, users: dict[int, str]
+    frame: ReportFrame, incidents: Iterable[IncidentRecord], zone: Any, users: dict[int, str]
 ) -> bytes:
     """Render the incidents in time order with fields, lines, amendments and evidence hashes."""
     story: list[Flowable] = [paragraph(frame.title, "title"), paragraph(frame.period, "small")]
+    return render(frame, story, _blocks(incidents, zone, users))
+
+
+def _blocks(
+    incidents: Iterable[IncidentRecord], zone: Any, users: dict[int, str]
+) -> Iterator[Flowable]:
+    """Yield one record block per incident, made only as the pages reach it."""
     count = 0
     for incident in incidents:
-        story += _incident(incident, zone, users)
+        yield incident_block(incident, zone, users)
         count += 1
     if count == 0:
-        story.append(paragraph("No incidents in this period."))
-    return render(frame, story)
+        yield paragraph("No incidents in this period.")
 
 
-def _incident(incident: Incident, zone: Any, users: dict[int, str]) -> list[Flowable]:
+def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -> RecordBlock:
+    """Return an incident's block: heading, fields, lines table, amendments, evidence."""
     when = _local(incident.occurred_at, zone)
     if incident.ended_at:
         when += f" – {_local(incident.ended_at, zone)}"
     heading = f"#{incident.id} · {kind_label(incident.kind)} · {incident.area} · {when}"
-    fields = [
-        ["Site", incident.site.name if incident.site else ""],
-        ["Forces present", incident.forces_present],
-        ["Bailiff present", incident.bailiff_present],
-        ["Interpreter present", incident.interpreter_present],
-        ["Legal basis shown", incident.legal_basis_shown],
-        ["Shelter offered", incident.shelter_offered],
-        ["People affected", _count(incident.people_affected)],
-        ["Shelters affected", _count(incident.shelters_affected)],
-        ["Witnesses", incident.witnesses],
-        ["Description", incident.description],
-        ["Locked", _local(incident.locked_at, zone) if incident.locked_at else "not locked"],
-    ]
-    parts: list[Flowable] = [
-        CondPageBreak(40 * mm),
-        KeepTogether([paragraph(heading, "h3"), table(["Field", "Record"], fields, FIELD_WIDTHS)]),
-    ]
-    if incident.lines:
-        rows = [
-            [
-                line.item.label,
-                line.quantity,
-                line.action,
-                "from stock at " + line.site.name
-                if line.origin == "from_stock" and line.site
-                else "given out earlier",
-                "yes" if line.marked_property else "no",
-            ]
-            for line in incident.lines
-        ]
-        parts.append(
-            table(["Item", "Qty", "Action", "Whose", "Our mark"], rows, LINE_WIDTHS, numeric=(1,))
+    rows = [
+        Row(
+            HEADING_HEIGHT if number == 0 else 13,
+            4.5 if number == 0 else 3,
+            (cell(PAD, line, HEADING),),
+            keep=True,
         )
+        for number, line in enumerate(wrap_text(heading, HEADING, NOTE_WIDTH))
+    ]
+    rows += _field_rows(_field_values(incident, zone))
+    if incident.lines:
+        rows += _line_rows(incident.lines)
     for amendment in incident.amendments:
         who = users.get(amendment.created_by_id or 0, "unknown")
-        parts.append(
-            paragraph(
-                f"Amendment {_local(amendment.created_at, zone)} by {who}: {amendment.text}",
-                "small",
-            )
+        rows += _note_rows(
+            f"Amendment {_local(amendment.created_at, zone)} by {who}: {amendment.text}"
         )
     for item in incident.evidence:
         captured = f", taken {_local(item.captured_at, zone)}" if item.captured_at else ""
-        parts.append(
-            paragraph(
-                f"Evidence: {item.file_name} ({item.media_type}, {item.size_bytes:,} bytes"
-                f"{captured}) SHA-256 {item.sha256}",
-                "small",
-            )
+        rows += _note_rows(
+            f"Evidence: {item.file_name} ({item.media_type}, {item.size_bytes:,} bytes"
+            f"{captured}) SHA-256 {item.sha256}"
         )
-    return parts
+    continued = Row(LEADING + 4, 3.5, (cell(PAD, f"#{incident.id} (continued)", CONTINUED),))
+    return RecordBlock(rows, continued=continued._replace(keep=True))
+
+
+# The fields grid: one field across the width, or two short ones side by side. Seven rows
+# rather than eleven: a ten-year report is a quarter shorter.
+FIELD_GRID = (
+    ("Site", "Locked"),
+    ("Forces present",),
+    ("Bailiff present", "Interpreter present"),
+    ("Legal basis shown", "Shelter offered"),
+    ("People affected", "Shelters affected"),
+    ("Witnesses",),
+    ("Description",),
+)
+# Per grid row, per field: its label cell, made once, and where its value goes.
+_GRID_COLUMNS = tuple(
+    tuple(
+        (
+            cell(pair * HALF + PAD, label, LABEL),
+            pair * HALF + VALUE_LEFT,
+            VALUE_WIDTH if len(labels) == 1 else HALF_VALUE_WIDTH,
+        )
+        for pair, label in enumerate(labels)
+    )
+    for labels in FIELD_GRID
+)
+
+
+def _field_values(incident: IncidentRecord, zone: Any) -> tuple[tuple[str, ...], ...]:
+    """Return the incident's values in the order of FIELD_GRID."""
+    locked = _local(incident.locked_at, zone) if incident.locked_at else "not locked"
+    return (
+        (incident.site or "", locked),
+        (incident.forces_present,),
+        (incident.bailiff_present, incident.interpreter_present),
+        (incident.legal_basis_shown, incident.shelter_offered),
+        (_count(incident.people_affected), _count(incident.shelters_affected)),
+        (incident.witnesses,),
+        (incident.description,),
+    )
+
+
+def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
+    """Return the fields grid: label and value lines of each field; a rule under each row."""
+    rows = []
+    for columns, texts in zip(_GRID_COLUMNS, values, strict=True):
+        wrapped = [
+            wrap_text(text, VALUE, width) if text else ()
+            for (_, _, width), text in zip(columns, texts, strict=True)
+        ]
+        height = max(map(len, wrapped)) or 1
+        for number in range(height):
+            cells: list[Cell] = []
+            for (label, left, _), lines in zip(columns, wrapped, strict=True):
+                if number == 0:
+                    cells.append(label)
+                if number < len(lines) and lines[number]:
+                    cells.append((left, lines[number], VALUE, False))
+            rows.append(Row(LEADING, 3, tuple(cells), False, number == height - 1))
+    return rows
+
+
+def _line_rows(lines: list[LineRecord]) -> list[Row]:
+    """Return the lines table: a header row, then each line's cells, wrapped in their columns."""
+    header = Row(
+        LEADING,
+        3,
+        tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_HEADER)),
+        fill=True,
+        rule=True,
+        keep=True,
+    )
+    rows = [header]
+    for line in lines:
+        whose = (
+            "from stock at " + line.site
+            if line.origin == "from_stock" and line.site
+            else "given out earlier"
+        )
+        values = (
+            line.item,
+            str(line.quantity),
+            line.action,
+            whose,
+            "yes" if line.marked_property else "no",
+        )
+        wrapped = [
+            wrap_text(value, VALUE, LINE_COLUMNS[column][1] - 2 * PAD)
+            for column, value in enumerate(values)
+        ]
+        height = max(len(column) for column in wrapped)
+        for number in range(height):
+            cells = tuple(
+                _cell(column, texts[number], VALUE)
+                for column, texts in enumerate(wrapped)
+                if number < len(texts) and texts[number]
+            )
+            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, header))
+    return rows
+
+
+def _cell(column: int, text: str, style: TextStyle) -> tuple[float, str, TextStyle, bool]:
+    left, width = LINE_COLUMNS[column]
+    if column in NUMERIC_COLUMNS:
+        return (left + width - PAD, text, style, True)
+    return (left + PAD, text, style, False)
+
+
+def _note_rows(text: str) -> list[Row]:
+    """Return a small-print line (an amendment, an evidence file), wrapped to the width."""
+    return [
+        Row(NOTE_LEADING, 2.5, (cell(PAD, line, NOTE),))
+        for line in wrap_text(text, NOTE, NOTE_WIDTH)
+    ]
 
 
 def _local(moment: datetime | None, zone: Any) -> str:
