@@ -274,12 +274,14 @@ class TextStyle(NamedTuple):
 
 # One piece of text on a row: (x, text, style, right-aligned). Plain tuples: a ten-year
 # report makes 700,000 of them.
-Cell = tuple[float, str, TextStyle, bool]
+Cell = tuple[float, str, TextStyle]
 
 
 def cell(x: float, text: str, style: TextStyle, right: bool = False) -> Cell:
     """Return a cell: text at its left edge x, or ending at x when right-aligned."""
-    return (x, text, style, right)
+    if right:
+        x -= stringWidth(text, style.font, style.size)
+    return (x, text, style)
 
 
 class Row(NamedTuple):
@@ -355,17 +357,14 @@ class RecordBlock(Flowable):
             if row.rule:
                 shapes.append(f"0 {bottom:.2f} m {width} {bottom:.2f} l S")
             baseline = f"{bottom + row.baseline:.2f} Tm"
-            for x, words, style, right in row.cells:
-                if right:
-                    x -= pdfmetrics.stringWidth(words, style.font, style.size)
+            for x, words, style in row.cells:
                 if style.grey != grey:
                     grey = style.grey
                     add(f"{grey:.3f} g")
                 left = lefts.get(x)
                 if left is None:
-                    left = lefts[x] = f"1 0 0 1 {x:.2f}"
-                add(left)
-                add(baseline)
+                    left = lefts[x] = f"1 0 0 1 {x:.2f} "
+                add(left + baseline)
                 encoder = encoders[style.font]
                 for name, shown in encoder.short.get(words) or encoder.chunks(words):
                     if name != font_name or style.size != font_size:
@@ -482,7 +481,8 @@ def _wrap(text: str, style: TextStyle, width: float) -> tuple[str, ...]:
     if "\n" in text or "\r" in text:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         return tuple(piece for line in lines for piece in _break(line, style, width))
-    if len(text) * _widest(style) <= width or stringWidth(text, style.font, style.size) <= width:
+    widest = _widest(style, text.isascii())
+    if len(text) * widest <= width or stringWidth(text, style.font, style.size) <= width:
         return (text,)
     return tuple(_break(text, style, width))
 
@@ -527,7 +527,10 @@ def _glyph_widths(font_name: str) -> tuple[dict[str, float], float]:
 
 
 @cache
-def _widest(style: TextStyle) -> float:
-    """Return the width of the font's widest glyph at the style's size."""
+def _widest(style: TextStyle, ascii_only: bool) -> float:
+    """Return the width of the font's widest glyph (of the ASCII ones) at the style's size."""
     face = pdfmetrics.getFont(style.font).face
-    return max([face.defaultWidth, *face.charWidths.values()]) * style.size / 1000
+    widths = [face.defaultWidth, *face.charWidths.values()]
+    if ascii_only:  # "‰" is a third wider than "@", the widest ASCII glyph
+        widths = [face.charWidths.get(code, face.defaultWidth) for code in range(128)]
+    return max(widths) * style.size / 1000

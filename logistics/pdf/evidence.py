@@ -227,7 +227,7 @@ def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
                 if number == 0:
                     cells.append(label)
                 if number < len(lines) and lines[number]:
-                    cells.append((left, lines[number], VALUE, False))
+                    cells.append((left, lines[number], VALUE))
             rows.append(Row(LEADING, 3, tuple(cells), False, number == height - 1))
     return rows
 
@@ -271,11 +271,11 @@ def _line_rows(lines: list[LineRecord]) -> list[Row]:
     return rows
 
 
-def _cell(column: int, text: str, style: TextStyle) -> tuple[float, str, TextStyle, bool]:
+def _cell(column: int, text: str, style: TextStyle) -> Cell:
     left, width = LINE_COLUMNS[column]
     if column in NUMERIC_COLUMNS:
-        return (left + width - PAD, text, style, True)
-    return (left + PAD, text, style, False)
+        return cell(left + width - PAD, text, style, right=True)
+    return (left + PAD, text, style)
 
 
 def _note_rows(text: str) -> list[Row]:
