@@ -295,6 +295,31 @@ def test_the_movement_returned_is_the_row_written(world):
     assert stored.recorded_by_id == world.users["warehouse"]
 
 
+def test_a_movement_rolled_back_with_its_savepoint_leaves_nothing_behind(world):
+    held = {"site_id": world.sites["main"], "item_id": world.items["blanket"]}
+    ledger.receive(world.org_id, None, quantity=10, **held)
+    db.session.commit()
+    with pytest.raises(InsufficientStock), db.session.begin_nested():
+        undone = ledger.receive(world.org_id, None, quantity=5, **held)
+        ledger.record_loss(world.org_id, None, quantity=99, reason="Seized", **held)
+    assert undone not in db.session
+    # The next movement may take the same id on SQLite: nothing stale stands in its way.
+    again = ledger.receive(world.org_id, None, quantity=3, **held)
+    db.session.commit()
+    assert db.session.get(StockMovement, again.id).quantity == 3
+    assert _held(world, "main", "blanket") == 13
+
+
+def test_a_movement_rolled_back_with_its_transaction_leaves_nothing_behind(world):
+    held = {"site_id": world.sites["main"], "item_id": world.items["blanket"]}
+    undone = ledger.receive(world.org_id, None, quantity=5, **held)
+    db.session.rollback()
+    again = ledger.receive(world.org_id, None, quantity=3, **held)
+    db.session.commit()
+    assert again is not undone and _movement_count() == 1
+    assert _held(world, "main", "blanket") == 3
+
+
 def test_same_request_token_records_once(world):
     def produce():
         movement = ledger.receive(

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
 from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
@@ -132,14 +131,15 @@ def record(
 
 
 def _insert_movement(values: dict[str, Any]) -> StockMovement:
-    """Insert the movement with one prebuilt statement; return it as a loaded ORM object.
+    """Insert the movement with one prebuilt statement; return it with every value it holds.
 
-    The unit of work costs several times the INSERT itself, and every movement pays it.
+    The unit of work costs several times the INSERT itself, and every movement pays it. The
+    object is not put in the session (a rollback could not take it out again, and its id
+    would come back for the next movement); it only loads its site and item through it.
     """
     values["id"] = db.session.connection().execute(_INSERT_MOVEMENT, values).scalar_one()
     movement = StockMovement(**values)
-    make_transient_to_detached(movement)  # as if just read back: clean, nothing to flush
-    db.session.add(movement)
+    db.session().enable_relationship_loading(movement)
     return movement
 
 
