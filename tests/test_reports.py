@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select
 
 from logistics.extensions import db
 from logistics.jobs import run_job
-from logistics.models import Distribution, Organisation, Report
+from logistics.models import Distribution, Incident, IncidentLine, Organisation, Report
 from logistics.pdf import evidence as evidence_pdf
 from logistics.pdf.base import ReportFrame, TextStyle, wrap_text
 from logistics.services import catalogue, distributions, incidents, ledger, reports
@@ -203,6 +203,77 @@ def test_evidence_report_has_every_field_amendment_and_hash(app, world, scenario
         assert expected in text
     # Oldest first: the police destruction (two days ago) before the eviction (yesterday).
     assert text.index("Police destruction") < text.index("Eviction")
+
+
+def _incident_at(world, moment: datetime, description: str, tents: int) -> None:
+    incidents.record_incident(
+        world.org_id,
+        None,
+        IncidentInput(
+            occurred_at=moment,
+            kind="eviction",
+            area="Calais",
+            description=description,
+            lines=[LineInput(world.items["tent"], tents, "after_distribution", "destroyed")],
+        ),
+    )
+
+
+def test_evidence_incidents_load_in_batches_each_once_in_time_order(app, world, monkeypatch):
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Recorded out of order; two at the same minute (then by id).
+    for hours, number in ((30, 3), (50, 1), (30, 4), (40, 2), (2, 5)):
+        _incident_at(world, now - timedelta(hours=hours), f"Incident number {number}.", number)
+    db.session.commit()
+    monkeypatch.setattr(reports, "EVIDENCE_BATCH", 2)
+    today = now.date()
+    loaded = list(reports._incidents(world.org_id, today - timedelta(days=5), today))
+    assert [record.description for record in loaded] == [
+        f"Incident number {n}." for n in range(1, 6)
+    ]
+    assert [record.lines[0].quantity for record in loaded] == [1, 2, 3, 4, 5]
+
+
+def test_an_incident_recorded_while_the_report_loads_is_left_for_the_next(app, world):
+    now = datetime.now(UTC)
+    _incident_at(world, now - timedelta(days=3), "Recorded before.", 2)
+    db.session.commit()
+    recorded_during: list[int] = []
+
+    def record_meanwhile(connection, cursor, statement, parameters, context, executemany):
+        if "FROM incident_line" in statement and not recorded_during:
+            recorded_during.append(1)
+            with db.engine.begin() as other:  # another request commits between two queries
+                new_id = other.execute(
+                    insert(Incident)
+                    .values(
+                        organisation_id=world.org_id,
+                        occurred_at=now - timedelta(days=1),
+                        kind="eviction",
+                        area="Calais",
+                    )
+                    .returning(Incident.id)
+                ).scalar_one()
+                other.execute(
+                    insert(IncidentLine).values(
+                        incident_id=new_id,
+                        item_id=world.items["tent"],
+                        quantity=1,
+                        origin="after_distribution",
+                        action="destroyed",
+                    )
+                )
+
+    event.listen(db.engine, "before_cursor_execute", record_meanwhile)
+    try:
+        today = now.date()
+        loaded = list(reports._incidents(world.org_id, today - timedelta(days=10), today))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record_meanwhile)
+    assert recorded_during
+    assert [(record.description, len(record.lines)) for record in loaded] == [
+        ("Recorded before.", 1)
+    ]
 
 
 def test_evidence_report_says_when_there_is_nothing(app, world):

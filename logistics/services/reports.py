@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -56,8 +56,8 @@ DEFAULT_DAYS = 7
 KITCHEN_DAYS = 7
 
 SHARE_DAYS = 30
-# The evidence report loads its incidents a quarter at a time: few queries, little held.
-EVIDENCE_WINDOW = timedelta(days=90)
+# The evidence report loads its incidents this many at a time: few queries, little held.
+EVIDENCE_BATCH = 1000
 
 
 STAFF_KINDS = ("stocktake", "run_sheet", "kitchen")
@@ -261,14 +261,29 @@ def _count_rows(organisation_id: int, site_id: int) -> list[tuple[Item, int]]:
 def _incidents(
     organisation_id: int, first: date, last: date
 ) -> Iterator[evidence_pdf.IncidentRecord]:
-    """Yield the period's incidents oldest first, with all they hold, a window at a time.
+    """Yield the period's incidents oldest first, with all they hold, a batch at a time.
 
     Core selects of the printed columns, not ORM objects: ten years of incidents load in half
-    a second instead of six, and only one window's incidents are held at a time.
+    a second instead of six, and only one batch is held at a time.
     """
     start, end = incidents.period_bounds(organisation_id, first, last)
+    # The connection, not the session: rows of plain columns need none of the ORM's loading.
+    connection = db.session.connection()
+    # Ids first, then everything by id: each incident prints once, with its own lines, even
+    # if someone records or edits an incident while the report is being made.
+    ids = list(
+        connection.execute(
+            select(Incident.id)
+            .where(
+                Incident.organisation_id == organisation_id,
+                Incident.occurred_at >= start,
+                Incident.occurred_at < end,
+            )
+            .order_by(Incident.occurred_at, Incident.id)
+        ).scalars()
+    )
     sites = dict(
-        db.session.execute(
+        connection.execute(
             select(Site.id, Site.name).where(Site.organisation_id == organisation_id)
         ).all()
     )
@@ -276,26 +291,14 @@ def _incidents(
         item.id: item.label
         for item in db.session.scalars(select(Item).where(Item.organisation_id == organisation_id))
     }
-    while start < end:
-        window_end = min(start + EVIDENCE_WINDOW, end)
-        yield from _incident_window(organisation_id, start, window_end, sites, labels)
-        start = window_end
+    for offset in range(0, len(ids), EVIDENCE_BATCH):
+        yield from _incident_batch(ids[offset : offset + EVIDENCE_BATCH], sites, labels)
 
 
-def _incident_window(
-    organisation_id: int,
-    start: datetime,
-    end: datetime,
-    sites: dict[int, str],
-    labels: dict[int, str],
+def _incident_batch(
+    batch: list[int], sites: dict[int, str], labels: dict[int, str]
 ) -> list[evidence_pdf.IncidentRecord]:
-    """Return the incidents that happened in [start, end), in time order, with all they hold."""
-    in_window = and_(
-        Incident.organisation_id == organisation_id,
-        Incident.occurred_at >= start,
-        Incident.occurred_at < end,
-    )
-    # The connection, not the session: rows of plain columns need none of the ORM's loading.
+    """Return a batch of incidents, in time order, with their lines, amendments and evidence."""
     connection = db.session.connection()
     records = {
         row.id: evidence_pdf.IncidentRecord(
@@ -335,12 +338,10 @@ def _incident_window(
                 Incident.description,
                 Incident.locked_at,
             )
-            .where(in_window)
+            .where(Incident.id.in_(batch))
             .order_by(Incident.occurred_at, Incident.id)
         )
     }
-    if not records:
-        return []
     for line in connection.execute(
         select(
             IncidentLine.incident_id,
@@ -351,8 +352,7 @@ def _incident_window(
             IncidentLine.site_id,
             IncidentLine.marked_property,
         )
-        .join(Incident, Incident.id == IncidentLine.incident_id)
-        .where(in_window)
+        .where(IncidentLine.incident_id.in_(batch))
         .order_by(IncidentLine.id)
     ):
         records[line.incident_id].lines.append(
@@ -372,8 +372,7 @@ def _incident_window(
             IncidentAmendment.created_by_id,
             IncidentAmendment.text,
         )
-        .join(Incident, Incident.id == IncidentAmendment.incident_id)
-        .where(in_window)
+        .where(IncidentAmendment.incident_id.in_(batch))
         .order_by(IncidentAmendment.id)
     ):
         records[amendment.incident_id].amendments.append(
@@ -390,8 +389,7 @@ def _incident_window(
             Evidence.sha256,
             Evidence.captured_at,
         )
-        .join(Incident, Incident.id == Evidence.incident_id)
-        .where(in_window)
+        .where(Evidence.incident_id.in_(batch))
         .order_by(Evidence.id)
     ):
         records[item.incident_id].evidence.append(
