@@ -11,7 +11,9 @@
    (per incident an 8-row, 4-column fields table and a lines table). One Table of them all is not
    a floor: splitting a Table across pages copies the rest of it each page, so its time grows
    with the square of its rows (8,000 rows take 7 s, 32,000 rows as a LongTable 83 s).
-   The floor takes about ten seconds on this machine, so each is measured once per run.
+   The floor takes about fifteen seconds on this machine and is measured once per run; the
+   report (about 5 s) three times, each render in a fresh interpreter: the median render's
+   time, and the highest peak memory of the three.
 
 `python -m bench.reports evidence --years 1 --cprofile` profiles the evidence report on one
 year of the incidents; `--tracemalloc` reports Python's own peak allocation instead.
@@ -43,6 +45,7 @@ from .incidents import ensure_incidents
 
 SHORTFALL_TARGET = 0.5
 EVIDENCE_TARGET = 5.0
+EVIDENCE_RENDERS = 3  # each in a fresh interpreter: one render is a noisy figure
 MEMORY_TARGET_MB = 300
 # Every incident prints its heading and 7 rows of fields (4 of them with two fields side by
 # side: label, value, label, value), then a lines table of 5 columns under its header row.
@@ -180,9 +183,18 @@ def run_evidence(*, regenerate: bool = False, log: Any = print) -> list[Result]:
     )
     floor = _in_child(render_evidence_floor, url)
     log(f"  floor: {_describe(floor)}")
-    report = _in_child(render_evidence, url)
-    log(f"  report: {_describe(report)}")
-    name = f"evidence report PDF, {summary['incidents']:,} incidents over 10 years (one render)"
+    renders = []
+    for _ in range(EVIDENCE_RENDERS):
+        renders.append(_in_child(render_evidence, url))
+        log(f"  report: {_describe(renders[-1])}")
+    # The median render's time; the highest peak any render reached.
+    report = sorted(renders, key=lambda render: render.seconds)[len(renders) // 2]
+    best = min(render.seconds for render in renders)
+    peak_rss_mb = max(render.peak_rss_mb for render in renders)
+    name = (
+        f"evidence report PDF, {summary['incidents']:,} incidents over 10 years "
+        f"(median of {EVIDENCE_RENDERS} renders)"
+    )
     floor_name = f"ReportLab, {rows:,} plain table rows"
     return [
         Result(
@@ -194,16 +206,17 @@ def run_evidence(*, regenerate: bool = False, log: Any = print) -> list[Result]:
             floor_name=floor_name,
             target="≤ 5 s",
             passed=report.seconds <= EVIDENCE_TARGET,
+            best=best,
         ),
         Result(
             "7",
             f"{name}: peak RSS of the rendering process",
-            report.peak_rss_mb,
+            peak_rss_mb,
             "MB",
             floor=floor.peak_rss_mb,
             floor_name=floor_name,
             target=f"≤ {MEMORY_TARGET_MB} MB",
-            passed=report.peak_rss_mb <= MEMORY_TARGET_MB,
+            passed=peak_rss_mb <= MEMORY_TARGET_MB,
         ),
     ]
 
