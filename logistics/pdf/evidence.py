@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from reportlab.lib.units import mm
@@ -166,9 +167,10 @@ def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -
     for item in incident.evidence:
         captured = f", taken {_local(item.captured_at, zone)}" if item.captured_at else ""
         rows += _note_rows(
-            f"Evidence: {item.file_name} ({item.media_type}, {item.size_bytes:,} bytes"
-            f"{captured}) SHA-256 {item.sha256}"
+            f"Evidence: {item.file_name} ({item.media_type}, {item.size_bytes:,} bytes{captured})"
         )
+        # The hash on a line of its own: whole, and never to be searched for across a break.
+        rows += _note_rows(f"SHA-256 {item.sha256}")
     continued = Row(LEADING + 4, 3.5, (cell(PAD, f"#{incident.id} (continued)", CONTINUED),))
     return RecordBlock(rows, continued=continued._replace(keep=True))
 
@@ -234,14 +236,7 @@ def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
 
 def _line_rows(lines: list[LineRecord]) -> list[Row]:
     """Return the lines table: a header row, then each line's cells, wrapped in their columns."""
-    header = Row(
-        LEADING,
-        3,
-        tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_HEADER)),
-        fill=True,
-        rule=True,
-        keep=True,
-    )
+    header = _lines_header()
     rows = [header]
     for line in lines:
         whose = (
@@ -269,6 +264,19 @@ def _line_rows(lines: list[LineRecord]) -> list[Row]:
             )
             rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, header))
     return rows
+
+
+@cache
+def _lines_header() -> Row:
+    """Return the lines table's header row (the same for every incident)."""
+    return Row(
+        LEADING,
+        3,
+        tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_HEADER)),
+        fill=True,
+        rule=True,
+        keep=True,
+    )
 
 
 def _cell(column: int, text: str, style: TextStyle) -> Cell:
