@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ from ..models import (
     User,
 )
 from ..models.alerts import REPORT_MODE
+from ..models.catalogue import item_label
 from ..models.reports import REPORT_KINDS
 from ..models.types import utcnow
 from ..pdf import evidence as evidence_pdf
@@ -288,8 +290,10 @@ def _incidents(
         ).all()
     )
     labels = {
-        item.id: item.label
-        for item in db.session.scalars(select(Item).where(Item.organisation_id == organisation_id))
+        item_id: item_label(name, size)
+        for item_id, name, size in connection.execute(
+            select(Item.id, Item.name, Item.size).where(Item.organisation_id == organisation_id)
+        )
     }
     for offset in range(0, len(ids), EVIDENCE_BATCH):
         yield from _incident_batch(ids[offset : offset + EVIDENCE_BATCH], sites, labels)
@@ -342,62 +346,52 @@ def _incident_batch(
             .order_by(Incident.occurred_at, Incident.id)
         )
     }
-    for line in connection.execute(
-        select(
-            IncidentLine.incident_id,
-            IncidentLine.item_id,
-            IncidentLine.quantity,
-            IncidentLine.action,
-            IncidentLine.origin,
-            IncidentLine.site_id,
-            IncidentLine.marked_property,
-        )
-        .where(IncidentLine.incident_id.in_(batch))
-        .order_by(IncidentLine.id)
+    for incident_id, item_id, quantity, action, origin, site_id, marked in _rows_of(
+        IncidentLine,
+        batch,
+        IncidentLine.item_id,
+        IncidentLine.quantity,
+        IncidentLine.action,
+        IncidentLine.origin,
+        IncidentLine.site_id,
+        IncidentLine.marked_property,
     ):
-        records[line.incident_id].lines.append(
+        records[incident_id].lines.append(
             evidence_pdf.LineRecord(
-                labels.get(line.item_id, ""),
-                line.quantity,
-                line.action,
-                line.origin,
-                sites.get(line.site_id) if line.site_id else None,
-                line.marked_property,
+                labels.get(item_id, ""),
+                quantity,
+                action,
+                origin,
+                sites.get(site_id) if site_id else None,
+                marked,
             )
         )
-    for amendment in connection.execute(
-        select(
-            IncidentAmendment.incident_id,
-            IncidentAmendment.created_at,
-            IncidentAmendment.created_by_id,
-            IncidentAmendment.text,
-        )
-        .where(IncidentAmendment.incident_id.in_(batch))
-        .order_by(IncidentAmendment.id)
+    for incident_id, *amendment in _rows_of(
+        IncidentAmendment,
+        batch,
+        IncidentAmendment.created_at,
+        IncidentAmendment.created_by_id,
+        IncidentAmendment.text,
     ):
-        records[amendment.incident_id].amendments.append(
-            evidence_pdf.AmendmentRecord(
-                amendment.created_at, amendment.created_by_id, amendment.text
-            )
-        )
-    for item in connection.execute(
-        select(
-            Evidence.incident_id,
-            Evidence.file_name,
-            Evidence.media_type,
-            Evidence.size_bytes,
-            Evidence.sha256,
-            Evidence.captured_at,
-        )
-        .where(Evidence.incident_id.in_(batch))
-        .order_by(Evidence.id)
+        records[incident_id].amendments.append(evidence_pdf.AmendmentRecord(*amendment))
+    for incident_id, *item in _rows_of(
+        Evidence,
+        batch,
+        Evidence.file_name,
+        Evidence.media_type,
+        Evidence.size_bytes,
+        Evidence.sha256,
+        Evidence.captured_at,
     ):
-        records[item.incident_id].evidence.append(
-            evidence_pdf.EvidenceRecord(
-                item.file_name, item.media_type, item.size_bytes, item.sha256, item.captured_at
-            )
-        )
+        records[incident_id].evidence.append(evidence_pdf.EvidenceRecord(*item))
     return list(records.values())
+
+
+def _rows_of(model: Any, batch: list[int], *columns: Any) -> Any:
+    """Return (incident id, *columns) rows of an incident's lines, amendments or evidence."""
+    return db.session.connection().execute(
+        select(model.incident_id, *columns).where(model.incident_id.in_(batch)).order_by(model.id)
+    )
 
 
 def _write_archive(
