@@ -20,23 +20,6 @@ RECEIPT_KINDS = ("donation", "purchase")
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_QUANTITY = 10_000_000
 MAX_SOURCE = 200  # the column's width
-MOVEMENT_COLUMNS = (
-    "organisation_id",
-    "site_id",
-    "item_id",
-    "quantity",
-    "kind",
-    "occurred_at",
-    "recorded_at",
-    "recorded_by_id",
-    "source",
-    "note",
-    "transfer_group",
-    "reverses_id",
-    "distribution_id",
-    "incident_id",
-    "cooking_id",
-)
 VERB_BY_KIND = {
     "transfer_out": "move",
     "distribution": "give out",
@@ -402,11 +385,8 @@ _TAKE_LEVEL = (
 )
 
 
-_INSERT_MOVEMENT = (
-    insert(StockMovement.__table__)
-    .values({column: bindparam(column) for column in MOVEMENT_COLUMNS})
-    .returning(StockMovement.__table__.c.id)
-)
+# Its columns are the keys of the values given (compiled once per set of keys).
+_INSERT_MOVEMENT = insert(StockMovement.__table__).returning(StockMovement.__table__.c.id)
 # One row: the organisation of the site and of the item (NULL when there is no such row).
 _OWNERS = select(
     select(Site.organisation_id).where(Site.id == bindparam("site")).scalar_subquery(),
