@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from reportlab.lib.units import mm
@@ -30,7 +29,7 @@ from .base import (
 PAD = 3  # text inset from a column's edges
 LABEL_WIDTH = 30 * mm  # "Interpreter present" at 8 pt, with room to spare
 LINE_WIDTHS = [58 * mm, 18 * mm, 28 * mm, 52 * mm, 22 * mm]
-LINE_HEADER = ("Item", "Qty", "Action", "Whose", "Our mark")
+LINE_COLUMN_NAMES = ("Item", "Qty", "Action", "Whose", "Our mark")
 NUMERIC_COLUMNS = (1,)
 
 HEADING = TextStyle(FONT_BOLD, 10)
@@ -236,8 +235,7 @@ def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
 
 def _line_rows(lines: list[LineRecord]) -> list[Row]:
     """Return the lines table: a header row, then each line's cells, wrapped in their columns."""
-    header = _lines_header()
-    rows = [header]
+    rows = [LINES_HEADER]
     for line in lines:
         whose = (
             "from stock at " + line.site
@@ -262,21 +260,8 @@ def _line_rows(lines: list[LineRecord]) -> list[Row]:
                 for column, texts in enumerate(wrapped)
                 if number < len(texts) and texts[number]
             )
-            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, header))
+            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, LINES_HEADER))
     return rows
-
-
-@cache
-def _lines_header() -> Row:
-    """Return the lines table's header row (the same for every incident)."""
-    return Row(
-        LEADING,
-        3,
-        tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_HEADER)),
-        fill=True,
-        rule=True,
-        keep=True,
-    )
 
 
 def _cell(column: int, text: str, style: TextStyle) -> Cell:
@@ -284,6 +269,17 @@ def _cell(column: int, text: str, style: TextStyle) -> Cell:
     if column in NUMERIC_COLUMNS:
         return cell(left + width - PAD, text, style, right=True)
     return (left + PAD, text, style)
+
+
+# The lines table's header row: the same for every incident, repeated on each page it spans.
+LINES_HEADER = Row(
+    LEADING,
+    3,
+    tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_COLUMN_NAMES)),
+    fill=True,
+    rule=True,
+    keep=True,
+)
 
 
 def _note_rows(text: str) -> list[Row]:
