@@ -529,8 +529,9 @@ def _glyph_widths(font_name: str) -> tuple[dict[str, float], float]:
 @cache
 def _widest(style: TextStyle, ascii_only: bool) -> float:
     """Return the width of the font's widest glyph (of the ASCII ones) at the style's size."""
-    face = pdfmetrics.getFont(style.font).face
-    widths = [face.defaultWidth, *face.charWidths.values()]
+    glyph_widths, default = _glyph_widths(style.font)
     if ascii_only:  # "‰" is a third wider than "@", the widest ASCII glyph
-        widths = [face.charWidths.get(code, face.defaultWidth) for code in range(128)]
+        widths = [glyph_widths.get(chr(code), default) for code in range(128)]
+    else:
+        widths = [default, *glyph_widths.values()]
     return max(widths) * style.size / 1000
