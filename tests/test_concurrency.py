@@ -15,9 +15,9 @@ from logistics.services.errors import InsufficientStock
 THREADS = 8
 
 
-def _run_threads(app, work) -> list[BaseException]:
-    """Run work(thread_index) in THREADS threads started together; return unexpected errors."""
-    barrier = threading.Barrier(THREADS)
+def _run_threads(app, work, threads: int = THREADS) -> list[BaseException]:
+    """Run work(thread_index) in threads started together; return unexpected errors."""
+    barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
 
     def target(index: int) -> None:
@@ -29,10 +29,10 @@ def _run_threads(app, work) -> list[BaseException]:
         except BaseException as exc:  # collected and asserted on in the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
+    started = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
+    for thread in started:
         thread.start()
-    for thread in threads:
+    for thread in started:
         thread.join(timeout=120)
     return errors
 
@@ -123,3 +123,48 @@ def test_two_people_saving_one_outcome_at_once_give_the_goods_out_once(app, worl
     assert ledger.held(site, item) == 70
     assert [m.quantity for m in distributions.live_movements(tonight)] == [-30]
     assert stock.check_ledger() == []
+
+
+def _stock_both(world, item: int, quantity: int) -> tuple[int, int]:
+    """Put the same stock of an item at two warehouses; commit; return the two site ids."""
+    a, b = world.sites["main"], world.sites["gs_store"]
+    for site in (a, b):
+        ledger.receive(world.org_id, None, site_id=site, item_id=item, quantity=quantity)
+    db.session.commit()
+    return a, b
+
+
+def _assert_ledger_holds(world, item: int, expected: dict[int, int]) -> None:
+    """Check the levels, the sum of their movements and check-ledger all agree."""
+    db.session.rollback()  # read what the threads committed, not an old snapshot
+    for site, quantity in expected.items():
+        assert ledger.held(site, item) == quantity
+        summed = db.session.scalar(
+            select(func.sum(StockMovement.quantity)).where(
+                StockMovement.site_id == site, StockMovement.item_id == item
+            )
+        )
+        assert summed == quantity
+    assert stock.check_ledger() == []
+
+
+def test_sixteen_opposite_transfers_at_once_never_deadlock(app, world):
+    # Half the threads move A→B, half B→A: each transfer touches both levels.
+    item = world.items["blanket"]
+    a, b = _stock_both(world, item, 1_000)
+    rounds = 12
+
+    def move(index: int) -> None:
+        source, target = (a, b) if index % 2 == 0 else (b, a)
+        for _ in range(rounds):
+            ledger.transfer(
+                world.org_id, None, from_site_id=source, to_site_id=target, item_id=item, quantity=3
+            )
+            db.session.commit()
+
+    assert _run_threads(app, move, threads=16) == []
+    _assert_ledger_holds(world, item, {a: 1_000, b: 1_000})
+    transfers = db.session.scalar(
+        select(func.count(StockMovement.id)).where(StockMovement.kind == "transfer_out")
+    )
+    assert transfers == 16 * rounds

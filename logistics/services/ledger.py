@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -238,6 +238,7 @@ def transfer(
     get_site(organisation_id, from_site_id)
     get_site(organisation_id, to_site_id)
     get_item(organisation_id, item_id)
+    _lock_levels([(from_site_id, item_id), (to_site_id, item_id)], organisation_id)
     group = str(uuid.uuid4())
     common = {"item_id": item_id, "occurred_at": occurred_at, "note": note}
     out = record(
@@ -283,6 +284,7 @@ def reverse(
             "This was given out at a distribution: correct that distribution's outcome instead."
         )
     legs = _legs(original)
+    _lock_levels([(leg.site_id, leg.item_id) for leg in legs], organisation_id)
     # Take stock out before putting it back, so a refusal comes before any write.
     legs.sort(key=lambda leg: leg.quantity, reverse=True)
     reversals = []
@@ -361,6 +363,36 @@ def _ensure_level(organisation_id: int, site_id: int, item_id: int) -> None:
         .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
     )
     db.session.execute(statement)
+
+
+def _lock_levels(keys: list[tuple[int, int]], organisation_id: int) -> None:
+    """Make sure these (site, item) levels exist, then lock them in (site_id, item_id) order.
+
+    A unit of work that moves several levels takes them all first, in one order shared by
+    every writer: two opposite transfers then queue behind each other instead of each holding
+    one level and waiting for the other, which PostgreSQL aborts as a deadlock. SQLite needs
+    none of it: BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    ordered = sorted(set(keys))
+    if len(ordered) < 2 or db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(
+        postgresql.insert(StockLevel)
+        .values(
+            [
+                {"organisation_id": organisation_id, "site_id": s, "item_id": i, "quantity": 0}
+                for s, i in ordered
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["site_id", "item_id"])
+    )
+    # PostgreSQL sorts first and locks the rows as they come out of the sort, in this order.
+    db.session.execute(
+        select(StockLevel.site_id)
+        .where(tuple_(StockLevel.site_id, StockLevel.item_id).in_(ordered))
+        .order_by(StockLevel.site_id, StockLevel.item_id)
+        .with_for_update()
+    ).all()
 
 
 def _lock_level(organisation_id: int, site_id: int, item_id: int) -> int:
