@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
+import http.client
 import json
+import logging
 import smtplib
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -21,6 +24,10 @@ from .services import alerts, reports
 
 SIGNATURE_HEADER = "X-Logistics-Signature"
 TIMEOUT_SECONDS = 10
+REFUSED_PRIVATE = "refused: the address is private"
+UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryFailed(Exception):
@@ -155,7 +162,8 @@ def send(channel: Channel, message: Message, config: dict[str, Any]) -> None:
     if channel.kind == "email":
         send_email(channel.target, message, config)
     else:
-        send_webhook(channel.target, channel.secret, message.payload)
+        allow_private = bool(config.get("WEBHOOK_ALLOW_PRIVATE"))
+        send_webhook(channel.target, channel.secret, message.payload, allow_private)
 
 
 def send_email(to: str, message: Message, config: dict[str, Any]) -> None:
@@ -186,23 +194,85 @@ def signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send_webhook(url: str, secret: str, payload: dict[str, Any]) -> None:
-    """POST the payload as JSON, signed with the channel's secret."""
+def send_webhook(url: str, secret: str, payload: dict[str, Any], allow_private: bool) -> None:
+    """POST the payload as JSON, signed with the channel's secret, to a public address only.
+
+    The host is resolved once and the connection goes to the address that was checked, so a
+    name that changes its answer between check and connect (DNS rebinding) cannot reach inside.
+    """
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "aid-logistics-alerts",
-            SIGNATURE_HEADER: signature(secret, body),
-        },
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "aid-logistics-alerts",
+        SIGNATURE_HEADER: signature(secret, body),
+    }
+    try:
+        target = alerts.parse_webhook_url(url)
+        addresses = alerts.resolve(target.host, target.port)
+        if not allow_private and any(alerts.is_private_address(a) for a in addresses):
+            raise DeliveryFailed(REFUSED_PRIVATE)
+        status = _post(target, addresses, body, headers)
+    except DeliveryFailed:
+        raise
+    except Exception as exc:
+        log.info("webhook to %s failed: %r", url, exc)
+        raise DeliveryFailed(_reason(exc)) from exc
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"HTTP {status}")
+
+
+def _post(
+    target: alerts.WebhookTarget, addresses: list[str], body: bytes, headers: dict[str, str]
+) -> int:
+    """POST to the first checked address that answers; return the HTTP status."""
+    connection_class = (
+        http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    )
+    # Host header and TLS server name come from target.host; only the socket is pinned.
+    connection = connection_class(target.host, target.port, timeout=TIMEOUT_SECONDS)
+    connection._create_connection = lambda _address, timeout, source: _connect(  # type: ignore[attr-defined]
+        addresses, target.port, timeout, source
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"webhook answered {exc.code} {exc.reason}") from exc
-    except (OSError, ValueError) as exc:
-        raise DeliveryFailed(f"webhook: {exc}") from exc
+        connection.request("POST", target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(1024)
+        return response.status
+    finally:
+        connection.close()
+
+
+def _connect(
+    addresses: list[str], port: int, timeout: float | None, source: tuple[str, int] | None
+) -> socket.socket:
+    """Connect to the first of the checked addresses that accepts, like create_connection."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout, source)
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address")
+
+
+def _reason(exc: BaseException) -> str:
+    """Say in a few words why a webhook failed, for the delivery log."""
+    if isinstance(exc, ssl.SSLCertVerificationError):  # a ValueError too: ask first
+        return "TLS certificate not trusted"
+    if isinstance(exc, ssl.SSLError):
+        return "TLS failed"
+    if isinstance(exc, ValueError):
+        return "not a valid URL"
+    if isinstance(exc, socket.gaierror):
+        return "name not found"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, http.client.HTTPException):
+        return "not an HTTP answer"
+    if isinstance(exc, OSError):
+        return "network unreachable" if exc.errno in UNREACHABLE else "network error"
+    return "could not send"

@@ -89,6 +89,7 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "WEBHOOK_ALLOW_PRIVATE": True,  # the tests' webhook server listens on 127.0.0.1
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10} if "postgresql" in database_url else {},
     }
     config.update(overrides)

@@ -265,6 +265,7 @@ def test_two_schedulers_at_once_deliver_each_alert_once(app, world, database_url
             "LOGISTICS_INSTANCE_DIR": str(tmp_path / "instance"),
             "LOGISTICS_SMTP_HOST": "127.0.0.1",
             "LOGISTICS_SMTP_PORT": str(port),
+            "LOGISTICS_WEBHOOK_ALLOW_PRIVATE": "1",
         }
         command = [
             sys.executable,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -147,7 +152,7 @@ def save_channel(
         errors["kind"] = "email or webhook"
     elif kind == "email" and ("@" not in clean_target or " " in clean_target):
         errors["target"] = "an e-mail address"
-    elif kind == "webhook" and not clean_target.startswith(("http://", "https://")):
+    elif kind == "webhook" and not _is_webhook_url(clean_target):
         errors["target"] = "an http(s) URL"
     if len(clean_target) > 500:
         errors["target"] = "at most 500 characters"
@@ -160,6 +165,8 @@ def save_channel(
     if errors:
         names = ", ".join(errors)
         raise ValidationError(f"Please check: {names}.", errors)
+    if kind == "webhook" and not current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
+        _refuse_private_target(clean_target)
     channel = (
         get_channel(organisation_id, channel_id)
         if channel_id
@@ -174,6 +181,85 @@ def save_channel(
     db.session.add(channel)
     db.session.flush()
     return channel
+
+
+# --- webhook targets ---------------------------------------------------------------------------
+
+# Prefixes whose IPv6 addresses carry an IPv4 one the packets end up at.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    scheme: str
+    host: str
+    port: int
+    path: str  # with its query
+
+
+def parse_webhook_url(url: str) -> WebhookTarget:
+    """Split a webhook URL; raise ValueError unless it is http(s) with a host and a valid port."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return WebhookTarget(parts.scheme, parts.hostname, port, path)
+
+
+def _is_webhook_url(url: str) -> bool:
+    try:
+        parse_webhook_url(url)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Return the addresses a host resolves to, in the resolver's order; gaierror if none."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def is_private_address(text: str) -> bool:
+    """Return whether a webhook must not reach this address: anything but a public unicast one."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])  # drop a zone, as in fe80::1%eth0
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one is judged by the IPv4 one.
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address.sixtofour is not None:
+            address = address.sixtofour
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+        or not address.is_global
+    )
+
+
+def _refuse_private_target(url: str) -> None:
+    target = parse_webhook_url(url)
+    try:
+        addresses = resolve(target.host, target.port)
+    except (OSError, UnicodeError):
+        return  # unknown today; delivery checks the address it actually connects to
+    private = next((a for a in addresses if is_private_address(a)), None)
+    if private is not None:
+        raise ValidationError(
+            _l(
+                "Webhooks go to public addresses only: %(host)s is %(address)s, "
+                "a private or local address.",
+                host=target.host,
+                address=private,
+            ),
+            {"target": _l("a public address")},
+        )
 
 
 def get_channel(organisation_id: int, channel_id: int) -> Channel:
