@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# PostgreSQL aborts a transaction with these when it only lost a race with another one
+# (deadlock detected; could not serialise access): the same work, run again, can succeed.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+RETRY_ATTEMPTS = 5
+RETRY_PAUSE_SECONDS = 0.02
 
 # On SQLite a transaction that reads first and writes later can fail at once with
 # "database is locked" when another writer got in between. Requests and jobs that
@@ -57,3 +71,26 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+
+
+def aborted_by_race(error: BaseException) -> bool:
+    """Tell whether the database aborted a transaction only because another one raced it."""
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and sqlstate in RETRYABLE_SQLSTATES
+
+
+def retry_when_raced(work: Callable[[], T], attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run a unit of work that commits; run it again whole when a concurrent one aborted it."""
+    # The unit re-reads everything and claims its request token again: nothing of the
+    # aborted attempt survived its rollback, so a retry records exactly once.
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as error:
+            if attempt == attempts or not aborted_by_race(error):
+                raise
+            db.session.rollback()
+            log.info("transaction aborted by a concurrent one (%s); retry %d", error.orig, attempt)
+            # Growing, jittered pauses: the twins that collided must not collide again.
+            time.sleep(RETRY_PAUSE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from logistics.database import write_intent
+from logistics.database import retry_when_raced, write_intent
 from logistics.extensions import db
-from logistics.models import StockMovement
+from logistics.models import StockMovement, Submission
 from logistics.services import ledger, stock, submissions
 from logistics.services.errors import InsufficientStock
+from tests.conftest import api_token
 
 THREADS = 8
 
@@ -168,3 +171,83 @@ def test_sixteen_opposite_transfers_at_once_never_deadlock(app, world):
         select(func.count(StockMovement.id)).where(StockMovement.kind == "transfer_out")
     )
     assert transfers == 16 * rounds
+
+
+def test_sixteen_opposite_transfers_through_the_api_all_record(app, world):
+    item = world.items["tent"]
+    a, b = _stock_both(world, item, 500)
+    headers = {"Authorization": f"Bearer {api_token(world, 'warehouse')}"}
+    rounds = 6
+    statuses: list[int] = []
+
+    def move(index: int) -> None:
+        source, target = (a, b) if index % 2 == 0 else (b, a)
+        client = app.test_client()
+        for round_ in range(rounds):
+            body = {"from_site_id": source, "to_site_id": target, "item_id": item, "quantity": 2}
+            body["request_token"] = f"t{index}-{round_}"
+            statuses.append(
+                client.post("/api/v1/transfers", json=body, headers=headers).status_code
+            )
+        # A retry of the last one is answered from its token and moves nothing.
+        replay = client.post("/api/v1/transfers", json=body, headers=headers)
+        assert (replay.status_code, replay.get_json()["replayed"]) == (201, True)
+
+    assert _run_threads(app, move, threads=16) == []
+    assert statuses == [201] * 16 * rounds
+    _assert_ledger_holds(world, item, {a: 500, b: 500})
+    assert db.session.scalar(select(func.count(Submission.id))) == 16 * rounds
+
+
+def test_a_unit_of_work_aborted_as_a_deadlock_runs_again_and_records_once(app, world):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: there is no deadlock to provoke")
+    a, b = world.sites["main"], world.sites["gs_store"]
+    item = world.items["water"]
+    both_hold_one = threading.Barrier(2, timeout=20)
+    attempts: list[int] = []
+
+    def submit(index: int) -> None:
+        first, second = (a, b) if index == 0 else (b, a)
+
+        def unit() -> bool:
+            attempts.append(index)
+
+            def produce() -> dict:
+                for number, site in enumerate((first, second)):
+                    ledger.record(
+                        world.org_id, None, site_id=site, item_id=item, quantity=5, kind="donation"
+                    )
+                    db.session.flush()
+                    if number == 0 and attempts.count(index) == 1:
+                        # Each holds the level the other wants next: a deadlock, first time.
+                        both_hold_one.wait()
+                return {}
+
+            _result, replayed = submissions.run_once(
+                world.org_id, f"van-{index}", "receive", produce
+            )
+            db.session.commit()
+            return replayed
+
+        assert retry_when_raced(unit) is False
+
+    assert _run_threads(app, submit, threads=2) == []
+    assert len(attempts) == 3  # PostgreSQL aborted one of the two, which ran again
+    _assert_ledger_holds(world, item, {a: 10, b: 10})
+    assert db.session.scalar(select(func.count(Submission.id))) == 2
+
+
+def test_other_database_errors_are_not_run_again(app, world):
+    calls: list[int] = []
+
+    def unit() -> None:
+        calls.append(1)
+        db.session.add(Submission(organisation_id=world.org_id, request_token="x", kind="k"))
+        db.session.add(Submission(organisation_id=world.org_id, request_token="x", kind="k"))
+        db.session.commit()
+
+    with write_intent(), pytest.raises(IntegrityError):
+        retry_when_raced(unit)
+    db.session.rollback()
+    assert calls == [1]
