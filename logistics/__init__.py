@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    _say_where_the_key_is(app)
 
     db.init_app(app)
     with app.app_context():
@@ -43,3 +44,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         start_in_process(app)
     return app
+
+
+def _say_where_the_key_is(app: Flask) -> None:
+    """Log one line when the secret key is the instance's own rather than a setting."""
+    source = app.config.get("SECRET_KEY_SOURCE")
+    if source == "created":
+        app.logger.warning(
+            "LOGISTICS_SECRET_KEY is not set: made a random key and kept it in %s.",
+            app.config["SECRET_KEY_FILE"],
+        )
+    elif source == "file":
+        app.logger.info(
+            "LOGISTICS_SECRET_KEY is not set: using the key kept in %s.",
+            app.config["SECRET_KEY_FILE"],
+        )

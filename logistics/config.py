@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET_KEY = "development-only-secret-key"
+SECRET_KEY_FILE = "secret_key"
 DEFAULT_EVIDENCE_TYPES = (
     "image/jpeg,image/png,image/heic,image/webp,video/mp4,video/quicktime,video/webm,"
     "audio/mpeg,audio/mp4,audio/ogg,application/pdf,text/plain"
@@ -55,6 +56,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5") or 5),
         "LOGIN_LOCKOUT_MINUTES": int(_env("LOGIN_LOCKOUT_MINUTES", "15") or 15),
+        # A sign-in lasts this long; "keep me signed in on this phone" lasts REMEMBER_DAYS.
+        "SESSION_HOURS": int(_env("SESSION_HOURS", "12") or 12),
+        "REMEMBER_DAYS": int(_env("REMEMBER_DAYS", "30") or 30),
+        "PASSWORD_RESET_MINUTES": 60,
+        "INVITATION_DAYS": 7,
         "SQLITE_BUSY_TIMEOUT_MS": 30_000,
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
@@ -76,13 +82,48 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _require_secret_key(config: dict[str, Any]) -> None:
-    """Refuse to start in production without a real secret key."""
+    """Refuse to start in production without a real secret key; elsewhere keep one of our own."""
     if config.get("SECRET_KEY"):
+        config["SECRET_KEY_SOURCE"] = "setting"
         return
-    if config["ENV"] in {"development", "testing"} or config.get("TESTING"):
-        config["SECRET_KEY"] = DEV_SECRET_KEY
-        return
-    raise ConfigError(
-        "LOGISTICS_SECRET_KEY is not set. Set it to a long random string before "
-        "running in production (python -c 'import secrets; print(secrets.token_hex(32))')."
-    )
+    if config["ENV"] == "production" and not config.get("TESTING"):
+        raise ConfigError(
+            "LOGISTICS_SECRET_KEY is not set. Set it to a long random string before "
+            "running in production (python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    path = Path(config["INSTANCE_DIR"]) / SECRET_KEY_FILE
+    config["SECRET_KEY"], created = instance_secret_key(path)
+    config["SECRET_KEY_SOURCE"] = "created" if created else "file"
+    config["SECRET_KEY_FILE"] = str(path)
+
+
+def instance_secret_key(path: Path) -> tuple[str, bool]:
+    """Return the key kept in path, making a random one (mode 0600) the first time.
+
+    Several workers may start at once: the key is written to a private temporary file and
+    linked into place, so exactly one key wins and every worker reads that one.
+    """
+    try:
+        return _read_key(path), False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return _read_key(path), False
+    finally:
+        draft.unlink(missing_ok=True)
+    return _read_key(path), True
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path} holds no usable secret key; delete it to make a new one.")
+    return key
