@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, request, session
-from flask_login import current_user
+from flask import Flask, abort, current_app, g, request, session
+from flask_login import current_user, login_user
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
-from .database import reset_write_intent, set_write_intent
+from .database import reset_write_intent, set_write_intent, write_intent
 from .extensions import db, login_manager
-from .models import Membership, User
+from .models import Membership, User, UserSession
+from .models.types import utcnow
 from .permissions import can
-from .services import accounts
+from .services import accounts, signins
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# How stale "last seen" on the devices list may get before a request writes it again.
+LAST_SEEN_EVERY = timedelta(minutes=10)
 
 
 def init_app(app: Flask) -> None:
@@ -25,8 +31,17 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(key: str) -> User | None:
+        # Flask-Login keeps the sign-in's key (User.get_id), in the session and the
+        # remember cookie alike: a sign-in ended on the server ends every copy of it.
+        found = signins.live_by_key(key)
+        if found is None:
+            return None
+        signin, user = found
+        user.session_key = key
+        if signins.is_stale(signin.last_seen_at, LAST_SEEN_EVERY):
+            _note_seen(signin.id)
+        return user
 
     @app.before_request
     def _mark_writes() -> None:
@@ -40,6 +55,45 @@ def init_app(app: Flask) -> None:
             reset_write_intent(token)
 
 
+def sign_in(user: User, *, remember: bool) -> None:
+    """Start a sign-in for this browser: a fresh session, in the organisation used last."""
+    config = current_app.config
+    lifetime = (
+        timedelta(days=config["REMEMBER_DAYS"])
+        if remember
+        else timedelta(hours=config["SESSION_HOURS"])
+    )
+    user.session_key = signins.start(
+        user.id,
+        lifetime=lifetime,
+        remember=remember,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    session.clear()
+    if user.last_organisation_id is not None:
+        session["organisation_id"] = user.last_organisation_id
+    login_user(user, remember=remember, duration=lifetime)
+
+
+def _note_seen(session_id: int) -> None:
+    """Write a sign-in's last-seen time in a short transaction of its own.
+
+    A reading request must not turn its own transaction into a writer (on SQLite that can
+    fail at once); missing one update only makes "last seen" a little older.
+    """
+    touch = update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
+    if request.method in UNSAFE_METHODS:
+        # This request is a writer already (and on SQLite holds the lock a second
+        # connection would wait for): the update rides in its own transaction.
+        db.session.execute(touch)
+        return
+    try:
+        with write_intent(), db.engine.begin() as connection:
+            connection.execute(touch)
+    except OperationalError:
+        current_app.logger.info("Could not note sign-in %s as seen; will try later.", session_id)
+
+
 def current_membership() -> Membership | None:
     """Return the membership this request acts through (token, or the chosen organisation)."""
     if "membership" in g:
@@ -47,7 +101,7 @@ def current_membership() -> Membership | None:
     membership = None
     if current_user.is_authenticated:
         memberships = accounts.memberships_of(current_user.id)
-        chosen = session.get("organisation_id")
+        chosen = session.get("organisation_id", current_user.last_organisation_id)
         membership = next(
             (m for m in memberships if m.organisation_id == chosen),
             memberships[0] if memberships else None,

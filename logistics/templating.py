@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext as _
 
 from .auth import current_membership
 from .permissions import can
@@ -30,10 +31,31 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/…{tail}"
 
 
+BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "Mac"),
+    ("Linux", "Linux"),
+)
+
+
+def device_name(user_agent: str) -> str:
+    """Name a signed-in device from its browser's User-Agent ("Firefox on Android")."""
+    browser = next((name for mark, name in BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or (user_agent[:60] if user_agent else _("Unknown device"))
+
+
 def init_app(app: Flask) -> None:
     """Register filters and the context every page gets."""
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(mask_url, "mask_url")
+    app.add_template_filter(device_name, "device_name")
 
     @app.context_processor
     def _context() -> dict[str, Any]:

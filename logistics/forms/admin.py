@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import EmailField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from ..models import ROLES
@@ -22,15 +22,10 @@ ROLE_LABELS: dict[str, Any] = {
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
-class AddMemberForm(SubmissionForm):
+class InviteForm(SubmissionForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    display_name = StringField(_l("Name shown to others"), validators=[Length(max=120)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="warehouse")
-    password = PasswordField(
-        _l("Initial password (new users only; at least 8 characters)"),
-        validators=[Length(max=200)],
-    )
-    submit = SubmitField(_l("Add member"))
+    submit = SubmitField(_l("Send invitation"))
 
 
 class RoleForm(FlaskForm):

@@ -1,6 +1,16 @@
 """All models, imported so that Alembic and the app see the whole schema."""
 
-from .accounts import ROLES, ApiToken, LoginThrottle, Membership, Organisation, User
+from .accounts import (
+    ROLES,
+    ApiToken,
+    Invitation,
+    LoginThrottle,
+    Membership,
+    Organisation,
+    PasswordReset,
+    User,
+    UserSession,
+)
 from .alerts import (
     CHANGES,
     CHANNEL_KINDS,
@@ -71,12 +81,14 @@ __all__ = [
     "Incident",
     "IncidentAmendment",
     "IncidentLine",
+    "Invitation",
     "SeriesLine",
     "Item",
     "LoginThrottle",
     "Membership",
     "MenuChoice",
     "Organisation",
+    "PasswordReset",
     "Recipe",
     "RecipeLine",
     "Site",
@@ -84,4 +96,5 @@ __all__ = [
     "StockMovement",
     "Submission",
     "User",
+    "UserSession",
 ]

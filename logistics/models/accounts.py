@@ -1,4 +1,4 @@
-"""Organisations, volunteers' accounts, memberships, API tokens and login throttling."""
+"""Organisations, volunteers' accounts, memberships, sign-ins, API tokens and login throttling."""
 
 from __future__ import annotations
 
@@ -40,12 +40,23 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the person lands at their next login.
+    last_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL")
+    )
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    # The secret of the sign-in this object was loaded through (set by auth, never stored).
+    session_key = None  # type: str | None
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
         return self.active
+
+    def get_id(self) -> str | None:
+        """Give Flask-Login the sign-in's key, so a session is only as live as its row."""
+        return self.session_key
 
 
 class Membership(db.Model):
@@ -86,3 +97,53 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(db.Model):
+    """One signed-in browser or phone; ending the row ends that sign-in everywhere."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(db.Model):
+    """A single-use link to set a new password; only its hash is kept."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Invitation(db.Model):
+    """An offer to join an organisation with a role; membership starts when it is accepted."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
-    """A refusal with a message fit to show the person who asked."""
+    """A refusal with a message fit to show the person who asked.
+
+    The message and field notes may be lazy translations: they become text when read,
+    in the language of whoever is shown them.
+    """
 
     status = 422
     code = "invalid"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, message: Any, fields: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
+        self._message = message
+        self._fields = fields or {}
+
+    @property
+    def message(self) -> str:
+        """Return the message as text."""
+        return str(self._message)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Return the field notes as text."""
+        return {name: str(note) for name, note in self._fields.items()}
 
 
 class ValidationError(ServiceError):

@@ -1,21 +1,25 @@
-"""Member administration: who belongs to the organisation, and with which role."""
+"""Member administration: invitations, roles, removing members and deactivating accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..auth import current_org_id, requires
+from ..auth import current_membership, current_org_id, requires
 from ..extensions import db
-from ..forms.admin import ROLE_LABELS, AddMemberForm, RoleForm
+from ..forms.admin import ROLE_LABELS, InviteForm, RoleForm
+from ..forms.auth import PlainForm
 from ..models import Membership
 from ..services import accounts
-from ..services.errors import ValidationError
-from ._submit import submit_once
+from ..services.errors import ServiceError
+from ._submit import or_404, submit_once
+from .auth import absolute_url, send_mail
 
 bp = Blueprint("admin", __name__)
 
@@ -29,67 +33,136 @@ def members() -> str:
 @bp.route("/members/new", methods=["GET", "POST"])
 @requires("manage_users")
 def add_member() -> str | Response:
-    form = AddMemberForm()
+    form = InviteForm()
     if form.validate_on_submit():
+        sent: dict[str, str] = {}
 
         def action() -> dict[str, Any]:
-            membership = accounts.add_member(
-                current_org_id(),
-                form.email.data,
-                form.role.data,
-                password=form.password.data or None,
-                display_name=form.display_name.data or None,
+            lifetime = timedelta(days=current_app.config["INVITATION_DAYS"])
+            invitation, token = accounts.invite(
+                current_org_id(), form.email.data, form.role.data, current_user.id, lifetime
             )
+            sent.update(email=invitation.email, token=token, role=invitation.role)
             return {
-                "membership_id": membership.id,
+                "invitation_id": invitation.id,
                 "message": _(
-                    "Added %(email)s as %(role)s.",
-                    email=membership.user.email,
-                    role=ROLE_LABELS[membership.role],
+                    "Invitation sent to %(email)s as %(role)s. They join when they accept it.",
+                    email=invitation.email,
+                    role=ROLE_LABELS[invitation.role],
                 ),
             }
 
-        if submit_once(form, "member_add", action) is not None:
-            return redirect(url_for("admin.members"))
+        if submit_once(form, "member_invite", action) is not None:
+            if sent and not _mail_invitation(sent["email"], sent["token"], sent["role"]):
+                flash(
+                    _("The e-mail could not be sent; check the e-mail settings, then invite again.")
+                )
+            return redirect(url_for("admin.members"), 303)
     return render_template("admin/add_member.html", form=form)
+
+
+def _mail_invitation(email: str, token: str, role: str) -> bool:
+    membership = current_membership()
+    assert membership is not None
+    return send_mail(
+        email,
+        _("Invitation to %(org)s", org=membership.organisation.name),
+        _(
+            "%(name)s invites you to %(org)s on the aid logistics tracker, as %(role)s.\n\n"
+            "Open this link within %(days)s days to accept:\n%(link)s\n\n"
+            "If you do not know them, ignore this e-mail.",
+            name=current_user.display_name,
+            org=membership.organisation.name,
+            role=ROLE_LABELS[role],
+            days=current_app.config["INVITATION_DAYS"],
+            link=absolute_url("auth.invitation", token=token),
+        ),
+    )
+
+
+@bp.route("/members/invitations/<int:invitation_id>/cancel", methods=["POST"])
+@requires("manage_users")
+def cancel_invitation(invitation_id: int) -> Response:
+    if PlainForm().validate_on_submit():
+        or_404(accounts.cancel_invitation, current_org_id(), invitation_id)
+        db.session.commit()
+        flash(_("Invitation withdrawn."))
+    return redirect(url_for("admin.members"), 303)
 
 
 @bp.route("/members/<int:membership_id>/role", methods=["POST"])
 @requires("manage_users")
 def change_role(membership_id: int) -> str | Response | tuple[str, int]:
-    org_id = current_org_id()
-    membership = _membership_or_404(org_id, membership_id)
+    membership = _membership_or_404(membership_id)
     form = RoleForm()
     if not form.validate_on_submit():
         return _members_page(_("Pick one of the roles."), 422)
-    try:
-        accounts.set_role(org_id, membership.id, form.role.data, current_user.id)
-        db.session.commit()
-    except ValidationError as refusal:
-        db.session.rollback()
-        return _members_page(refusal.message, 422)
-    flash(
+    return _apply(
+        lambda: accounts.set_role(current_org_id(), membership.id, form.role.data, current_user.id),
         _(
             "%(email)s is now %(role)s.",
             email=membership.user.email,
             role=ROLE_LABELS[form.role.data],
-        )
+        ),
     )
+
+
+@bp.route("/members/<int:membership_id>/remove", methods=["POST"])
+@requires("manage_users")
+def remove_member(membership_id: int) -> str | Response | tuple[str, int]:
+    membership = _membership_or_404(membership_id)
+    email = membership.user.email
+    return _apply(
+        lambda: accounts.remove_member(current_org_id(), membership.id, current_user.id),
+        _("%(email)s is no longer a member; their sign-ins and API tokens ended.", email=email),
+    )
+
+
+@bp.route("/members/<int:membership_id>/deactivate", methods=["POST"])
+@requires("manage_users")
+def deactivate(membership_id: int) -> str | Response | tuple[str, int]:
+    membership = _membership_or_404(membership_id)
+    return _apply(
+        lambda: accounts.set_active(current_org_id(), membership.id, False, current_user.id),
+        _("%(email)s can no longer log in.", email=membership.user.email),
+    )
+
+
+@bp.route("/members/<int:membership_id>/reactivate", methods=["POST"])
+@requires("manage_users")
+def reactivate(membership_id: int) -> str | Response | tuple[str, int]:
+    membership = _membership_or_404(membership_id)
+    return _apply(
+        lambda: accounts.set_active(current_org_id(), membership.id, True, current_user.id),
+        _("%(email)s can log in again.", email=membership.user.email),
+    )
+
+
+def _apply(change: Callable[[], Any], done: str) -> str | Response | tuple[str, int]:
+    """Make one change to a member, commit and say so; on refusal show the list with why."""
+    if not PlainForm().validate_on_submit():
+        return redirect(url_for("admin.members"), 303)
+    try:
+        change()
+        db.session.commit()
+    except ServiceError as refusal:
+        db.session.rollback()
+        return _members_page(refusal.message, refusal.status)
+    flash(done)
     return redirect(url_for("admin.members"), 303)
 
 
 def _members_page(error: str | None = None, status: int = 200) -> Any:
+    org_id = current_org_id()
     page = render_template(
         "admin/members.html",
-        members=accounts.members(current_org_id()),
+        members=accounts.members(org_id),
+        invitations=accounts.pending_invitations(org_id),
         role_labels=ROLE_LABELS,
         error=error,
     )
     return (page, status) if status != 200 else page
 
 
-def _membership_or_404(org_id: int, membership_id: int) -> Membership:
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.organisation_id != org_id:
-        abort(404)
-    return membership
+def _membership_or_404(membership_id: int) -> Membership:
+    return or_404(accounts.member, current_org_id(), membership_id)

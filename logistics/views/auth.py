@@ -1,9 +1,10 @@
-"""Log in and out, switch organisation, manage one's API tokens."""
+"""Log in and out, passwords, signed-in devices, invitations, organisation switch, API tokens."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -16,23 +17,32 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
-from ..auth import current_membership
+from .. import notify
+from ..auth import current_membership, sign_in
 from ..extensions import db
-from ..forms.auth import LoginForm, PlainForm, TokenForm
-from ..services import accounts
-from ..services.errors import ServiceError
-from ._submit import submit_once
+from ..forms.auth import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    JoinForm,
+    LoginForm,
+    PlainForm,
+    ResetPasswordForm,
+    TokenForm,
+)
+from ..services import accounts, signins
+from ..services.errors import NotFound, ServiceError
+from ._submit import or_404, submit_once
 
 bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
-        return redirect(url_for("stock.overview"))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -46,16 +56,17 @@ def login() -> str | Response:
             db.session.commit()  # keep the failure count
             form.form_errors.append(refusal.message)
             return render_template("auth/login.html", form=form), 401
+        sign_in(user, remember=bool(form.remember.data))
         db.session.commit()
-        session.clear()
-        login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    PlainForm().validate_on_submit()
+    if PlainForm().validate_on_submit() and current_user.is_authenticated:
+        signins.end_by_key(current_user.session_key or "")
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -69,6 +80,8 @@ def switch(organisation_id: int) -> Response:
         return redirect(url_for("stock.overview"), 303)
     session["organisation_id"] = organisation_id
     session.pop("last_site_id", None)
+    accounts.remember_organisation(current_user.id, organisation_id)
+    db.session.commit()
     return redirect(url_for("stock.overview"))
 
 
@@ -88,14 +101,54 @@ def account() -> str | Response:
 
         if submit_once(form, "api_token", action) is not None:
             new_token = created.get("token")
+    return _account_page(form, new_token=new_token)
+
+
+def _account_page(
+    token_form: TokenForm,
+    *,
+    new_token: str | None = None,
+    password_form: ChangePasswordForm | None = None,
+) -> str:
+    membership = current_membership()
     return render_template(
         "auth/account.html",
-        form=form,
+        form=token_form,
         new_token=new_token,
+        password_form=password_form or ChangePasswordForm(formdata=None),
         tokens=accounts.tokens_of(membership.id) if membership else [],
         memberships=accounts.memberships_of(current_user.id),
+        devices=signins.live_of(current_user.id),
+        this_device=_this_device_id(),
         plain=PlainForm(),
     )
+
+
+def _this_device_id() -> int | None:
+    found = signins.live_by_key(current_user.session_key or "")
+    return found[0].id if found else None
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password() -> str | Response | tuple[str, int]:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user.id,
+                form.current_password.data,
+                form.password.data,
+                keep_key=current_user.session_key,
+            )
+            db.session.commit()
+        except ServiceError as refusal:
+            db.session.rollback()
+            _show_refusal(form, refusal)
+        else:
+            flash(_("Password changed. Your other devices and API tokens were signed out."))
+            return redirect(url_for("auth.account"), 303)
+    return _account_page(TokenForm(formdata=None), password_form=form), 422
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -103,14 +156,158 @@ def account() -> str | Response:
 def revoke_token(token_id: int) -> Response:
     membership = current_membership()
     if membership and PlainForm().validate_on_submit():
-        accounts.revoke_token(membership.id, token_id)
+        or_404(accounts.revoke_token, membership.id, token_id)
         db.session.commit()
         flash(_("Token revoked."))
     return redirect(url_for("auth.account"))
 
 
-def _safe_next(target: str | None) -> str:
-    """Follow ?next= only to a path on this site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("stock.overview")
+@bp.route("/account/devices/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_device(session_id: int) -> Response:
+    if PlainForm().validate_on_submit():
+        or_404(signins.end, current_user.id, session_id)
+        db.session.commit()
+        flash(_("That device is signed out."))
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.route("/account/devices/end-others", methods=["POST"])
+@login_required
+def end_other_devices() -> Response:
+    if PlainForm().validate_on_submit():
+        signins.end_all(current_user.id, except_key=current_user.session_key)
+        db.session.commit()
+        flash(_("Every other device is signed out."))
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        lifetime = timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+        found = accounts.request_password_reset(form.email.data, lifetime)
+        db.session.commit()
+        if found is not None:
+            user, token = found
+            link = absolute_url("auth.reset_password", token=token)
+            send_mail(
+                user.email,
+                _("Set a new password"),
+                _(
+                    "Someone asked to set a new password for %(email)s.\n\n"
+                    "Open this link within an hour to choose one (it works once):\n%(link)s\n\n"
+                    "If it was not you, ignore this e-mail: your password stays as it is.",
+                    email=user.email,
+                    link=link,
+                ),
+            )
+        # The same answer whether or not the address has an account.
+        flash(
+            _(
+                "If an account exists for that address, a link to set a new password is on "
+                "its way. It works once, within an hour."
+            )
+        )
+        return redirect(url_for("auth.login"), 303)
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    try:
+        accounts.live_reset(token)
+    except NotFound as gone:
+        return render_template("auth/link_gone.html", message=gone.message), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+            db.session.commit()
+        except ServiceError as refusal:
+            db.session.rollback()
+            _show_refusal(form, refusal)
+        else:
+            logout_user()
+            session.clear()
+            flash(_("Password set. Log in with it; every device was signed out."))
+            return redirect(url_for("auth.login"), 303)
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str) -> str | Response | tuple[str, int]:
+    try:
+        invite = accounts.live_invitation(token)
+    except NotFound as gone:
+        return render_template("auth/link_gone.html", message=gone.message), 404
+    has_account = accounts.user_by_email(invite.email) is not None
+    join_form = JoinForm()
+    confirm = PlainForm()
+    try:
+        if not has_account and join_form.validate_on_submit():
+            membership = accounts.join_with_invitation(
+                token, join_form.display_name.data, join_form.password.data
+            )
+            sign_in(membership.user, remember=False)
+            return _joined(membership.organisation_id)
+        if has_account and current_user.is_authenticated and confirm.validate_on_submit():
+            membership = accounts.accept_invitation(token, current_user.id)
+            session["organisation_id"] = membership.organisation_id
+            return _joined(membership.organisation_id)
+    except ServiceError as refusal:
+        db.session.rollback()
+        _show_refusal(join_form, refusal)
+    return render_template(
+        "auth/invitation.html",
+        invite=invite,
+        has_account=has_account,
+        join_form=join_form,
+        confirm=confirm,
+        is_for_me=current_user.is_authenticated and current_user.email == invite.email,
+    )
+
+
+def _joined(organisation_id: int) -> Response:
+    session["organisation_id"] = organisation_id
+    db.session.commit()
+    flash(_("Welcome: you are now a member."))
+    return redirect(url_for("stock.overview"), 303)
+
+
+def _show_refusal(form: Any, refusal: ServiceError) -> None:
+    form.form_errors.append(refusal.message)
+    for name, problem in refusal.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, problem]
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """Return a link for e-mails, on the configured address (never the request's Host)."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def send_mail(to: str, subject: str, text: str) -> bool:
+    """Send an account e-mail now; log and carry on when the server does not take it."""
+    try:
+        notify.send_email(to, notify.Message(subject, text, {}), current_app.config)
+    except notify.DeliveryFailed as failure:
+        current_app.logger.warning("Could not e-mail %s: %s", to, failure)
+        return False
+    return True
+
+
+def safe_next(target: str | None) -> str:
+    """Follow ?next= only to a path on this site; anything else goes home."""
+    home = url_for("stock.overview")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return home
+    # Browsers drop tabs and newlines and read "\" as "/": "/\t/evil" would leave the site.
+    if any(ord(char) < 0x21 or char in "\\\x7f" for char in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
+    return target
