@@ -29,6 +29,7 @@ def register_commands(app: Flask) -> None:
         create_org,
         create_user,
         create_token,
+        set_password,
         check_ledger,
         backup,
         seed_demo,
@@ -115,6 +116,23 @@ def create_token(email: str, slug: str, label: str) -> None:
         db.session.commit()
     click.echo(f"API token for {email} as {membership.role} in {slug} (shown once):")
     click.echo(token)
+
+
+@click.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None, help="Prompted for when not given.")
+@with_appcontext
+def set_password(email: str, password: str | None) -> None:
+    """Set someone's password; every device they signed in on and their API tokens end."""
+    with write_intent():
+        if accounts.user_by_email(email) is None:
+            _fail(f"No account with the address {email}.")
+        try:
+            accounts.set_password(email, password if password is not None else _prompt_password())
+            db.session.commit()
+        except ServiceError as error:
+            _fail(error.message)
+    click.echo(f"Password set for {email}; their sign-ins and API tokens ended.")
 
 
 def _or_fail(produce):  # type: ignore[no-untyped-def]

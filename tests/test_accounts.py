@@ -400,3 +400,19 @@ def test_unknown_addresses_cost_the_same_hash_work(database_url, tmp_path) -> No
         db.session.remove()
         db.engine.dispose()
     assert unknown > 0.5 * known, (known, unknown)
+
+
+def test_set_password_from_the_command_line_ends_sign_ins_and_tokens(app, client_as, world):
+    phone = client_as("kitchen")
+    token = api_token(world, "kitchen")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["set-password", world.email("kitchen")], input="short\n")
+    assert result.exit_code == 1 and "at least 8 characters" in result.output
+    assert _signed_in(phone)
+    result = runner.invoke(args=["set-password", world.email("kitchen")], input=NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert not _signed_in(phone)
+    assert _api_status(app, token).status_code == 401
+    assert login(app.test_client(), world.email("kitchen"), NEW_PASSWORD).status_code == 302
+    result = runner.invoke(args=["set-password", "nobody@example.org", "--password", "x" * 9])
+    assert result.exit_code == 1 and "No account with the address" in result.output
