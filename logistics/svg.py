@@ -54,7 +54,7 @@ def cover_chart(needs: Sequence[Need], cap_days: int = 60, chart_id: str = "cove
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="group" '
         f'aria-labelledby="{chart_id}-title" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" style="max-width:34rem">',
+        f'width="100%">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     bottom = TOP + ROW * len(rows)
