@@ -118,23 +118,17 @@ def remove_member(membership_id: int) -> str | Response | tuple[str, int]:
     )
 
 
-@bp.route("/members/<int:membership_id>/deactivate", methods=["POST"])
+@bp.route("/members/<int:membership_id>/<any(deactivate, reactivate):action>", methods=["POST"])
 @requires("manage_users")
-def deactivate(membership_id: int) -> str | Response | tuple[str, int]:
+def set_active(membership_id: int, action: str) -> str | Response | tuple[str, int]:
     membership = _membership_or_404(membership_id)
+    active = action == "reactivate"
+    email = membership.user.email
     return _apply(
-        lambda: accounts.set_active(current_org_id(), membership.id, False, current_user.id),
-        _("%(email)s can no longer log in.", email=membership.user.email),
-    )
-
-
-@bp.route("/members/<int:membership_id>/reactivate", methods=["POST"])
-@requires("manage_users")
-def reactivate(membership_id: int) -> str | Response | tuple[str, int]:
-    membership = _membership_or_404(membership_id)
-    return _apply(
-        lambda: accounts.set_active(current_org_id(), membership.id, True, current_user.id),
-        _("%(email)s can log in again.", email=membership.user.email),
+        lambda: accounts.set_active(current_org_id(), membership.id, active, current_user.id),
+        _("%(email)s can log in again.", email=email)
+        if active
+        else _("%(email)s can no longer log in.", email=email),
     )
 
 
