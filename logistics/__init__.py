@@ -31,11 +31,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app)
 
-    from . import auth, errors, templating, views
+    from . import auth, errors, security, templating, views
     from .cli import register_commands
 
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     views.register_blueprints(app)
     register_commands(app)

@@ -66,6 +66,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "EVIDENCE_MAX_BYTES": int(_env("EVIDENCE_MAX_MB", "50") or 50) * 1024 * 1024,
         "EVIDENCE_TYPES": tuple(
             t.strip() for t in (_env("EVIDENCE_TYPES") or DEFAULT_EVIDENCE_TYPES).split(",")
@@ -77,6 +79,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config.update(overrides)
     # A request may carry one evidence file plus the form around it.
     config.setdefault("MAX_CONTENT_LENGTH", config["EVIDENCE_MAX_BYTES"] + 1024 * 1024)
+    # Cookies only over TLS where the site is served over it (TLS may end at a proxy).
+    https = str(config["BASE_URL"] or "").lower().startswith("https://")
+    secure = https or config["ENV"] == "production"
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     _require_secret_key(config)
     return config
 

@@ -198,9 +198,12 @@ def upload(incident_id: int) -> Response:
 def download(evidence_id: int) -> Response:
     record = or_404(evidence.get_evidence, current_org_id(), evidence_id)
     path = evidence.verified_path(evidence_store(), record)
-    return send_file(
+    response = send_file(
         path, mimetype=record.media_type, as_attachment=True, download_name=record.file_name
     )
+    # Evidence stays off shared caches and out of the browser's disk cache, as on the API.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/incidents/figures")
