@@ -11,6 +11,7 @@ from flask import abort, flash, request
 from flask_babel import gettext as _
 
 from ..auth import current_org_id
+from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.common import SubmissionForm
 from ..models import Item
@@ -28,11 +29,15 @@ def submit_once(
     form: SubmissionForm, kind: str, action: Callable[[], dict[str, Any]]
 ) -> dict[str, Any] | None:
     """Run action once for the form's token and commit; on refusal roll back and show why."""
-    try:
-        result, replayed = submissions.run_once(
-            current_org_id(), form.request_token.data, kind, action
-        )
+
+    def unit() -> tuple[dict[str, Any], bool]:
+        answer = submissions.run_once(current_org_id(), form.request_token.data, kind, action)
         db.session.commit()
+        return answer
+
+    try:
+        # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
+        result, replayed = retry_when_raced(unit)
     except ServiceError as refusal:
         db.session.rollback()
         form.form_errors.append(refusal.message)

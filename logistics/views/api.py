@@ -16,6 +16,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from ..api_spec import MOVEMENT_POST_KINDS, build_spec
+from ..database import retry_when_raced
 from ..errors import json_error
 from ..extensions import csrf, db
 from ..models import MOVEMENT_KINDS, Item, Membership, Site, StockMovement
@@ -356,14 +357,19 @@ def _once(kind: str, data: dict[str, Any], produce: Callable[[], ApiResult]) -> 
         body, status = produce()
         return {"kind": kind, "status": status, "body": body}
 
-    try:
-        result, replayed = submissions.run_once(_org_id(), token, kind, stored)
-        if replayed and result.get("kind") != kind:
+    def unit() -> tuple[dict[str, Any], bool]:
+        answer = submissions.run_once(_org_id(), token, kind, stored)
+        if answer[1] and answer[0].get("kind") != kind:
             raise Conflict(
                 "This request_token was already used for a different request.",
                 {"request_token": "already used"},
             )
         db.session.commit()
+        return answer
+
+    try:
+        # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
+        result, replayed = retry_when_raced(unit)
     except IntegrityError as exc:  # a concurrent request got in first
         db.session.rollback()
         raise Conflict("That clashes with something recorded at the same moment.") from exc
