@@ -1,11 +1,10 @@
-"""Flask commands: organisations, users, tokens, demo data, ledger check, reports, backup."""
+"""Flask commands: organisations, users, tokens, demo data, ledger check, reports, backups."""
 
 from __future__ import annotations
 
 import getpass
 import re
 import shutil
-import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ from .database import write_intent
 from .extensions import db
 from .jobs import JOBS, run_job
 from .models import REPORT_KINDS
-from .services import accounts, reports, stock
+from .services import accounts, backup, reports, stock
 from .services.distributions import local_today
 from .services.errors import ServiceError
 
@@ -31,7 +30,10 @@ def register_commands(app: Flask) -> None:
         create_token,
         set_password,
         check_ledger,
-        backup,
+        backup_command,
+        restore_command,
+        export_org,
+        purge_org,
         seed_demo,
         run_job_command,
         scheduler_command,
@@ -160,18 +162,77 @@ def check_ledger() -> None:
 
 
 @click.command("backup")
+@click.argument("target", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(target: Path) -> None:
+    """Write the database, evidence files and reports to one archive (a folder: dated name)."""
+    summary = _with_files(lambda: backup.backup(target, *_file_dirs()))
+    click.echo(
+        f"Backed up the database and {summary.files} file(s) "
+        f"({summary.bytes / 1e6:.1f} MB) to {summary.path}."
+    )
+    _warn_files(summary)
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Fill this empty instance from a backup ARCHIVE, checking every file's SHA-256."""
+    work_dir = Path(current_app.config["INSTANCE_DIR"])
+    summary = _with_files(lambda: backup.restore(archive, *_file_dirs(), work_dir))
+    click.echo(f"Restored the database and {summary.files} file(s) from {archive}.")
+    _warn_files(summary)
+    click.echo("Next: flask --app logistics db upgrade, then check-ledger.")
+
+
+@click.command("export-org")
+@click.argument("slug")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
-def backup(target: Path) -> None:
-    """Copy the SQLite database to FILE while the app runs (PostgreSQL: use pg_dump)."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        _fail("backup copies SQLite databases; for PostgreSQL use pg_dump (see README).")
-    source_path = engine.url.database
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source_path) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    click.echo(f"Backed up {source_path} to {target}.")
+def export_org(slug: str, target: Path) -> None:
+    """Write one organisation's data to a zip: a CSV per table, its files, a manifest."""
+    summary = _with_files(lambda: backup.export_organisation(slug, target, *_file_dirs()))
+    db.session.rollback()
+    click.echo(f"Exported {slug} with {summary.files} file(s) to {target}.")
+    _warn_files(summary)
+
+
+@click.command("purge-org")
+@click.argument("slug")
+@click.option("--confirm", required=True, help="The slug again, to show you mean it.")
+@with_appcontext
+def purge_org(slug: str, confirm: str) -> None:
+    """Remove an organisation, its data, its files and members who belong nowhere else."""
+    with write_intent():
+        purge = _or_fail(lambda: backup.purge_organisation(slug, confirm, *_file_dirs()))
+        db.session.commit()
+    files = backup.remove_files(purge.files)
+    db.session.rollback()
+    click.echo(
+        f"Purged {slug}: {sum(purge.rows.values())} row(s), {files} file(s), "
+        f"{purge.users_removed} account(s) removed, {purge.users_anonymised} emptied "
+        "(still named on another organisation's records)."
+    )
+
+
+def _with_files(produce):  # type: ignore[no-untyped-def]
+    try:
+        return _or_fail(produce)
+    except OSError as error:
+        _fail(f"Could not use {error.filename or 'a file'}: {error.strerror or error}.")
+
+
+def _file_dirs() -> tuple[Path, Path]:
+    config = current_app.config
+    return Path(config["EVIDENCE_DIR"]), Path(config["REPORTS_DIR"])
+
+
+def _warn_files(summary: backup.Summary) -> None:
+    for member in summary.missing:
+        click.echo(f"Warning: {member} was missing when the backup was made.", err=True)
+    for member in summary.damaged:
+        click.echo(f"Warning: {member} no longer matches its recorded SHA-256.", err=True)
 
 
 @click.command("seed-demo")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
+import tarfile
 
 from sqlalchemy import update
 
@@ -69,20 +72,35 @@ def test_check_ledger_passes_then_catches_a_tampered_level(app, world):
     assert "Tent (2-person) at Main warehouse: level 10, movements sum to 9" in result.output
 
 
-def test_backup_copies_a_live_sqlite_database(app, world, tmp_path):
-    if db.engine.dialect.name != "sqlite":
-        result = _run(app, "backup", str(tmp_path / "copy.sqlite3"))
-        assert result.exit_code == 1 and "pg_dump" in result.output
-        return
+def test_backup_writes_one_archive_with_the_live_database(app, world, tmp_path):
     ledger.receive(
         world.org_id, None, site_id=world.sites["main"], item_id=world.items["water"], quantity=600
     )
     db.session.commit()
-    target = tmp_path / "backups" / "copy.sqlite3"
+    target = tmp_path / "backups" / "nightly.tar"
     result = _run(app, "backup", str(target))
     assert result.exit_code == 0, result.output
-    with sqlite3.connect(target) as copy:
-        (quantity,) = copy.execute(
-            "select quantity from stock_level where item_id = ?", (world.items["water"],)
-        ).fetchone()
-    assert quantity == 600
+    assert f"to {target}." in result.output
+    with tarfile.open(target) as archive:
+        manifest = json.loads(archive.extractfile("manifest.json").read())
+        database = archive.extractfile(manifest["database"]["path"]).read()
+    assert hashlib.sha256(database).hexdigest() == manifest["database"]["sha256"]
+    if db.engine.dialect.name == "sqlite":
+        copy = tmp_path / "copy.sqlite3"
+        copy.write_bytes(database)
+        with sqlite3.connect(copy) as connection:
+            (quantity,) = connection.execute(
+                "select quantity from stock_level where item_id = ?", (world.items["water"],)
+            ).fetchone()
+        assert quantity == 600
+    else:
+        assert database.startswith(b"PGDMP")  # pg_dump's custom format
+    assert list(target.parent.glob("*.partial")) == []
+
+
+def test_restore_of_something_that_is_not_a_backup_says_so(app, tmp_path):
+    bogus = tmp_path / "notes.tar"
+    bogus.write_text("not an archive")
+    result = _run(app, "restore", str(bogus))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Cannot read") and "Traceback" not in result.output
