@@ -92,7 +92,7 @@ class StockLevel(db.Model):
 
 
 class Submission(db.Model):
-    """A request token seen once per organisation, with the answer it got (idempotency)."""
+    """A request token seen once per organisation, with its sender and answer (idempotency)."""
 
     __tablename__ = "submission"
     __table_args__ = (UniqueConstraint("organisation_id", "request_token"),)
@@ -101,5 +101,7 @@ class Submission(db.Model):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     request_token: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
+    # Who sent the token: only they get its answer back. NULL on rows older than 0009.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     result: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

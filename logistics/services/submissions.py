@@ -1,4 +1,4 @@
-"""Idempotent submissions: a request token records once, a replay gets the first answer."""
+"""Idempotent submissions: a request token records once, its sender's replay gets the answer."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Submission
-from .errors import ValidationError
+from .errors import Conflict, ValidationError
 
 MAX_TOKEN_LENGTH = 100
+
+
+class TokenConflict(Conflict):
+    """The request token was used by someone else, or for another kind of request."""
 
 
 def run_once(
@@ -21,30 +26,57 @@ def run_once(
     request_token: str | None,
     kind: str,
     produce: Callable[[], dict[str, Any]],
+    *,
+    user_id: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Run produce once per token; return (its result, whether this was a replay)."""
+    """Run produce once per token; return (its result, whether this was a replay).
+
+    Only the user who sent a token, for the same kind of request, gets its answer back;
+    anyone else is refused (TokenConflict) and nothing runs.
+    """
     token = (request_token or "").strip()
     if not token:
         return produce(), False
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(
-            "The request token is too long.", {"request_token": f"at most {MAX_TOKEN_LENGTH}"}
+            str(_l("The request token is too long.")),
+            {"request_token": f"at most {MAX_TOKEN_LENGTH}"},
         )
     earlier = _find(organisation_id, token)
     if earlier is not None:
-        return earlier.result or {}, True
-    submission = Submission(organisation_id=organisation_id, request_token=token, kind=kind)
+        return _replay(earlier, user_id, kind), True
+    submission = Submission(
+        organisation_id=organisation_id, user_id=user_id, request_token=token, kind=kind
+    )
     try:
         # Claim the token first: a concurrent twin waits here, then finds ours.
         with db.session.begin_nested():
             db.session.add(submission)
     except IntegrityError:
         earlier = _find(organisation_id, token)
-        return (earlier.result if earlier else None) or {}, True
+        if earlier is None:
+            raise
+        return _replay(earlier, user_id, kind), True
     result = produce()
     submission.result = result
     db.session.flush()
     return result, False
+
+
+def _replay(earlier: Submission, user_id: int | None, kind: str) -> dict[str, Any]:
+    """Return the earlier answer to its own sender, for the same kind of request only."""
+    # A row from before 0009 has no sender: nobody can prove it was theirs.
+    if earlier.user_id != user_id or earlier.kind != kind:
+        raise TokenConflict(
+            str(
+                _l(
+                    "This request token was already used for another request. "
+                    "Reload the form and try again; nothing was saved."
+                )
+            ),
+            {"request_token": str(_l("already used"))},
+        )
+    return earlier.result or {}
 
 
 def _find(organisation_id: int, token: str) -> Submission | None:

@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, flash, request
 from flask_babel import gettext as _
 
-from ..auth import current_org_id
+from ..auth import current_membership, current_org_id
 from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.common import SubmissionForm
@@ -28,16 +28,24 @@ WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 def submit_once(
     form: SubmissionForm, kind: str, action: Callable[[], dict[str, Any]]
 ) -> dict[str, Any] | None:
-    """Run action once for the form's token and commit; on refusal roll back and show why."""
+    """Run action once for the form's token and commit; on refusal roll back and show why.
+
+    A token someone else sent, or sent with another form, is refused with a 409 page.
+    """
 
     def unit() -> tuple[dict[str, Any], bool]:
-        answer = submissions.run_once(current_org_id(), form.request_token.data, kind, action)
+        answer = submissions.run_once(
+            current_org_id(), form.request_token.data, kind, action, user_id=current_user_id()
+        )
         db.session.commit()
         return answer
 
     try:
         # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
         result, replayed = retry_when_raced(unit)
+    except submissions.TokenConflict:
+        db.session.rollback()
+        raise  # no field of this form can fix it: the error page says so
     except ServiceError as refusal:
         db.session.rollback()
         form.form_errors.append(refusal.message)
@@ -48,6 +56,13 @@ def submit_once(
         return None
     flash(_("This was already recorded; nothing new was saved.") if replayed else result["message"])
     return result
+
+
+def current_user_id() -> int:
+    """Return the id of the user acting through the current membership."""
+    membership = current_membership()
+    assert membership is not None
+    return membership.user_id
 
 
 def or_404(getter: Callable[..., Any], organisation_id: int, *args: Any) -> Any:

@@ -358,12 +358,8 @@ def _once(kind: str, data: dict[str, Any], produce: Callable[[], ApiResult]) -> 
         return {"kind": kind, "status": status, "body": body}
 
     def unit() -> tuple[dict[str, Any], bool]:
-        answer = submissions.run_once(_org_id(), token, kind, stored)
-        if answer[1] and answer[0].get("kind") != kind:
-            raise Conflict(
-                "This request_token was already used for a different request.",
-                {"request_token": "already used"},
-            )
+        # Another user's token, or one used for another kind of request, is a Conflict.
+        answer = submissions.run_once(_org_id(), token, kind, stored, user_id=_user_id())
         db.session.commit()
         return answer
 

@@ -17,8 +17,21 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Rows recorded before this keep NULL: nobody is their sender, so nobody replays them.
+    with op.batch_alter_table('submission', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_submission_user_id_user_account'),
+            'user_account',
+            ['user_id'],
+            ['id'],
+            ondelete='SET NULL',
+        )
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('submission', schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f('fk_submission_user_id_user_account'), type_='foreignkey'
+        )
+        batch_op.drop_column('user_id')
