@@ -31,9 +31,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app)
 
-    from . import auth, errors, security, templating, views
+    from . import auth, errors, guards, security, templating, views
     from .cli import register_commands
 
+    guards.init_app(app)  # before the blueprints: it bounds their <int:…> ids
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)

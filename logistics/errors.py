@@ -53,12 +53,12 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if is_api_request():
             return json_error(error.status, error.message, error.code, error.fields)
-        return _page(error.status, error.message)
+        return page(error.status, error.message)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Any:
         db.session.rollback()
-        return _page(400, _("The form had expired. Go back, reload the page and try again."))
+        return page(400, _("The form had expired. Go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         if is_api_request():
             return json_error(status, _api_message(status, error))
-        return _page(status, _page_message(status))
+        return page(status, _page_message(status))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
         app.logger.exception("Unexpected error on %s %s", request.method, request.path)
         if is_api_request():
             return json_error(500, "Something went wrong on our side; nothing was saved.")
-        return _page(500, _("Something went wrong on our side; nothing was saved."))
+        return page(500, _("Something went wrong on our side; nothing was saved."))
 
 
 def _api_message(status: int, error: HTTPException) -> str:
@@ -103,5 +103,6 @@ def _page_message(status: int) -> str:
     return messages.get(status, _("The request could not be handled."))
 
 
-def _page(status: int, message: str) -> tuple[str, int]:
+def page(status: int, message: str) -> tuple[str, int]:
+    """Render the error page with a status and a plain message."""
     return render_template("error.html", status=status, message=message), status

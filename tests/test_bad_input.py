@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import api_token, form_token
 from sqlalchemy import func, select
 
 from logistics.extensions import db
-from logistics.models import Distribution, StockMovement
-from logistics.services import distributions
+from logistics.models import Distribution, Incident, Report, StockMovement, Submission
+from logistics.services import distributions, submissions
 
 BIG = "99999999999999999999"
 NOTHING = "There is nothing here."
@@ -189,3 +190,161 @@ def test_a_year_1_donation_through_the_api_is_refused_and_writes_nothing(app, wo
     error = response.get_json()["error"]
     assert error["message"] == TOO_OLD and "occurred_at" in error["fields"]
     assert _movements() == 0
+
+
+# --- request tokens belong to their sender and their action ------------------------------------
+
+ELSEWHERE = "This request token was already used for another request."
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _report_form(world) -> dict[str, str]:
+    return {"kind": "shortfall", "first": "2024-11-01", "last": "2024-11-07"} | {
+        "site_id": str(world.sites["main"]),
+        "distribution_id": "0",
+        "day": "2024-11-01",
+    }
+
+
+def test_another_users_token_is_refused_not_answered(client_as, world) -> None:
+    made = client_as("coordinator").post(
+        "/reports", data={**_report_form(world), "request_token": "coordinator-1"}
+    )
+    assert made.status_code == 302 and "made=" in made.headers["Location"]
+    replay = client_as("warehouse").post(
+        "/reports", data={**_report_form(world), "request_token": "coordinator-1"}
+    )
+    # Not the coordinator's report (its id was the answer), and no second one.
+    assert replay.status_code == 409, replay.get_data(as_text=True)
+    assert ELSEWHERE in replay.get_data(as_text=True) and "Location" not in replay.headers
+    assert _count(Report) == 1
+    # The sender's own replay still gets the first answer.
+    again = client_as("coordinator").post(
+        "/reports", data={**_report_form(world), "request_token": "coordinator-1"}
+    )
+    assert again.headers["Location"] == made.headers["Location"] and _count(Report) == 1
+
+
+def test_another_users_token_is_refused_by_the_api(app, world) -> None:
+    client = app.test_client()
+    body = {"kind": "donation", "site_id": world.sites["main"], "item_id": world.items["tarp"]}
+    body |= {"quantity": 25, "request_token": "phone-1"}
+    answers = {}
+    for role in ("coordinator", "warehouse", "coordinator"):
+        headers = {"Authorization": f"Bearer {api_token(world, role)}"}
+        answers.setdefault(role, []).append(
+            client.post("/api/v1/movements", json=body, headers=headers)
+        )
+    first, again = answers["coordinator"]
+    assert first.status_code == again.status_code == 201 and again.get_json()["replayed"]
+    refused = answers["warehouse"][0]
+    error = refused.get_json()["error"]
+    assert refused.status_code == 409 and error["code"] == "conflict"
+    assert "request_token" in error["fields"] and "id" not in refused.get_json()
+    assert _movements() == 1
+
+
+def test_a_token_used_by_another_action_is_a_409_and_writes_nothing(client_as, world) -> None:
+    coordinator = client_as("coordinator")
+    received = coordinator.post(
+        "/receive",
+        data={"item": "Blanket", "site_id": world.sites["main"], "quantity": 5}
+        | {"kind": "donation", "request_token": "one-token", "save": "Save"},
+    )
+    assert received.status_code == 302
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    forms = {
+        "/reports": _report_form(world),
+        "/incidents/new": {"occurred_at": "2024-11-02T07:30", "kind": "eviction"}
+        | {"area": "Calais", "site_id": "0", "bailiff_present": "unknown"}
+        | {"interpreter_present": "unknown", "legal_basis_shown": "unknown"}
+        | {"shelter_offered": "unknown"},
+        "/distributions/new": {"site_id": world.sites["point"], "starts_at": tomorrow}
+        | {"source_site_id": world.sites["main"], "lines-0-item": "Blanket"}
+        | {"lines-0-quantity": "4"},
+    }
+    for address, data in forms.items():
+        response = coordinator.post(address, data={**data, "request_token": "one-token"})
+        assert response.status_code == 409, address
+        assert ELSEWHERE in response.get_data(as_text=True), address
+    assert (_count(Report), _count(Incident), _count(Distribution)) == (0, 0, 0)
+    assert _movements() == 1
+
+
+def test_a_token_from_before_owners_were_kept_replays_to_nobody(app, world) -> None:
+    db.session.add(
+        Submission(organisation_id=world.org_id, request_token="old", kind="receive", result={})
+    )
+    db.session.commit()
+    with pytest.raises(submissions.TokenConflict):
+        submissions.run_once(
+            world.org_id, "old", "receive", lambda: {}, user_id=world.users["warehouse"]
+        )
+
+
+# --- NUL characters and numbers no column holds ------------------------------------------------
+
+NUL_PAGE = "invisible NUL character"
+
+
+def test_nul_characters_are_refused_in_words_on_pages_and_in_the_api(app, client_as, world):
+    warehouse = client_as("warehouse")
+    for address, data in (
+        ("/receive", {"item": "Blan\x00ket", "site_id": world.sites["main"], "quantity": 5}),
+        ("/receive", {"item": "Blanket", "quantity": 5, "request_token": "to\x00ken"}),
+        ("/loss", {"reason\x00": "damp"}),
+    ):
+        response = warehouse.post(address, data=data)
+        assert response.status_code == 400, address
+        assert NUL_PAGE in response.get_data(as_text=True), address
+    for address in ("/ledger?kind=loss\x00", "/distributions?day=2024-11-02%00"):
+        response = warehouse.get(address)
+        assert response.status_code == 400 and NUL_PAGE in response.get_data(as_text=True)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {api_token(world, 'warehouse')}"}
+    body = {"kind": "donation", "site_id": world.sites["main"], "item_id": world.items["tarp"]}
+    for sent, field in (
+        ({**body, "quantity": 2, "request_token": "a\x00b"}, "request_token"),
+        ({**body, "quantity": 2, "source": "Church\x00"}, "source"),
+        ({"lines": [{"note": "x\x00"}]}, "lines[0].note"),
+    ):
+        response = client.post("/api/v1/movements", json=sent, headers=headers)
+        error = response.get_json()["error"]
+        assert response.status_code == 400 and error["code"] == "bad_request", sent
+        assert field in error["fields"] and field in error["message"], sent
+    response = client.get("/api/v1/movements?kind=loss%00", headers=headers)
+    assert response.status_code == 400 and "kind" in response.get_json()["error"]["fields"]
+    assert _movements() == 0
+
+
+def test_a_number_no_column_holds_gets_a_field_message(client_as, world) -> None:
+    warehouse = client_as("warehouse")
+    for field in ("quantity", "site_id"):
+        response = warehouse.post(
+            "/receive",
+            data={"item": "Blanket", "site_id": world.sites["main"], "quantity": 5}
+            | {"kind": "donation", "request_token": f"big-{field}", "save": "Save"}
+            | {field: "9" * 30},
+        )
+        assert response.status_code == 200, field
+    response = client_as("coordinator").post(
+        "/incidents/new",
+        data={"occurred_at": "2024-11-02T07:30", "kind": "eviction", "area": "Calais"}
+        | {"site_id": str(2**31), "request_token": "big-site"},
+    )
+    assert response.status_code == 200
+    assert "Not a valid choice" in response.get_data(as_text=True) or "could not" in (
+        response.get_data(as_text=True)
+    )
+    counted = client_as("warehouse").post(
+        "/stocktake",
+        data={"item": "Blanket", "site_id": world.sites["main"], "counted": "9" * 30}
+        | {"reason": "Stocktake", "request_token": "big-count", "save": "Save"},
+    )
+    assert counted.status_code == 200
+    assert "Enter a smaller number." in counted.get_data(as_text=True)
+    assert _movements() == 0
+    assert _count(Incident) == 0

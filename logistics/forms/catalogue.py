@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -19,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from ..models import CATEGORIES, SITE_KINDS
-from .common import SubmissionForm
+from .common import SubmissionForm, WholeField
 
 CATEGORY_LABELS: dict[str, Any] = {
     "shelter": _l("Shelter"),
@@ -60,12 +59,12 @@ class ItemForm(SubmissionForm):
         validators=[DataRequired(), Length(max=30)],
     )
     size = StringField(_l("Size or variant"), validators=[Length(max=40)])
-    min_stock = IntegerField(
+    min_stock = WholeField(
         _l("Minimum stock"),
         default=0,
         validators=[Optional(), parsed_number, NumberRange(min=0, max=10_000_000)],
     )
-    cover_target_days = IntegerField(
+    cover_target_days = WholeField(
         _l("Days of cover wanted"),
         default=7,
         validators=[Optional(), parsed_number, NumberRange(min=0, max=365)],

@@ -10,14 +10,44 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField
+from wtforms import DateTimeLocalField, HiddenField, IntegerField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Optional, StopValidation
+
+# The largest whole number a column holds on both databases (INTEGER is 32-bit on PostgreSQL).
+MAX_WHOLE = 2**31 - 1
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Turn (value, label) pairs into select options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def whole_id(value: Any) -> int:
+    """Coerce a select's value to an id a column can hold; refuse any other (ValueError)."""
+    text = str(value).strip()
+    # More than 20 characters is no id; checked first, as int() of 5,000 digits raises anyway.
+    if len(text) > 20 or not -MAX_WHOLE <= (number := int(text)) <= MAX_WHOLE:
+        raise ValueError("out of range")
+    return number
+
+
+class WholeField(IntegerField):
+    """A whole number a column can hold: any longer number gets a field message, not a crash."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        # Measured before int(), which refuses 5,000 digits with a message of its own.
+        too_long = bool(valuelist) and len(str(valuelist[0]).strip()) > 20
+        if not too_long:
+            super().process_formdata(valuelist)
+        if too_long or self.data is not None and not -MAX_WHOLE <= self.data <= MAX_WHOLE:
+            self.data = None
+            raise ValueError(_l("Enter a smaller number."))
+
+    def pre_validate(self, form: Any) -> None:
+        # A number that could not be read already says why; a range check would add noise.
+        if self.process_errors:
+            raise StopValidation()
 
 
 def new_request_token() -> str:

@@ -10,7 +10,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -20,7 +19,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.validators import ValidationError as FormError
 from wtforms.widgets import HiddenInput
 
-from .common import SubmissionForm, choices
+from .common import SubmissionForm, WholeField, choices, whole_id
 from .stock import RECEIPT_CHOICES
 
 
@@ -55,7 +54,7 @@ class ImportForm(SubmissionForm):
     """Upload a CSV of item, size, quantity for a preview."""
 
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
-    site_id = SelectField(_l("Site"), coerce=int)
+    site_id = SelectField(_l("Site"), coerce=whole_id)
     mode = RadioField(
         _l("What is in the file?"),
         choices=choices(
@@ -83,7 +82,7 @@ class ConfirmImportForm(SubmissionForm):
 
     content = HiddenField(validators=[DataRequired()])
     mode = HiddenField(validators=[AnyOf(["delivery", "stocktake"])])
-    site_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    site_id = WholeField(widget=HiddenInput(), validators=[InputRequired()])
     kind = HiddenField(default="donation")
     source = HiddenField(default="")
     reason = HiddenField(default="")

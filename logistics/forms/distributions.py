@@ -9,7 +9,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -21,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .common import SubmissionForm, choices
+from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
 WEEKDAYS = choices(
@@ -34,7 +33,7 @@ class LineForm(Form):
     """One line: an item typed by its label and a quantity (empty rows are skipped)."""
 
     item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
-    quantity = IntegerField(_l("Quantity"), validators=[Optional(), NumberRange(min=0)])
+    quantity = WholeField(_l("Quantity"), validators=[Optional(), NumberRange(min=0)])
 
 
 class CheckboxesField(SelectMultipleField):
@@ -45,12 +44,12 @@ class CheckboxesField(SelectMultipleField):
 
 
 class PlacesMixin:
-    site_id = SelectField(_l("Distribution point"), coerce=int)
-    source_site_id = SelectField(_l("Goods come from"), coerce=int)
+    site_id = SelectField(_l("Distribution point"), coerce=whole_id)
+    source_site_id = SelectField(_l("Goods come from"), coerce=whole_id)
 
 
 class SeriesForm(SubmissionForm, PlacesMixin):
-    weekdays = CheckboxesField(_l("Weekdays"), coerce=int, choices=WEEKDAYS)
+    weekdays = CheckboxesField(_l("Weekdays"), coerce=whole_id, choices=WEEKDAYS)
     local_time = TimeField(_l("Time"), validators=[InputRequired()])
     starts_on = DateField(_l("First day"), validators=[InputRequired()])
     ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
@@ -86,9 +85,9 @@ class OutcomeForm(SubmissionForm):
         ),
         validators=[DataRequired()],
     )
-    headcount = IntegerField(_l("People served (count)"), validators=COUNT)
-    headcount_minors = IntegerField(_l("Of whom minors (optional)"), validators=COUNT)
-    headcount_women = IntegerField(_l("Of whom women (optional)"), validators=COUNT)
+    headcount = WholeField(_l("People served (count)"), validators=COUNT)
+    headcount_minors = WholeField(_l("Of whom minors (optional)"), validators=COUNT)
+    headcount_women = WholeField(_l("Of whom women (optional)"), validators=COUNT)
     note = TextAreaField(
         _l("Note (e.g. CRS stopped it at 18:20)"), validators=[Optional(), Length(max=2000)]
     )

@@ -10,7 +10,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -19,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..models import INCIDENT_KINDS
-from .common import SubmissionForm, choices
+from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
 COUNT = [Optional(), NumberRange(min=0, max=100_000)]
@@ -55,10 +54,10 @@ class IncidentLineForm(Form):
     """One line of lost items; rows without an item are skipped."""
 
     item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
-    quantity = IntegerField(_l("Quantity"), validators=[Optional(), NumberRange(min=1)])
+    quantity = WholeField(_l("Quantity"), validators=[Optional(), NumberRange(min=1)])
     action = SelectField(_l("What happened"), choices=ACTION_CHOICES, default="destroyed")
     origin = SelectField(_l("Whose"), choices=ORIGIN_CHOICES, default="after_distribution")
-    site_id = SelectField(_l("Taken from (our stock)"), coerce=int, validate_choice=False)
+    site_id = SelectField(_l("Taken from (our stock)"), coerce=whole_id, validate_choice=False)
     marked_property = BooleanField(_l("Carried our mark"))
 
 
@@ -70,7 +69,9 @@ class IncidentForm(SubmissionForm):
     kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in INCIDENT_KINDS))
     # Only the public areas of the group's sites: donors see incident counts by area.
     area = SelectField(_l("Area"), validate_choice=False)
-    site_id = SelectField(_l("Our site involved (optional)"), coerce=int, validate_choice=False)
+    site_id = SelectField(
+        _l("Our site involved (optional)"), coerce=whole_id, validate_choice=False
+    )
     forces_present = TextAreaField(
         _l("Forces present (e.g. 4 gendarmerie vans, 1 PAF van)"),
         validators=[Optional(), Length(max=5000)],
@@ -79,8 +80,8 @@ class IncidentForm(SubmissionForm):
     interpreter_present = SelectField(_l("Interpreter present"), choices=TRISTATE_CHOICES)
     legal_basis_shown = SelectField(_l("Legal basis shown"), choices=TRISTATE_CHOICES)
     shelter_offered = SelectField(_l("Shelter offered"), choices=TRISTATE_CHOICES)
-    people_affected = IntegerField(_l("People affected (count)"), validators=COUNT)
-    shelters_affected = IntegerField(_l("Shelters affected (count)"), validators=COUNT)
+    people_affected = WholeField(_l("People affected (count)"), validators=COUNT)
+    shelters_affected = WholeField(_l("Shelters affected (count)"), validators=COUNT)
     witnesses = TextAreaField(
         _l("Witnesses (observers, not the people affected)"),
         validators=[Optional(), Length(max=5000)],

@@ -11,7 +11,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -19,7 +18,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from .common import SubmissionForm, WhenMixin
+from .catalogue import parsed_number
+from .common import SubmissionForm, WhenMixin, WholeField, whole_id
 
 MAX_MEALS = 100_000
 MEALS = [InputRequired(), NumberRange(min=0, max=MAX_MEALS)]
@@ -37,16 +37,16 @@ class LocalDecimalField(DecimalField):
 class MealRowForm(Form):
     """One distribution's planned meals on the day's plan."""
 
-    distribution_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    meal_item_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    meals = IntegerField(_l("Planned meals"), validators=MEALS)
+    distribution_id = WholeField(widget=HiddenInput(), validators=[InputRequired()])
+    meal_item_id = WholeField(widget=HiddenInput(), validators=[Optional()])
+    meals = WholeField(_l("Planned meals"), validators=MEALS)
 
 
 class MenuRowForm(Form):
     """The recipe one kitchen cooks for the day (0: not chosen yet)."""
 
-    site_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    recipe_id = SelectField(_l("Recipe"), coerce=int, default=0)
+    site_id = WholeField(widget=HiddenInput(), validators=[InputRequired()])
+    recipe_id = SelectField(_l("Recipe"), coerce=whole_id, default=0)
 
 
 class DayPlanForm(SubmissionForm):
@@ -60,7 +60,9 @@ class RecipeLineForm(Form):
 
     item = StringField(_l("Ingredient"), validators=[Optional(), Length(max=200)])
     quantity = LocalDecimalField(
-        _l("Per 100 meals"), places=None, validators=[Optional(), NumberRange(min=0)]
+        _l("Per 100 meals"),
+        places=None,
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=1_000_000)],
     )
 
 
@@ -77,13 +79,13 @@ class RecipeForm(SubmissionForm):
 class CookRowForm(Form):
     """Meals cooked with one recipe (rows left at 0 or empty are skipped)."""
 
-    recipe_id = SelectField(_l("Recipe"), coerce=int, default=0)
-    meals = IntegerField(_l("Meals"), validators=[Optional(), NumberRange(min=0, max=MAX_MEALS)])
+    recipe_id = SelectField(_l("Recipe"), coerce=whole_id, default=0)
+    meals = WholeField(_l("Meals"), validators=[Optional(), NumberRange(min=0, max=MAX_MEALS)])
 
 
 class KitchenMealMixin:
-    site_id = SelectField(_l("Kitchen"), coerce=int)
-    meal_item_id = SelectField(_l("Meal"), coerce=int)
+    site_id = SelectField(_l("Kitchen"), coerce=whole_id)
+    meal_item_id = SelectField(_l("Meal"), coerce=whole_id)
 
 
 class CookingForm(SubmissionForm, KitchenMealMixin, WhenMixin):
@@ -93,7 +95,7 @@ class CookingForm(SubmissionForm, KitchenMealMixin, WhenMixin):
 
 
 class LeftoversForm(SubmissionForm, KitchenMealMixin, WhenMixin):
-    meals = IntegerField(
+    meals = WholeField(
         _l("Meals left over"), validators=[InputRequired(), NumberRange(min=1, max=MAX_MEALS)]
     )
     submit = SubmitField(_l("Write off leftovers"))

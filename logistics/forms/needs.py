@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     HiddenField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .common import SubmissionForm, choices
+from .common import SubmissionForm, WholeField, choices
 
 SUBSCRIPTION_CHOICES = choices(
     [
@@ -29,7 +28,7 @@ SUBSCRIPTION_CHOICES = choices(
 
 class PeopleEstimateForm(SubmissionForm):
     area = StringField(_l("Area (town or district)"), validators=[DataRequired(), Length(max=120)])
-    people = IntegerField(
+    people = WholeField(
         _l("People (a count)"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
     )
     as_of = DateField(_l("Date of the estimate"), validators=[InputRequired()])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from .common import SubmissionForm, WhenMixin, choices
+from .common import SubmissionForm, WhenMixin, WholeField, choices, whole_id
 
 QUANTITY = [InputRequired(), NumberRange(min=1, max=10_000_000)]
 RECEIPT_CHOICES = choices([("donation", _l("Donation")), ("purchase", _l("Purchase"))])
@@ -24,23 +24,23 @@ class SaveButtons:
 
 
 class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=int)
-    quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
+    site_id = SelectField(_l("Site"), coerce=whole_id)
+    quantity = WholeField(_l("Quantity"), validators=QUANTITY)
     kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES)
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=200)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
 class TransferForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    from_site_id = SelectField(_l("From site"), coerce=int)
-    to_site_id = SelectField(_l("To site"), coerce=int)
-    quantity = IntegerField(_l("Quantity"), validators=QUANTITY)
+    from_site_id = SelectField(_l("From site"), coerce=whole_id)
+    to_site_id = SelectField(_l("To site"), coerce=whole_id)
+    quantity = WholeField(_l("Quantity"), validators=QUANTITY)
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
 class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=int)
-    counted = IntegerField(
+    site_id = SelectField(_l("Site"), coerce=whole_id)
+    counted = WholeField(
         _l("Counted on the shelf"), validators=[InputRequired(), NumberRange(min=0)]
     )
     reason = StringField(
@@ -49,8 +49,8 @@ class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
 
 
 class LossForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=int)
-    quantity = IntegerField(_l("Quantity lost"), validators=QUANTITY)
+    site_id = SelectField(_l("Site"), coerce=whole_id)
+    quantity = WholeField(_l("Quantity lost"), validators=QUANTITY)
     reason = StringField(
         _l("Reason (spoiled, stolen, damp…)"), validators=[DataRequired(), Length(max=500)]
     )
