@@ -44,7 +44,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REPORTS_DIR": _env("REPORTS_DIR", str(PROJECT_ROOT / "reports")),
         "EVIDENCE_DIR": _env("EVIDENCE_DIR", str(instance / "evidence")),
         "SCHEDULER": _env("SCHEDULER", "off"),
-        "CHECK_SHORTAGES_MINUTES": int(_env("CHECK_SHORTAGES_MINUTES", "30") or 30),
+        # A fraction is allowed (0.05 = every 3 s), for tests of the real scheduler process.
+        "CHECK_SHORTAGES_MINUTES": float(_env("CHECK_SHORTAGES_MINUTES", "30") or 30),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         "SMTP_HOST": _env("SMTP_HOST", "localhost"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25") or 25),
