@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from . import Result, as_of, machine, pages, reports, shortages, table, writes
+from . import Result, as_of, ledger, machine, pages, reports, shortages, table, writes
 from .generate import DATA_DIR, ensure_sqlite, generate
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -83,6 +83,7 @@ def postgres_set(server_url: str, args: argparse.Namespace) -> list[Result]:
 
 def _measure(small: str, large: str, engine: str, args: argparse.Namespace) -> list[Result]:
     results = _isolated(pages.run, small, large, args.repeat, engine)
+    results += _isolated(ledger.run, small, large, args.repeat, engine)
     results += _isolated(as_of.run, large, args.repeat, engine)
     # Before the writes, which add movements: "now" is the end of the generated ledger.
     shortage_results = _isolated(shortages.run, large, args.repeat, engine)
