@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import api_token
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +14,6 @@ from logistics.extensions import db
 from logistics.models import StockMovement, Submission
 from logistics.services import ledger, stock, submissions
 from logistics.services.errors import InsufficientStock
-from tests.conftest import api_token
 
 THREADS = 8
 
