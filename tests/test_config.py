@@ -97,7 +97,13 @@ def test_a_cookie_signed_with_the_old_development_key_is_refused(monkeypatch, tm
     from flask.sessions import SecureCookieSessionInterface
 
     monkeypatch.delenv("LOGISTICS_SECRET_KEY", raising=False)
-    app = create_app({"INSTANCE_DIR": str(tmp_path), "TESTING": True})
+    app = create_app(
+        {
+            "INSTANCE_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'forged.sqlite3'}",
+            "TESTING": True,
+        }
+    )
     forger = create_app({"SECRET_KEY": "development-only-secret-key", "TESTING": True})
     serializer = SecureCookieSessionInterface().get_signing_serializer(forger)
     forged = serializer.dumps({"_user_id": "1", "_fresh": True, "organisation_id": 1})
