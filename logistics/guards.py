@@ -70,12 +70,13 @@ def _first_nul() -> str | None:
     if NUL in request.path:
         return "path"
     for name, value in _pairs():
-        if NUL in name or NUL in value:
-            return name.replace(NUL, "") or "?"
+        # A multipart part may come without a name (None).
+        if NUL in (name or "") or NUL in value:
+            return (name or "").replace(NUL, "") or "?"
     return None
 
 
-def _pairs() -> Iterator[tuple[str, str]]:
+def _pairs() -> Iterator[tuple[str | None, str]]:
     """Yield every (name, text) the request carries: query, form, file names, JSON strings."""
     yield from request.args.items(multi=True)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
