@@ -60,11 +60,6 @@ class SubmissionForm(FlaskForm):
 
     request_token = HiddenField(default=new_request_token)
 
-    def fresh(self) -> SubmissionForm:
-        """Give the form a new token, for "save and add another"."""
-        self.request_token.data = new_request_token()
-        return self
-
 
 class WhenMixin:
     """An optional local date and time; empty means now."""

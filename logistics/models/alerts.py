@@ -27,7 +27,6 @@ CHANNEL_KINDS = ("email", "webhook")
 CHANNEL_MODES = ("immediate", "digest")
 # A member's subscription to the weekly donor report (e-mail with the PDF).
 REPORT_MODE = "report"
-DELIVERY_STATUSES = ("pending", "sent", "failed")
 
 
 class PeopleEstimate(db.Model):

@@ -13,17 +13,6 @@ from ..models import CATEGORIES, MEAL_UNITS, SITE_KINDS, Item, Site
 from .errors import Conflict, ValidationError
 from .ledger import get_item, get_site
 
-ITEM_FIELDS = (
-    "name",
-    "category",
-    "unit",
-    "size",
-    "min_stock",
-    "cover_target_days",
-    "unit_value_eur",
-    "per_person_per_day",
-)
-SITE_FIELDS = ("name", "kind", "area", "details")
 MAX_WHOLE = 10_000_000
 MAX_DECIMAL = 10_000_000  # Numeric(10, 2) holds 8 digits before the point
 
@@ -104,18 +93,6 @@ def find_item_by_label(organisation_id: int, label: str) -> Item | None:
         if item.label.lower() == wanted:
             return item
     return None
-
-
-def find_item(organisation_id: int, name: str, size: str = "") -> Item | None:
-    """Return the active item with this name and size, ignoring case."""
-    return db.session.scalar(
-        select(Item).where(
-            Item.organisation_id == organisation_id,
-            Item.active.is_(True),
-            db.func.lower(Item.name) == name.strip().lower(),
-            db.func.lower(Item.size) == size.strip().lower(),
-        )
-    )
 
 
 def is_meal(item: Item) -> bool:

@@ -497,7 +497,7 @@ def _quantity(raw: str, mode: str) -> tuple[int | None, str | None]:
 
 def _match(organisation_id: int, plan: ImportPlan) -> None:
     """Find each row's item, refuse unknown and repeated ones, and fill in expected levels."""
-    # One query for the whole catalogue, matched like catalogue.find_item (ignoring case),
+    # One query for the whole catalogue, matched by name and size ignoring case,
     # rather than one query per row of a 5,000-row file.
     by_key: dict[tuple[str, str], Item] = {}
     sizes: dict[str, list[str]] = defaultdict(list)

@@ -51,7 +51,6 @@ PER_100_PLACES = Decimal("0.001")
 MAX_NAME = 120
 MAX_NOTES = 300
 LEFTOVER_REASON = "Leftovers (spoilage)"
-BASES = ("same_weekday", "series", "plan")
 
 # (ingredient item id, quantity per 100 meals) and (recipe id, meals), as forms and the API give.
 RecipeLineInput = tuple[int, Decimal]
