@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from factories import PASSWORD, Api
 from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
@@ -23,7 +24,6 @@ from logistics.services import accounts, catalogue
 POSTGRES_URL = os.environ.get(
     "LOGISTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PASSWORD = "correct horse battery"
 ROLES = ("admin", "coordinator", "warehouse", "kitchen", "donor")
 
 
@@ -222,6 +222,20 @@ def api_token(world: World, role: str) -> str:
     token = accounts.create_token(membership.id, "tests")
     db.session.commit()
     return token
+
+
+@pytest.fixture
+def api(app: Flask, world: World):
+    """Return a function giving an API client for a role of the world (or of another)."""
+    clients: dict[str, Api] = {}
+
+    def make(role: str, target: World | None = None) -> Api:
+        key = f"{role}@{(target or world).slug}"
+        if key not in clients:
+            clients[key] = Api(app, api_token(target or world, role))
+        return clients[key]
+
+    return make
 
 
 def form_token(html: str) -> str:

@@ -6,15 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from conftest import World, api_token
+from factories import Api, assert_error, held, movement_count, receive
 from flask import Flask
-from sqlalchemy import func, select
 
 from logistics import create_app
 from logistics.api_spec import build_spec
 from logistics.extensions import db
-from logistics.models import StockMovement
 from logistics.services import accounts, ledger
 
 MOVEMENT_KEYS = {
@@ -32,72 +30,8 @@ MOVEMENT_KEYS = {
 }
 
 
-class Api:
-    """A test client speaking JSON with one bearer token."""
-
-    def __init__(self, app: Flask, token: str | None) -> None:
-        self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(f"/api/v1{path}", query_string=params, headers=self.headers)
-
-    def post(self, path: str, body: Any = None, raw: str | None = None) -> Any:
-        if raw is not None:
-            return self.client.post(
-                f"/api/v1{path}", data=raw, headers=self.headers, content_type="application/json"
-            )
-        return self.client.post(f"/api/v1{path}", json=body or {}, headers=self.headers)
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str) -> Api:
-        if role not in clients:
-            clients[role] = Api(app, api_token(world, role))
-        return clients[role]
-
-    return make
-
-
 def ago(**delta: float) -> str:
     return (datetime.now(UTC) - timedelta(**delta)).isoformat()
-
-
-def receive(world: World, site: str, item: str, quantity: int, **extra: Any) -> int:
-    movement = ledger.receive(
-        world.org_id,
-        None,
-        site_id=world.sites[site],
-        item_id=world.items[item],
-        quantity=quantity,
-        **extra,
-    )
-    db.session.commit()
-    return movement.id
-
-
-def movement_count(org_id: int) -> int:
-    db.session.rollback()  # read what the requests committed, not an old snapshot
-    return db.session.scalar(select(func.count()).where(StockMovement.organisation_id == org_id))
-
-
-def held(world: World, site: str, item: str) -> int:
-    db.session.rollback()
-    return ledger.held(world.sites[site], world.items[item])
-
-
-def assert_error(response: Any, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    error = response.get_json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    if field is not None:
-        assert field in error["fields"], error
-    return error
 
 
 def test_catalogue_lists_and_creates_items_and_sites(api, world: World) -> None:

@@ -6,30 +6,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from conftest import World, api_token
-from flask import Flask
+from conftest import World
+from factories import Api, assert_error, held, movement_count, receive
 from sqlalchemy import func, select
-from test_api import Api, assert_error, held, movement_count, receive
 
 from logistics.extensions import db
 from logistics.models import Distribution, DistributionSeries
 from logistics.services import distributions, stock
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str) -> Api:
-        if role not in clients:
-            clients[role] = Api(app, api_token(world, role))
-        return clients[role]
-
-    return make
 
 
 def today() -> date:

@@ -8,11 +8,10 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from conftest import World, api_token
+from factories import Api, assert_error, held, movement_count, receive
 from flask import Flask
 from sqlalchemy import func, select
-from test_api import Api, assert_error, held, movement_count, receive
 
 from logistics.extensions import db
 from logistics.models import Evidence, Incident
@@ -21,19 +20,6 @@ from logistics.services.incidents import IncidentInput
 
 JPEG = b"\xff\xd8\xff\xe0" + b"slashed tents by the canal " * 100
 SECRETS = ("gendarmerie", "woods behind the hospital", "Two volunteers", "Unit 4")
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str) -> Api:
-        if role not in clients:
-            clients[role] = Api(app, api_token(world, role))
-        return clients[role]
-
-    return make
 
 
 def eviction(world: World, *lines: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -5,27 +5,21 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any
 
-import pytest
 from conftest import World, api_token
+from factories import (
+    Api,
+    assert_error,
+    held,
+    kitchen_items,
+    meal_series,
+    movement_count,
+    receive,
+    tomorrow,
+)
 from flask import Flask
-from test_api import Api, assert_error, held, movement_count, receive
-from test_kitchen import _kitchen_world, _series, _tomorrow
 
 from logistics.extensions import db
 from logistics.services import catalogue
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str) -> Api:
-        if role not in clients:
-            clients[role] = Api(app, api_token(world, role))
-        return clients[role]
-
-    return make
 
 
 def dal(world: World, **extra: Any) -> dict[str, Any]:
@@ -41,9 +35,9 @@ def dal(world: World, **extra: Any) -> dict[str, Any]:
 
 
 def test_plan_recipes_and_menu_give_the_forecast_and_ingredient_needs(api, world: World) -> None:
-    _kitchen_world(world)
-    t = _tomorrow(world)
-    series = _series(world, t, 400, time(18, 0), water=50)
+    kitchen_items(world)
+    t = tomorrow(world)
+    series = meal_series(world, t, 400, time(18, 0), water=50)
     receive(world, "kitchen", "onions", 30)
     kitchen_lead = api("kitchen")
 
@@ -102,7 +96,7 @@ def test_plan_recipes_and_menu_give_the_forecast_and_ingredient_needs(api, world
 
 
 def test_bad_recipes_and_plans_are_refused(api, world: World) -> None:
-    _kitchen_world(world)
+    kitchen_items(world)
     lead = api("kitchen")
     meal_line = {"item_id": world.items["meal"], "quantity_per_100": 100}
     assert_error(lead.post("/recipes", dal(world, lines=[meal_line])), 422, "invalid", "lines")
@@ -120,7 +114,7 @@ def test_bad_recipes_and_plans_are_refused(api, world: World) -> None:
 def test_cooking_moves_stock_once_and_refuses_shortage_as_a_whole(
     app: Flask, api, world: World, other_world: World
 ) -> None:
-    _kitchen_world(world)
+    kitchen_items(world)
     lead = api("kitchen")
     recipe = lead.post("/recipes", dal(world)).get_json()
     receive(world, "kitchen", "onions", 50)

@@ -6,11 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-from conftest import World, api_token
-from flask import Flask
+from conftest import World
+from factories import assert_error, receive
 from sqlalchemy import func, select
-from test_api import Api, assert_error, receive
 
 from logistics.extensions import db
 from logistics.models import Channel, PeopleEstimate, Submission
@@ -18,19 +16,6 @@ from logistics.services import accounts, alerts, catalogue, distributions, ledge
 
 PARIS = ZoneInfo("Europe/Paris")
 SECRET = "whsec-calais-aid-0123456789-kqZt"
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str) -> Api:
-        if role not in clients:
-            clients[role] = Api(app, api_token(world, role))
-        return clients[role]
-
-    return make
 
 
 def today() -> date:

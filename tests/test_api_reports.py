@@ -5,30 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 
-import pytest
-from conftest import World, api_token
-from flask import Flask
+from factories import assert_error
 from pypdf import PdfReader
 from sqlalchemy import func, select
-from test_api import Api, assert_error
 
 from logistics.extensions import db
 from logistics.models import Report, ShareLink
 from logistics.services import distributions
-
-
-@pytest.fixture
-def api(app: Flask, world: World):
-    """Return a function giving an API client for a role of the world."""
-    clients: dict[str, Api] = {}
-
-    def make(role: str, target: World | None = None) -> Api:
-        key = f"{role}@{(target or world).slug}"
-        if key not in clients:
-            clients[key] = Api(app, api_token(target or world, role))
-        return clients[key]
-
-    return make
 
 
 def count(model) -> int:

@@ -1,0 +1,151 @@
+"""Make test data in one place: items, sites, members, tokens, movements and an API client.
+
+Every helper writes through the services (the same rules the app obeys) and commits, so what it
+makes is visible to requests at once. Test modules import from here or from conftest, never from
+each other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from logistics.extensions import db
+from logistics.models import Distribution, Item, Site, StockMovement
+from logistics.services import accounts, catalogue, distributions, ledger
+
+PASSWORD = "correct horse battery"
+INGREDIENTS = {"onions": ("Onions", "kg"), "rice": ("Rice", "kg"), "lentils": ("Lentils", "kg")}
+
+
+def item(org_id: int, name: str, category: str = "bedding", **fields: Any) -> Item:
+    """Create an item of an organisation; commit."""
+    made = catalogue.save_item(org_id, {"name": name, "category": category, **fields})
+    db.session.commit()
+    return made
+
+
+def site(org_id: int, name: str, kind: str = "warehouse", area: str = "Calais", **fields) -> Site:
+    """Create a site of an organisation; commit."""
+    made = catalogue.save_site(org_id, {"name": name, "kind": kind, "area": area, **fields})
+    db.session.commit()
+    return made
+
+
+def member(org_id: int, email: str, role: str, password: str = PASSWORD) -> int:
+    """Add a member with a password to an organisation; commit; return the user id."""
+    membership = accounts.add_member(org_id, email, role, password=password)
+    db.session.commit()
+    return membership.user_id
+
+
+def token(org_id: int, email: str, name: str = "tests") -> str:
+    """Create an API token for a member of an organisation; commit."""
+    user = accounts.user_by_email(email)
+    membership = next(m for m in user.memberships if m.organisation_id == org_id)
+    made = accounts.create_token(membership.id, name)
+    db.session.commit()
+    return made
+
+
+def movement(org_id: int, site_id: int, item_id: int, quantity: int, **extra: Any) -> int:
+    """Receive stock into a site through the ledger; commit; return the movement id."""
+    made = ledger.receive(
+        org_id, None, site_id=site_id, item_id=item_id, quantity=quantity, **extra
+    )
+    db.session.commit()
+    return made.id
+
+
+def receive(world: Any, site: str, item: str, quantity: int, **extra: Any) -> int:
+    """Receive stock into a site of a world by their keys; commit; return the movement id."""
+    return movement(world.org_id, world.sites[site], world.items[item], quantity, **extra)
+
+
+def movement_count(org_id: int) -> int:
+    """Count an organisation's movements as the requests committed them."""
+    db.session.rollback()  # read what the requests committed, not an old snapshot
+    return db.session.scalar(select(func.count()).where(StockMovement.organisation_id == org_id))
+
+
+def held(world: Any, site: str, item: str) -> int:
+    """Return what a site of a world holds of an item, as the requests committed it."""
+    db.session.rollback()
+    return ledger.held(world.sites[site], world.items[item])
+
+
+class Api:
+    """A test client speaking JSON with one bearer token."""
+
+    def __init__(self, app: Flask, bearer: str | None) -> None:
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", query_string=params, headers=self.headers)
+
+    def post(self, path: str, body: Any = None, raw: str | None = None) -> Any:
+        if raw is not None:
+            return self.client.post(
+                f"/api/v1{path}", data=raw, headers=self.headers, content_type="application/json"
+            )
+        return self.client.post(f"/api/v1{path}", json=body or {}, headers=self.headers)
+
+
+def assert_error(response: Any, status: int, code: str, field: str | None = None) -> dict:
+    """Assert an API error answer of this status and code (naming a field); return the error."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    if field is not None:
+        assert field in error["fields"], error
+    return error
+
+
+def kitchen_items(world: Any) -> None:
+    """Add a meal item and the ingredients onions, rice and lentils to a world; commit."""
+    meal = catalogue.save_item(
+        world.org_id, {"name": "Hot meal", "category": "food", "unit": "meal"}
+    )
+    world.items["meal"] = meal.id
+    for key, (name, unit) in INGREDIENTS.items():
+        made = catalogue.save_item(
+            world.org_id, {"name": name, "category": "ingredient", "unit": unit}
+        )
+        world.items[key] = made.id
+    db.session.commit()
+
+
+def meal_series(world: Any, starts_on: date, meals: int, at: time, point: str = "point", **extra):
+    """Schedule a daily series of meals (and other items) from the kitchen; commit."""
+    lines = [(world.items["meal"], meals)] + [(world.items[k], q) for k, q in extra.items()]
+    series = distributions.create_series(
+        world.org_id,
+        site_id=world.sites[point],
+        source_site_id=world.sites["kitchen"],
+        weekdays=range(7),
+        local_time=at,
+        starts_on=starts_on,
+        ends_on=None,
+        lines=lines,
+    )
+    db.session.commit()
+    return series
+
+
+def occurrence(series: Any, day: date) -> Distribution:
+    """Return the distribution of a series on a local day."""
+    return db.session.scalar(
+        select(Distribution).where(
+            Distribution.series_id == series.id, Distribution.local_date == day
+        )
+    )
+
+
+def tomorrow(world: Any) -> date:
+    """Return tomorrow in the organisation's time zone."""
+    return distributions.local_today(world.org_id) + timedelta(days=1)
