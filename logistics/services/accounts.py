@@ -27,6 +27,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import signins
 from .errors import Conflict, NotFound, ValidationError
+from .rows import owned
 from .tokens import hash_token, new_secret
 
 MIN_PASSWORD_LENGTH = 8
@@ -538,10 +539,7 @@ def remember_organisation(user_id: int, organisation_id: int) -> None:
 
 def member(organisation_id: int, membership_id: int) -> Membership:
     """Return one of the organisation's memberships, or raise NotFound."""
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.organisation_id != organisation_id:
-        raise NotFound(_l("No such member."))
-    return membership
+    return owned(Membership, organisation_id, membership_id, _l("No such member."))
 
 
 def _hash_method() -> str:

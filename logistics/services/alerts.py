@@ -27,8 +27,9 @@ from ..models import (
     Membership,
 )
 from ..models.types import utcnow
-from .errors import NotFound, ValidationError
+from .errors import ValidationError
 from .needs import Need, compute_needs
+from .rows import owned
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 MAX_ATTEMPTS = 5
@@ -264,10 +265,7 @@ def _refuse_private_target(url: str) -> None:
 
 def get_channel(organisation_id: int, channel_id: int) -> Channel:
     """Return the organisation's channel or raise NotFound."""
-    channel = db.session.get(Channel, channel_id)
-    if channel is None or channel.organisation_id != organisation_id:
-        raise NotFound("No such channel.")
-    return channel
+    return owned(Channel, organisation_id, channel_id, "No such channel.")
 
 
 def set_channel_active(organisation_id: int, channel_id: int, active: bool) -> Channel:

@@ -25,8 +25,10 @@ from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone
 from .catalogue import cooked_to_plan
-from .errors import InsufficientStock, NotFound, ValidationError
+from .errors import ValidationError
 from .lines import sync_lines
+from .outgoing import Take, take_all
+from .rows import owned
 
 DAYS_AHEAD = 28
 MAX_DAYS_BACK = 366
@@ -54,20 +56,18 @@ def get_distribution(
     organisation_id: int, distribution_id: int, *, for_update: bool = False
 ) -> Distribution:
     """Return the organisation's distribution or raise NotFound; optionally locked for writing."""
-    distribution = db.session.get(
-        Distribution, distribution_id, with_for_update=for_update, populate_existing=for_update
+    return owned(
+        Distribution,
+        organisation_id,
+        distribution_id,
+        "No such distribution.",
+        for_update=for_update,
     )
-    if distribution is None or distribution.organisation_id != organisation_id:
-        raise NotFound("No such distribution.")
-    return distribution
 
 
 def get_series(organisation_id: int, series_id: int) -> DistributionSeries:
     """Return the organisation's series or raise NotFound."""
-    series = db.session.get(DistributionSeries, series_id)
-    if series is None or series.organisation_id != organisation_id:
-        raise NotFound("No such series.")
-    return series
+    return owned(DistributionSeries, organisation_id, series_id, "No such series.")
 
 
 # --- scheduling ------------------------------------------------------------------------------
@@ -272,28 +272,25 @@ def record_outcome(
             ledger.reverse(
                 organisation_id, user_id, movement.id, "Outcome corrected", by_outcome=True
             )
-        shortages = []
-        for item_id, quantity in given:
-            try:
-                ledger.record(
-                    organisation_id,
-                    user_id,
+        # Refused whole: leaving the block with the error rolls the savepoint back.
+        take_all(
+            organisation_id,
+            user_id,
+            (
+                Take(
                     site_id=distribution.source_site_id,
                     item_id=item_id,
-                    quantity=-quantity,
+                    quantity=quantity,
                     kind="distribution",
                     occurred_at=min(distribution.starts_at, moment),
                     note=f"Distribution at {distribution.site.name}",
                     distribution_id=distribution.id,
                 )
-            except InsufficientStock as refusal:
-                shortages.append(refusal.message)
-        if shortages:
-            # Leaving the block with an exception rolls the savepoint back: nothing is written.
-            raise InsufficientStock(
-                "Not recorded, the source does not hold enough: " + " ".join(shortages),
-                {"lines": "not enough stock"},
-            )
+                for item_id, quantity in given
+            ),
+            "Not recorded, the source does not hold enough:",
+            {"lines": "not enough stock"},
+        )
     _write_outcome(distribution, outcome, given, user_id, moment)
     db.session.flush()
     return distribution

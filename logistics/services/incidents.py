@@ -29,7 +29,9 @@ from ..models import (
 from ..models.types import utcnow
 from . import ledger
 from .distributions import EARLIEST_DAY, LATEST_DAY, check_period, given_by_item, organisation_zone
-from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+from .errors import Conflict, ValidationError
+from .outgoing import Take, take_all
+from .rows import owned
 
 TEXT_FIELDS = ("forces_present", "witnesses", "description")
 TRISTATE_FIELDS = ("bailiff_present", "interpreter_present", "legal_basis_shown", "shelter_offered")
@@ -70,12 +72,7 @@ class IncidentInput:
 
 def get_incident(organisation_id: int, incident_id: int, *, for_update: bool = False) -> Incident:
     """Return the organisation's incident or raise NotFound; optionally locked for writing."""
-    incident = db.session.get(
-        Incident, incident_id, with_for_update=for_update, populate_existing=for_update
-    )
-    if incident is None or incident.organisation_id != organisation_id:
-        raise NotFound("No such incident.")
-    return incident
+    return owned(Incident, organisation_id, incident_id, "No such incident.", for_update=for_update)
 
 
 def record_incident(organisation_id: int, user_id: int | None, values: IncidentInput) -> Incident:
@@ -337,30 +334,27 @@ def _write_lines(incident: Incident, user_id: int | None, lines: Sequence[LineIn
     with db.session.begin_nested():
         for movement in loss_movements(incident):
             ledger.reverse(organisation_id, user_id, movement.id, "Incident lines corrected")
-        shortages = []
-        for line in checked:
-            if line.origin != "from_stock":
-                continue
-            try:
-                ledger.record(
-                    organisation_id,
-                    user_id,
+        # Refused whole: leaving the block with the error rolls the savepoint back.
+        take_all(
+            organisation_id,
+            user_id,
+            (
+                Take(
                     site_id=line.site_id,
                     item_id=line.item_id,
-                    quantity=-line.quantity,
+                    quantity=line.quantity,
                     kind="loss",
                     occurred_at=incident.occurred_at,
                     note=f"{line.action.capitalize()} ({incident.kind.replace('_', ' ')}, "
                     f"{incident.area})",
                     incident_id=incident.id,
                 )
-            except InsufficientStock as refusal:
-                shortages.append(refusal.message)
-        if shortages:
-            raise InsufficientStock(
-                "Not recorded, the stock is not there: " + " ".join(shortages),
-                {"lines": "not enough stock"},
-            )
+                for line in checked
+                if line.origin == "from_stock"
+            ),
+            "Not recorded, the stock is not there:",
+            {"lines": "not enough stock"},
+        )
     incident.lines = [
         IncidentLine(
             item_id=line.item_id,
@@ -405,9 +399,13 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
             )
         line.site_id = site.id
     if line.distribution_id is not None:
-        distribution = db.session.get(Distribution, line.distribution_id)
-        if distribution is None or distribution.organisation_id != organisation_id:
-            raise NotFound("No such distribution.", {"lines": "distribution"})
+        owned(
+            Distribution,
+            organisation_id,
+            line.distribution_id,
+            "No such distribution.",
+            {"lines": "distribution"},
+        )
     return line
 
 

@@ -36,8 +36,10 @@ from ..models import (
 from ..models.types import utcnow
 from . import distributions, ledger
 from .catalogue import is_meal
-from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+from .errors import Conflict, ValidationError
 from .lines import sync_lines
+from .outgoing import Take, take_all
+from .rows import owned
 
 SAME_WEEKDAY_OCCURRENCES = 4
 SERIES_OCCURRENCES = 7
@@ -116,10 +118,9 @@ def get_meal_item(organisation_id: int, item_id: int) -> Item:
 
 def get_recipe(organisation_id: int, recipe_id: int) -> Recipe:
     """Return the organisation's recipe or raise NotFound."""
-    recipe = db.session.get(Recipe, recipe_id)
-    if recipe is None or recipe.organisation_id != organisation_id:
-        raise NotFound("No such recipe.", {"recipe_id": "unknown recipe"})
-    return recipe
+    return owned(
+        Recipe, organisation_id, recipe_id, "No such recipe.", {"recipe_id": "unknown recipe"}
+    )
 
 
 # --- the forecast ----------------------------------------------------------------------------
@@ -672,29 +673,25 @@ def cook(
     with db.session.begin_nested():
         db.session.add(cooking)
         db.session.flush()
-        shortages = []
-        for item_id in sorted(used, key=lambda i: db.session.get(Item, i).label):
-            quantity = _ceil_hundredth(used[item_id])
-            try:
-                ledger.record(
-                    organisation_id,
-                    user_id,
+        # Refused whole: leaving the block with the error rolls the savepoint back.
+        take_all(
+            organisation_id,
+            user_id,
+            (
+                Take(
                     site_id=kitchen.id,
                     item_id=item_id,
-                    quantity=-quantity,
+                    quantity=_ceil_hundredth(used[item_id]),
                     kind="consumption",
                     occurred_at=when,
                     note=label,
                     cooking_id=cooking.id,
                 )
-            except InsufficientStock as refusal:
-                shortages.append(refusal.message)
-        if shortages:
-            # Leaving the block with an exception rolls the savepoint back: nothing is written.
-            raise InsufficientStock(
-                "Not recorded, the kitchen does not hold enough: " + " ".join(shortages),
-                {"lines": "not enough ingredients"},
-            )
+                for item_id in sorted(used, key=lambda i: db.session.get(Item, i).label)
+            ),
+            "Not recorded, the kitchen does not hold enough:",
+            {"lines": "not enough ingredients"},
+        )
         ledger.record(
             organisation_id,
             user_id,
