@@ -48,14 +48,19 @@ def submit_once(
         raise  # no field of this form can fix it: the error page says so
     except ServiceError as refusal:
         db.session.rollback()
-        form.form_errors.append(refusal.message)
-        for name, problem in refusal.fields.items():
-            field = getattr(form, name, None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = [*field.errors, problem]
+        show_refusal(form, refusal)
         return None
     flash(_("This was already recorded; nothing new was saved.") if replayed else result["message"])
     return result
+
+
+def show_refusal(form: Any, refusal: ServiceError) -> None:
+    """Put a service's refusal on the form: its message on top, its notes by their fields."""
+    form.form_errors.append(refusal.message)
+    for name, problem in refusal.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, problem]
 
 
 def current_user_id() -> int:

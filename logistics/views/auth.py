@@ -34,7 +34,7 @@ from ..forms.auth import (
 )
 from ..services import accounts, signins
 from ..services.errors import NotFound, ServiceError
-from ._submit import or_404, submit_once
+from ._submit import or_404, show_refusal, submit_once
 
 bp = Blueprint("auth", __name__)
 
@@ -144,7 +144,7 @@ def change_password() -> str | Response | tuple[str, int]:
             db.session.commit()
         except ServiceError as refusal:
             db.session.rollback()
-            _show_refusal(form, refusal)
+            show_refusal(form, refusal)
         else:
             flash(_("Password changed. Your other devices and API tokens were signed out."))
             return redirect(url_for("auth.account"), 303)
@@ -227,7 +227,7 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
             db.session.commit()
         except ServiceError as refusal:
             db.session.rollback()
-            _show_refusal(form, refusal)
+            show_refusal(form, refusal)
         else:
             logout_user()
             session.clear()
@@ -258,7 +258,7 @@ def invitation(token: str) -> str | Response | tuple[str, int]:
             return _joined(membership.organisation_id)
     except ServiceError as refusal:
         db.session.rollback()
-        _show_refusal(join_form, refusal)
+        show_refusal(join_form, refusal)
     return render_template(
         "auth/invitation.html",
         invite=invite,
@@ -274,14 +274,6 @@ def _joined(organisation_id: int) -> Response:
     db.session.commit()
     flash(_("Welcome: you are now a member."))
     return redirect(url_for("stock.overview"), 303)
-
-
-def _show_refusal(form: Any, refusal: ServiceError) -> None:
-    form.form_errors.append(refusal.message)
-    for name, problem in refusal.fields.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, problem]
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
