@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time as clock
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +17,12 @@ from datetime import time, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .database import write_intent
+from .database import reset_write_intent, set_write_intent, write_intent
 from .extensions import db
-from .models import Delivery, JobLock, Organisation
+from .models import Delivery, JobLock, Organisation, Report
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
 from .services import alerts, distributions, reports
@@ -30,6 +31,7 @@ from .services.accounts import organisation_zone
 log = logging.getLogger(__name__)
 LOCK_LEASE = timedelta(minutes=30)
 DIGEST_LOCAL_TIME = time(7, 0)
+PROGRESS_SECONDS = 1.0  # a running report's page count is written at most this often
 
 
 class JobBusy(RuntimeError):
@@ -104,6 +106,63 @@ def weekly_reports() -> str:
     return f"{made} weekly report(s) made; {sent} delivered, {failed} failed."
 
 
+def make_reports() -> str:
+    """Make every queued report, oldest first: claim it, render it, archive it or fail it."""
+    reports_dir = Path(current_app.config["REPORTS_DIR"])
+    recovered = reports.recover_interrupted()
+    db.session.commit()
+    made = failed = 0
+    while (report_id := reports.next_queued()) is not None:
+        report = reports.claim(report_id)
+        db.session.commit()  # the claim stands: a twin run skips this report
+        if report is None:
+            continue
+        progress = _Progress(report_id)
+        try:
+            # A plain read transaction while it renders (seconds to minutes): on SQLite a
+            # writer's one would hold every other writer back, progress included.
+            reading = set_write_intent(False)
+            try:
+                pdf = reports.render_queued(report, progress)
+                db.session.rollback()
+            finally:
+                reset_write_intent(reading)
+            reports.finish(report_id, pdf, progress.pages, reports_dir)
+            db.session.commit()
+            made += 1
+        except Exception as exc:  # one report's trouble must not stop the others
+            db.session.rollback()
+            log.exception("report %s could not be made", report_id)
+            reports.fail(report_id, reports.failure_reason(exc))
+            db.session.commit()
+            failed += 1
+    summary = f"{made} report(s) made, {failed} failed."
+    return summary + (f" {recovered} interrupted run(s) recovered." if recovered else "")
+
+
+class _Progress:
+    """Count a running report's pages; write the count now and then, in its own transaction."""
+
+    def __init__(self, report_id: int) -> None:
+        self.report_id = report_id
+        self.pages = 0
+        self._written = clock.monotonic()
+
+    def __call__(self, page: int) -> None:
+        self.pages = page
+        now = clock.monotonic()
+        if now - self._written < PROGRESS_SECONDS:
+            return
+        self._written = now
+        # Not the session's transaction: that one is reading the report's rows.
+        with write_intent(), db.engine.begin() as connection:
+            connection.execute(
+                update(Report)
+                .where(Report.id == self.report_id, Report.status == "running")
+                .values(pages=page)
+            )
+
+
 def send_due_deliveries() -> tuple[int, int]:
     """Try every due delivery once; a failing delivery is logged and never stops the rest."""
     config = current_app.config
@@ -152,6 +211,7 @@ JOBS: dict[str, Callable[[], str]] = {
     "extend-series": extend_series,
     "daily-digest": daily_digest,
     "weekly-reports": weekly_reports,
+    "make-reports": make_reports,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import io
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -163,13 +163,23 @@ def table(
 class _FramedCanvas(Canvas):
     """Draw the page frame; "of Y" is a form drawn once at the end, so pages are not held."""
 
-    def __init__(self, *args: Any, frame: ReportFrame, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        frame: ReportFrame,
+        on_page: Callable[[int], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._frame = frame
+        self._on_page = on_page
 
     def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
-        self._draw_frame(self.getPageNumber())
+        number = self.getPageNumber()
+        self._draw_frame(number)
         super().showPage()
+        if self._on_page is not None:
+            self._on_page(number)
 
     def save(self) -> None:
         total = self.getPageNumber() - 1
@@ -221,9 +231,15 @@ class _StreamedDocTemplate(BaseDocTemplate):
 
 
 def render(
-    frame: ReportFrame, story: list[Flowable], more: Iterable[Flowable] | None = None
+    frame: ReportFrame,
+    story: list[Flowable],
+    more: Iterable[Flowable] | None = None,
+    on_page: Callable[[int], None] | None = None,
 ) -> bytes:
-    """Lay out the story, then whatever `more` yields, on A4 pages with the frame; PDF bytes."""
+    """Lay out the story, then whatever `more` yields, on A4 pages with the frame; PDF bytes.
+
+    on_page hears the number of each page as soon as it is laid out (progress of a long report).
+    """
     buffer = io.BytesIO()
     document = _StreamedDocTemplate(
         buffer,
@@ -253,7 +269,9 @@ def render(
     try:
         document.build(
             list(story),
-            canvasmaker=lambda *args, **kwargs: _FramedCanvas(*args, frame=frame, **kwargs),
+            canvasmaker=lambda *args, **kwargs: _FramedCanvas(
+                *args, frame=frame, on_page=on_page, **kwargs
+            ),
         )
     finally:
         if collecting:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -121,11 +121,15 @@ NOTE_WIDTH = BODY_WIDTH - 2 * PAD
 
 
 def build(
-    frame: ReportFrame, incidents: Iterable[IncidentRecord], zone: Any, users: dict[int, str]
+    frame: ReportFrame,
+    incidents: Iterable[IncidentRecord],
+    zone: Any,
+    users: dict[int, str],
+    on_page: Callable[[int], None] | None = None,
 ) -> bytes:
     """Render the incidents in time order with fields, lines, amendments and evidence hashes."""
     story: list[Flowable] = [paragraph(frame.title, "title"), paragraph(frame.period, "small")]
-    return render(frame, story, _blocks(incidents, zone, users))
+    return render(frame, story, _blocks(incidents, zone, users), on_page)
 
 
 def _blocks(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -43,7 +43,7 @@ from ..permissions import can
 from . import distributions, incidents, ledger, needs
 from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
-from .errors import Conflict, NotFound, ValidationError
+from .errors import Conflict, NotFound, ServiceError, ValidationError
 
 TITLES = {
     "shortfall": "Shortfall report",
@@ -63,6 +63,13 @@ EVIDENCE_BATCH = 1000
 
 
 STAFF_KINDS = ("stocktake", "run_sheet", "kitchen")
+# Made by the scheduler, not while the request waits: an evidence report grows with its period
+# (ten years: thousands of pages, seconds to minutes). The others are bounded by the catalogue,
+# the sites or one distribution (a page or a few), and a run or count sheet is wanted at once.
+QUEUED_KINDS = ("evidence",)
+# A run cut short (the scheduler stopped mid-render) is tried again until this many runs.
+MAX_ATTEMPTS = 2
+FAILURE_LENGTH = 200
 
 
 def kinds_for(role: str | None) -> tuple[str, ...]:
@@ -118,6 +125,20 @@ def build_request(
     return ReportRequest(kind, start, start + timedelta(days=KITCHEN_DAYS - 1))
 
 
+def submit(
+    organisation_id: int,
+    user_id: int | None,
+    request: ReportRequest,
+    reports_dir: Path,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    """Make a short report at once; queue a long one for the scheduler (see QUEUED_KINDS)."""
+    if request.kind in QUEUED_KINDS:
+        return queue(organisation_id, user_id, request, now=now)
+    return generate(organisation_id, user_id, request, reports_dir, now=now)
+
+
 def generate(
     organisation_id: int,
     user_id: int | None,
@@ -135,22 +156,18 @@ def generate(
         request.kind, today, request.first, request.last, request.site_id, request.distribution_id
     )
     pdf = render_pdf(organisation, request, moment)
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    relative = _write_archive(reports_dir, organisation, request.kind, moment, pdf)
-    target = reports_dir / relative
     report = Report(
         organisation_id=organisation_id,
         kind=request.kind,
         title=TITLES[request.kind],
         period_start=request.first,
         period_end=request.last,
-        file_path=str(relative),
-        sha256=sha256,
-        size_bytes=len(pdf),
         schedule_key=schedule_key,
         created_at=moment,
         created_by_id=user_id,
+        status="ready",
     )
+    target = _archive(report, organisation, reports_dir, moment, pdf)
     try:
         with db.session.begin_nested():
             db.session.add(report)
@@ -160,12 +177,151 @@ def generate(
     return report
 
 
-def render_pdf(organisation: Organisation, request: ReportRequest, moment: datetime) -> bytes:
-    """Return the PDF bytes of a report request."""
-    if request.kind not in REPORT_KINDS:
+def _archive(
+    report: Report, organisation: Organisation, reports_dir: Path, moment: datetime, pdf: bytes
+) -> Path:
+    """Write the PDF to the archive and record its path, SHA-256 and size; return the file."""
+    relative = _write_archive(reports_dir, organisation, report.kind, moment, pdf)
+    report.file_path = str(relative)
+    report.sha256 = hashlib.sha256(pdf).hexdigest()
+    report.size_bytes = len(pdf)
+    return reports_dir / relative
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def queue(
+    organisation_id: int,
+    user_id: int | None,
+    request: ReportRequest,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    """Check a request and record it as a queued report; the scheduler makes it."""
+    moment = now or utcnow()
+    _check_kind(request.kind)
+    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    request = build_request(request.kind, today, request.first, request.last)
+    if request.kind not in PERIOD_KINDS:
+        raise ValueError(f"{request.kind} reports are made at once, not queued")
+    first, last = _period(organisation_id, request, moment)
+    report = Report(
+        organisation_id=organisation_id,
+        kind=request.kind,
+        title=TITLES[request.kind],
+        period_start=first,
+        period_end=last,
+        created_at=moment,
+        created_by_id=user_id,
+        status="queued",
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def next_queued() -> int | None:
+    """Return the id of the oldest queued report of any organisation."""
+    return db.session.scalar(
+        select(Report.id).where(Report.status == "queued").order_by(Report.id).limit(1)
+    )
+
+
+def recover_interrupted(now: datetime | None = None) -> int:
+    """Queue again the runs a stopped scheduler left running; fail those tried too often.
+
+    Only call it under the job's lock: then no other run is under way.
+    """
+    moment = now or utcnow()
+    running = Report.status == "running"
+    again = db.session.execute(
+        update(Report)
+        .where(running, Report.attempts < MAX_ATTEMPTS)
+        .values(status="queued", pages=None)
+    ).rowcount
+    given_up = db.session.execute(
+        update(Report)
+        .where(running)
+        .values(
+            status="failed",
+            failure="Interrupted twice while being made. Ask for it again.",
+            finished_at=moment,
+        )
+    ).rowcount
+    return again + given_up
+
+
+def claim(report_id: int, now: datetime | None = None) -> Report | None:
+    """Mark a queued report running; None when another run took it first."""
+    taken = db.session.execute(
+        update(Report)
+        .where(Report.id == report_id, Report.status == "queued")
+        .values(status="running", pages=0, started_at=now or utcnow(), attempts=Report.attempts + 1)
+    ).rowcount
+    if taken != 1:
+        return None
+    return db.session.get(Report, report_id, populate_existing=True)
+
+
+def render_queued(report: Report, on_page: Callable[[int], None] | None = None) -> bytes:
+    """Render a claimed report as of its start; on_page hears each page number as it is laid out."""
+    organisation = db.session.get(Organisation, report.organisation_id)
+    request = ReportRequest(report.kind, report.period_start, report.period_end)
+    return render_pdf(organisation, request, report.started_at or utcnow(), on_page=on_page)
+
+
+def finish(report_id: int, pdf: bytes, pages: int, reports_dir: Path) -> Report:
+    """Archive a rendered report and mark it ready."""
+    report = db.session.get(Report, report_id)
+    if report is None or report.status != "running":
+        raise Conflict("This report is no longer being made.")
+    organisation = db.session.get(Organisation, report.organisation_id)
+    target = _archive(report, organisation, reports_dir, report.started_at or utcnow(), pdf)
+    try:
+        report.status = "ready"
+        report.pages = pages
+        report.finished_at = utcnow()
+        db.session.flush()
+    except Exception:
+        target.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def fail(report_id: int, reason: str) -> None:
+    """Mark a report failed with a short reason."""
+    db.session.execute(
+        update(Report)
+        .where(Report.id == report_id)
+        .values(status="failed", failure=reason[:FAILURE_LENGTH], finished_at=utcnow())
+    )
+
+
+def failure_reason(error: BaseException) -> str:
+    """Return the short reason a reader is shown for a report that could not be made."""
+    if isinstance(error, ServiceError):
+        return error.message
+    if isinstance(error, OSError):
+        return f"The PDF could not be archived: {error.strerror or error.__class__.__name__}."
+    return f"The report could not be made ({error.__class__.__name__})."
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in REPORT_KINDS:
         raise ValidationError(
             f"Kind must be one of: {', '.join(REPORT_KINDS)}.", {"kind": "unknown"}
         )
+
+
+def render_pdf(
+    organisation: Organisation,
+    request: ReportRequest,
+    moment: datetime,
+    on_page: Callable[[int], None] | None = None,
+) -> bytes:
+    """Return the PDF bytes of a report request."""
+    _check_kind(request.kind)
     zone = organisation_zone(organisation.id)
     first, last = _period(organisation.id, request, moment)
     frame = ReportFrame(
@@ -184,7 +340,8 @@ def render_pdf(organisation: Organisation, request: ReportRequest, moment: datet
                 .where(Membership.organisation_id == organisation.id)
             ).all()
         )
-        return evidence_pdf.build(frame, _incidents(organisation.id, first, last), zone, users)
+        incidents_ = _incidents(organisation.id, first, last)
+        return evidence_pdf.build(frame, incidents_, zone, users, on_page=on_page)
     if request.kind == "stocktake":
         site = ledger.get_site(organisation.id, _required(request.site_id, "site_id"))
         return sheets.stocktake(frame, site, _count_rows(organisation.id, site.id))
@@ -440,7 +597,11 @@ def latest_donor_report(organisation_id: int) -> Report | None:
     """Return the newest shortfall report."""
     return db.session.scalar(
         select(Report)
-        .where(Report.organisation_id == organisation_id, Report.kind == "shortfall")
+        .where(
+            Report.organisation_id == organisation_id,
+            Report.kind == "shortfall",
+            Report.status == "ready",
+        )
         .order_by(Report.created_at.desc(), Report.id.desc())
         .limit(1)
     )
@@ -448,6 +609,8 @@ def latest_donor_report(organisation_id: int) -> Report | None:
 
 def report_file(reports_dir: Path, report: Report) -> Path:
     """Return the archived file after checking it still matches its SHA-256."""
+    if report.status != "ready" or report.file_path is None:
+        raise Conflict("This report is not ready yet.")
     path = reports_dir / report.file_path
     if not path.is_file():
         raise Conflict("The archived file of this report is missing.")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, current_app, jsonify, url_for
 
 from ..errors import json_error
 from ..extensions import db
 from ..models import REPORT_KINDS, Report, ShareLink
+from ..scheduler import wake
 from ..services import reports
 from ..services.distributions import local_today
 from ..services.errors import NotFound
@@ -46,7 +47,7 @@ OPTIONAL_FIELDS = ("from", "to", "site_id", "distribution_id")
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """Return a report's metadata; the PDF is at pdf_url."""
+    """Return a report's metadata and state; once ready, the PDF is at pdf_url."""
     return {
         "id": report.id,
         "kind": report.kind,
@@ -57,7 +58,11 @@ def report_json(report: Report) -> dict[str, Any]:
         "size_bytes": report.size_bytes,
         "created_at": _time(report.created_at),
         "created_by_id": report.created_by_id,
-        "pdf_url": url_for("api.report_pdf", report_id=report.id),
+        # queued, running (pages so far), ready (pdf_url) or failed (failure says why)
+        "status": report.status,
+        "pages": report.pages,
+        "failure": report.failure,
+        "pdf_url": url_for("api.report_pdf", report_id=report.id) if report.ready else None,
     }
 
 
@@ -120,10 +125,14 @@ def create_report() -> ApiResponse:
     report_request = reports.build_request(kind, local_today(org_id), **values)
 
     def produce() -> ApiResult:
-        report = reports.generate(org_id, _user_id(), report_request, reports_dir())
-        return report_json(report), 201
+        report = reports.submit(org_id, _user_id(), report_request, reports_dir())
+        # A long report is queued: 202, and its state is read back at GET /reports/<id>.
+        return report_json(report), 201 if report.ready else 202
 
-    return _once("api_report_create", data, produce)
+    response, status = _once("api_report_create", data, produce)
+    if status == 202:
+        wake(current_app, "make-reports")  # with `make run`: now, not at the next turn
+    return response, status
 
 
 @bp.get("/reports/<int:report_id>")

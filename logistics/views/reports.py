@@ -32,6 +32,7 @@ from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
 from ..models import Organisation, Report, ShareLink, User
 from ..models.types import utcnow
+from ..scheduler import wake
 from ..services import catalogue, distributions, ledger, reports
 from ..services.accounts import organisation_zone
 from ..services.errors import NotFound
@@ -48,6 +49,13 @@ KIND_LABELS = {
     "kitchen": _l("Kitchen plan sheet"),
 }
 UPCOMING_DAYS = 14
+REFRESH_SECONDS = 5  # the archive page reloads itself while a report is being made
+STATUS_LABELS = {
+    "queued": _l("Waiting its turn"),
+    "running": _l("Being made"),
+    "ready": _l("Ready"),
+    "failed": _l("Failed"),
+}
 MAX_TOKEN = 100
 SHARE_ENDPOINTS = frozenset({"reports.share", "reports.share_pdf"})
 
@@ -105,7 +113,7 @@ class ShareLinkForm(SubmissionForm):
 
 @bp.route("/reports")
 @requires("view_reports")
-def index() -> str:
+def index() -> Response:
     form = GenerateForm()
     today = distributions.local_today(current_org_id())
     form.first.data = today - timedelta(days=reports.DEFAULT_DAYS - 1)
@@ -116,7 +124,7 @@ def index() -> str:
 
 @bp.route("/reports", methods=["POST"])
 @requires("generate_reports")
-def generate() -> str | Response:
+def generate() -> Response:
     form = GenerateForm()
     org_id = current_org_id()
     _offer(form, org_id, current_role())
@@ -124,10 +132,11 @@ def generate() -> str | Response:
 
         def action() -> dict[str, Any]:
             report_request = _form_request(form, distributions.local_today(org_id))
-            return _made(reports.generate(org_id, _user_id(), report_request, reports_dir()))
+            return _made(reports.submit(org_id, _user_id(), report_request, reports_dir()))
 
         result = submit_once(form, "report_generate", action)
         if result is not None:
+            wake(current_app, "make-reports")  # with `make run`: now, not at the next turn
             return redirect(url_for(".index", made=result["report_id"]))
     return _index_page(form)
 
@@ -304,7 +313,7 @@ class ArchiveRow:
     made_by: str
 
 
-def _index_page(form: GenerateForm) -> str:
+def _index_page(form: GenerateForm) -> Response:
     org_id = current_org_id()
     role = current_role()
     _offer(form, org_id, role)
@@ -312,18 +321,27 @@ def _index_page(form: GenerateForm) -> str:
     names = _user_names({r.created_by_id for r in rows if r.created_by_id})
     membership = current_membership()
     subscribed = reports.report_subscribed(org_id, membership.id)
-    return render_template(
-        "reports/index.html",
-        form=form,
-        rows=[
-            ArchiveRow(r, str(KIND_LABELS.get(r.kind, r.kind)), names.get(r.created_by_id, ""))
-            for r in rows
-        ],
-        made=query_id("made"),
-        subscribed=subscribed,
-        subscription_form=SubscriptionToggleForm(formdata=None, wanted="0" if subscribed else "1"),
-        email=membership.user.email,
+    response = make_response(
+        render_template(
+            "reports/index.html",
+            form=form,
+            rows=[
+                ArchiveRow(r, str(KIND_LABELS.get(r.kind, r.kind)), names.get(r.created_by_id, ""))
+                for r in rows
+            ],
+            made=query_id("made"),
+            subscribed=subscribed,
+            subscription_form=SubscriptionToggleForm(
+                formdata=None, wanted="0" if subscribed else "1"
+            ),
+            email=membership.user.email,
+            status_labels=STATUS_LABELS,
+        )
     )
+    if any(r.status in ("queued", "running") for r in rows):
+        # Reload until it is made: the refresh header needs no script and no template head.
+        response.headers["Refresh"] = str(REFRESH_SECONDS)
+    return response
 
 
 def _offer(form: GenerateForm, org_id: int, role: str | None) -> None:
@@ -381,6 +399,12 @@ def _one_click(report_request: ReportRequest, back: str) -> Response:
 
 
 def _made(report: Report) -> dict[str, Any]:
+    if not report.ready:
+        message = _(
+            "%(title)s asked for: it is made in the background and listed below when ready.",
+            title=KIND_LABELS[report.kind],
+        )
+        return {"report_id": report.id, "message": message}
     return {
         "report_id": report.id,
         "message": _("%(title)s made and archived.", title=KIND_LABELS[report.kind]),
