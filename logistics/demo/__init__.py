@@ -1,0 +1,100 @@
+"""The demo organisation: six weeks of believable history for `flask seed-demo`.
+
+data.py holds the organisation's people, sites, items, rounds and recipes; story.py tells what
+happened to them, through the same services as real use.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import ROLES, Item, Organisation, User
+from ..models.types import utcnow
+from ..services import accounts, catalogue
+from .data import (
+    CATALOGUE,
+    DEMO_NAME,
+    DEMO_PASSWORD,
+    DEMO_SLUG,
+    DEMO_TIMEZONE,
+    DISPLAY_NAMES,
+    SITES,
+)
+from .story import SEED, Story
+
+__all__ = ["DEMO_NAME", "DEMO_PASSWORD", "DEMO_SLUG", "demo_logins", "seed"]
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """Return the demo logins as (e-mail, role), one per role."""
+    return [(f"{role}@{DEMO_SLUG}.example.org", role) for role in ROLES]
+
+
+def seed(if_empty: bool) -> bool:
+    """Build the demo organisation; False (and nothing done) when it cannot or need not."""
+    if if_empty and db.session.scalar(select(Organisation.id).limit(1)) is not None:
+        return False
+    # Running it twice must not fail half-way: the demo is already there.
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == DEMO_SLUG)):
+        return False
+    organisation = accounts.create_organisation(DEMO_NAME, DEMO_SLUG, DEMO_TIMEZONE)
+    users = _members(organisation.id)
+    # Holding the objects keeps them in the session's identity map, so the ledger's
+    # look-ups by id do not go back to the database for every movement.
+    sites = {
+        key: catalogue.save_site(
+            organisation.id, {"name": name, "kind": kind, "area": area, "details": details}
+        )
+        for key, (name, kind, area, details) in SITES.items()
+    }
+    items = {key: _save_item(organisation.id, *row) for key, row in CATALOGUE.items()}
+    Story(organisation.id, users, sites, items, random.Random(SEED), utcnow()).tell()
+    return True
+
+
+def _members(organisation_id: int) -> dict[str, int]:
+    """Add one member per role; return their user ids by role."""
+    users: dict[str, int] = {}
+    shared_hash = None
+    for email, role in demo_logins():
+        name = DISPLAY_NAMES[role]
+        if shared_hash is None:
+            membership = accounts.add_member(
+                organisation_id, email, role, password=DEMO_PASSWORD, display_name=name
+            )
+            shared_hash = db.session.get(User, membership.user_id).password_hash
+        else:
+            # Every demo login has the same published password: hash it once, not five times
+            # (a strong hash costs a good part of a second each, on every `make run`).
+            db.session.add(User(email=email, password_hash=shared_hash, display_name=name))
+            membership = accounts.add_member(organisation_id, email, role)
+        users[role] = membership.user_id
+    return users
+
+
+def _save_item(
+    organisation_id: int,
+    name: str,
+    category: str,
+    unit: str,
+    size: str,
+    min_stock: int,
+    cover_days: int,
+    value: str,
+    per_person_per_day: str | None,
+) -> Item:
+    values = {
+        "name": name,
+        "category": category,
+        "unit": unit,
+        "size": size,
+        "min_stock": min_stock,
+        "cover_target_days": cover_days,
+        "unit_value_eur": Decimal(value),
+        "per_person_per_day": per_person_per_day and Decimal(per_person_per_day),
+    }
+    return catalogue.save_item(organisation_id, values)
