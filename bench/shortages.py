@@ -46,9 +46,9 @@ TARGET_SECONDS = 0.200
 PLAN_SEED = 5
 FLOOR_SQL = "SELECT item_id, SUM(quantity) FROM stock_level GROUP BY item_id"
 EVENING, LUNCHTIME = time(18, 30), time(12, 30)
-# The areas' people, as coordinators would estimate them (FIELD_FACTS.md).
+# The areas' people, as coordinators would estimate them (docs/field-facts.md).
 PEOPLE = {"Calais": 1200, "Grande-Synthe": 600, "Paris": 450, "Brussels": 150}
-# What groups are always short of (FIELD_FACTS.md): a cold snap plans all of it out.
+# What groups are always short of (docs/field-facts.md): a cold snap plans all of it out.
 COLD_SNAP_ITEMS = (
     "Tent",
     "Tarpaulin",

@@ -18,7 +18,7 @@ from logistics.services.distributions import OutcomeInput
 from logistics.services.errors import Conflict, InsufficientStock, NotFound, ValidationError
 
 INGREDIENTS = {"onions": ("Onions", "kg"), "rice": ("Rice", "kg"), "lentils": ("Lentils", "kg")}
-# Dal with rice: kg per 100 meals (onions as in FIELD_FACTS.md).
+# Dal with rice: kg per 100 meals (onions as in docs/field-facts.md).
 DAL = {"onions": "13.6", "rice": "10", "lentils": "6"}
 
 

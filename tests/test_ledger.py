@@ -1,4 +1,4 @@
-"""The ledger rules (DESIGN.md §2.2–2.4) on both databases."""
+"""The ledger rules (docs/principles.md §2–4) on both databases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Needs as DESIGN.md §4 computes them, alerts that open, escalate and resolve, and delivery."""
+"""Needs as docs/needs.md describes them, alerts that open, escalate and resolve, and delivery."""
 
 from __future__ import annotations
 

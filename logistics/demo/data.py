@@ -342,13 +342,13 @@ ROUNDS: tuple[Round, ...] = (
         disrupted_chance=1 / 14,
     ),
 )
-# Calais evenings run between these headcounts (FIELD_FACTS: an evening serves 300–600).
+# Calais evenings run between these headcounts (docs/field-facts.md: an evening serves 300–600).
 CALAIS_EVENING_RANGE = (300, 600)
 # Minors and women as shares of the headcount, counted at some distributions only.
 SHARES = {"Calais": ((0.05, 0.15), (0.02, 0.06)), "Grande-Synthe": ((0.2, 0.35), (0.15, 0.25))}
 
 # The kitchen: vegetarian dishes (no halal sourcing), ingredient kg (oil: litres) per 100
-# meals; onions at FIELD_FACTS.md's 13.6 kg per 100 meals, less in the pasta sauce.
+# meals; onions at docs/field-facts.md's 13.6 kg per 100 meals, less in the pasta sauce.
 RECIPES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "dal": (
         "Dal with rice",

@@ -56,7 +56,7 @@ def new_request_token() -> str:
 
 
 class SubmissionForm(FlaskForm):
-    """A form that records once even when sent twice (DESIGN.md §2.4)."""
+    """A form that records once even when sent twice (docs/principles.md §4)."""
 
     request_token = HiddenField(default=new_request_token)
 

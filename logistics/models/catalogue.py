@@ -12,7 +12,7 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 SITE_KINDS = ("warehouse", "kitchen", "distribution_point")
-# Sites whose shelves count as stock held (DESIGN.md §4).
+# Sites whose shelves count as stock held (docs/needs.md).
 HOLDING_SITE_KINDS = ("warehouse", "kitchen")
 CATEGORIES = (
     "shelter",

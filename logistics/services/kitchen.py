@@ -1,6 +1,6 @@
 """Kitchens: meal forecasts and plans, recipes, menus, ingredient needs, cooking and leftovers.
 
-The forecast is DESIGN.md §4: expected headcount = mean headcount of the last 4 held
+The forecast is docs/needs.md's: expected headcount = mean headcount of the last 4 held
 occurrences of the series on the same weekday, else of the last 7 held of the series, else the
 plan; recommended meals = ceil(expected × (1 + buffer %)).
 """

@@ -1,4 +1,4 @@
-"""Needs and shortages per item, exactly as DESIGN.md §4 defines them."""
+"""Needs and shortages per item, exactly as docs/needs.md describes them."""
 
 from __future__ import annotations
 
