@@ -65,8 +65,10 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         status = error.code or 500
         if is_api_request():
-            return json_error(status, _api_message(status, error))
-        return page(status, _page_message(status))
+            answer: Any = json_error(status, _api_message(status, error))
+        else:
+            answer = page(status, _page_message(status))
+        return _with_headers(answer, error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
@@ -75,6 +77,15 @@ def init_app(app: Flask) -> None:
         if is_api_request():
             return json_error(500, "Something went wrong on our side; nothing was saved.")
         return page(500, _("Something went wrong on our side; nothing was saved."))
+
+
+def _with_headers(answer: tuple[Any, int], error: HTTPException) -> Response:
+    """Keep the headers the exception carries (a 405's Allow, a 401's WWW-Authenticate)."""
+    response = current_app.make_response(answer)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _api_message(status: int, error: HTTPException) -> str:

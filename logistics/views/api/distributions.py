@@ -1,7 +1,4 @@
-"""The JSON API's distribution endpoints (API.md): agenda, scheduling, outcomes, figures.
-
-The routes join the api blueprint, so tokens, roles, errors and request tokens work as there.
-"""
+"""The JSON API's distribution endpoints (API.md): agenda, scheduling, outcomes, figures."""
 
 from __future__ import annotations
 
@@ -15,28 +12,25 @@ from typing import Any
 from flask import Response, jsonify
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..models import Distribution, DistributionLine, DistributionSeries
-from ..models.types import utcnow
-from ..services import distributions
-from ..services.distributions import OUTCOME_STATUSES, OutcomeInput
-from ..services.errors import ValidationError
-from .api import (
+from ...extensions import db
+from ...models import Distribution, DistributionLine, DistributionSeries
+from ...models.types import utcnow
+from ...services import distributions
+from ...services.distributions import OUTCOME_STATUSES, OutcomeInput
+from ...services.errors import ValidationError
+from .common import bp, current_org_id, current_user_id, local_time
+from .legacy import (
     MAX_DAYS,
     MAX_NOTE,
     ApiResponse,
     ApiResult,
     Fields,
-    _json_body,
-    _once,
-    _org_id,
-    _possible_id,
-    _query_date,
-    _site_filter,
-    _time,
-    _user_id,
     allowed,
-    bp,
+    json_body,
+    once_response,
+    possible_id,
+    query_date,
+    site_filter,
 )
 
 LIST_DAYS = 7
@@ -59,7 +53,7 @@ def distribution_json(
         "series_id": distribution.series_id,
         "site_id": distribution.site_id,
         "source_site_id": distribution.source_site_id,
-        "starts_at": _time(distribution.starts_at),
+        "starts_at": local_time(distribution.starts_at),
         "local_date": distribution.local_date.isoformat(),
         "status": distribution.status,
         "headcount": distribution.headcount,
@@ -117,10 +111,10 @@ def _lines_by_distribution(ids: list[int]) -> dict[int, list[DistributionLine]]:
 @bp.get("/distributions")
 @allowed("view_distributions")
 def list_distributions() -> Response:
-    org_id = _org_id()
-    site_id = _site_filter()
-    first = _query_date("from") or distributions.local_today(org_id)
-    last = _query_date("to") or _days_after(first, LIST_DAYS - 1)
+    org_id = current_org_id()
+    site_id = site_filter()
+    first = query_date("from") or distributions.local_today(org_id)
+    last = query_date("to") or _days_after(first, LIST_DAYS - 1)
     _check_period(first, last, MAX_LIST_DAYS)
     rows = distributions.distributions_between(org_id, first, last, site_id)
     lines = _lines_by_distribution([d.id for d in rows])
@@ -136,7 +130,7 @@ def list_distributions() -> Response:
 @bp.get("/distributions/<int:distribution_id>")
 @allowed("view_distributions")
 def show_distribution(distribution_id: int) -> Response:
-    distribution = distributions.get_distribution(_org_id(), _possible_id(distribution_id))
+    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
     return jsonify(distribution_json(distribution))
 
 
@@ -144,10 +138,10 @@ def show_distribution(distribution_id: int) -> Response:
 @bp.get("/distributions/figures")
 @allowed("view_distributions")
 def distribution_figures() -> Response:
-    org_id = _org_id()
-    site_id = _site_filter()
-    last = _query_date("to") or distributions.local_today(org_id)
-    first = _query_date("from") or last.replace(day=1)
+    org_id = current_org_id()
+    site_id = site_filter()
+    last = query_date("to") or distributions.local_today(org_id)
+    first = query_date("from") or last.replace(day=1)
     _check_period(first, last, MAX_FIGURES_DAYS)
     result = distributions.figures(org_id, first, last, site_id)
     return jsonify(
@@ -184,7 +178,7 @@ def _check_period(first: date, last: date, max_days: int) -> None:
 @bp.post("/distributions")
 @allowed("plan_distributions")
 def create_distribution() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     values = {
         "site_id": fields.ident("site_id"),
@@ -195,15 +189,15 @@ def create_distribution() -> ApiResponse:
     fields.check()
 
     def produce() -> ApiResult:
-        return distribution_json(distributions.create_one_off(_org_id(), **values)), 201
+        return distribution_json(distributions.create_one_off(current_org_id(), **values)), 201
 
-    return _once("api_distribution_create", data, produce)
+    return once_response("api_distribution_create", data, produce)
 
 
 @bp.post("/distribution-series")
 @allowed("plan_distributions")
 def create_distribution_series() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     values = {
         "site_id": fields.ident("site_id"),
@@ -217,9 +211,9 @@ def create_distribution_series() -> ApiResponse:
     fields.check()
 
     def produce() -> ApiResult:
-        return series_json(distributions.create_series(_org_id(), **values)), 201
+        return series_json(distributions.create_series(current_org_id(), **values)), 201
 
-    return _once("api_series_create", data, produce)
+    return once_response("api_series_create", data, produce)
 
 
 def _starts_at(fields: Fields) -> datetime | None:
@@ -273,8 +267,8 @@ def _clock(fields: Fields) -> time | None:
 @allowed("record_outcomes")
 def record_distribution_outcome(distribution_id: int) -> ApiResponse:
     # Another organisation's distribution is not found, whatever the body says.
-    distribution = distributions.get_distribution(_org_id(), _possible_id(distribution_id))
-    data = _json_body()
+    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
+    data = json_body()
     fields = Fields(data)
     status = fields.text("status", required=True, limit=20)
     if status and status not in OUTCOME_STATUSES:
@@ -290,7 +284,9 @@ def record_distribution_outcome(distribution_id: int) -> ApiResponse:
     fields.check()
 
     def produce() -> ApiResult:
-        recorded = distributions.record_outcome(_org_id(), _user_id(), distribution.id, outcome)
+        recorded = distributions.record_outcome(
+            current_org_id(), current_user_id(), distribution.id, outcome
+        )
         return distribution_json(recorded), 200
 
-    return _once("api_distribution_outcome", data, produce)
+    return once_response("api_distribution_outcome", data, produce)

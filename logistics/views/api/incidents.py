@@ -1,6 +1,5 @@
 """The JSON API's incident endpoints (API.md): record, read, lock, amend, evidence, figures.
 
-The routes join the api blueprint, so tokens, roles, errors and request tokens work as there.
 Incidents and evidence are for coordinators and admins; loss figures are for everyone, and they
 carry counts only: no descriptions, forces, witnesses, sites or evidence.
 """
@@ -15,8 +14,8 @@ from typing import Any
 from flask import Response, jsonify, request, send_file
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import (
+from ...extensions import db
+from ...models import (
     INCIDENT_KINDS,
     LINE_ACTIONS,
     LINE_ORIGINS,
@@ -26,32 +25,27 @@ from ..models import (
     IncidentAmendment,
     IncidentLine,
 )
-from ..models.types import utcnow
-from ..permissions import can
-from ..services import evidence, incidents, ledger
-from ..services.distributions import local_today
-from ..services.errors import NotFound, ValidationError
-from ..services.incidents import COUNT_FIELDS, TRISTATE_FIELDS, IncidentInput, LineInput
-from .api import (
+from ...models.types import utcnow
+from ...permissions import can
+from ...services import evidence, incidents, ledger
+from ...services.distributions import local_today
+from ...services.errors import NotFound, ValidationError
+from ...services.incidents import COUNT_FIELDS, TRISTATE_FIELDS, IncidentInput, LineInput
+from ..incidents import evidence_store
+from .common import BadInput, bp, current_membership, current_org_id, current_user_id, local_time
+from .legacy import (
     MAX_LINES,
     ApiResponse,
     ApiResult,
-    BadInput,
     Fields,
-    _json_body,
-    _membership,
-    _once,
-    _optional_json_body,
-    _org_id,
-    _parse_time,
-    _possible_id,
-    _query_date,
-    _time,
-    _user_id,
     allowed,
-    bp,
+    json_body,
+    once_response,
+    optional_json_body,
+    parse_time,
+    possible_id,
+    query_date,
 )
-from .incidents import evidence_store
 
 LIST_DAYS = 31
 MAX_PERIOD_DAYS = 366
@@ -67,7 +61,7 @@ RECORDED = "Incident recorded. A coordinator will review it."
 
 
 def _when(value: datetime | None) -> str | None:
-    return None if value is None else _time(value)
+    return None if value is None else local_time(value)
 
 
 def line_json(line: IncidentLine) -> dict[str, Any]:
@@ -89,7 +83,7 @@ def incident_json(
     """Return an incident's own fields and lines (what a list shows)."""
     body: dict[str, Any] = {
         "id": incident.id,
-        "occurred_at": _time(incident.occurred_at),
+        "occurred_at": local_time(incident.occurred_at),
         "ended_at": _when(incident.ended_at),
         "kind": incident.kind,
         "area": incident.area,
@@ -99,7 +93,7 @@ def incident_json(
     body |= {name: getattr(incident, name) for name in (*COUNT_FIELDS, "witnesses")}
     body |= {
         "description": incident.description,
-        "created_at": _time(incident.created_at),
+        "created_at": local_time(incident.created_at),
         "locked_at": _when(incident.locked_at),
         "lines": [line_json(line) for line in (incident.lines if lines is None else lines)],
     }
@@ -120,7 +114,7 @@ def amendment_json(amendment: IncidentAmendment) -> dict[str, Any]:
     return {
         "id": amendment.id,
         "text": amendment.text,
-        "created_at": _time(amendment.created_at),
+        "created_at": local_time(amendment.created_at),
         "created_by_id": amendment.created_by_id,
     }
 
@@ -134,7 +128,7 @@ def evidence_json(record: Evidence) -> dict[str, Any]:
         "size_bytes": record.size_bytes,
         "sha256": record.sha256,
         "captured_at": _when(record.captured_at),
-        "uploaded_at": _time(record.uploaded_at),
+        "uploaded_at": local_time(record.uploaded_at),
     }
 
 
@@ -156,9 +150,9 @@ def _lines_by_incident(ids: Sequence[int]) -> dict[int, list[IncidentLine]]:
 @bp.get("/incidents")
 @allowed("view_incidents")
 def list_incidents() -> Response:
-    org_id = _org_id()
-    last = _query_date("to") or local_today(org_id)
-    first = _query_date("from") or last - timedelta(days=LIST_DAYS)
+    org_id = current_org_id()
+    last = query_date("to") or local_today(org_id)
+    first = query_date("from") or last - timedelta(days=LIST_DAYS)
     _check_period(first, last)
     kind = _query_text("kind", limit=30)
     if kind and kind not in INCIDENT_KINDS:
@@ -181,9 +175,9 @@ def list_incidents() -> Response:
 @bp.get("/incidents/figures")
 @allowed("view_loss_figures")
 def incident_figures() -> Response:
-    org_id = _org_id()
-    last = _query_date("to") or local_today(org_id)
-    first = _query_date("from") or last.replace(day=1)
+    org_id = current_org_id()
+    last = query_date("to") or local_today(org_id)
+    first = query_date("from") or last.replace(day=1)
     _check_period(first, last)
     area = _query_text("area", limit=MAX_AREA)
     result = incidents.loss_figures(org_id, first, last, area=area or None)
@@ -220,14 +214,14 @@ def incident_figures() -> Response:
 @bp.get("/incidents/<int:incident_id>")
 @allowed("view_incidents")
 def show_incident(incident_id: int) -> Response:
-    incident = incidents.get_incident(_org_id(), _possible_id(incident_id))
+    incident = incidents.get_incident(current_org_id(), possible_id(incident_id))
     return jsonify(incident_record_json(incident))
 
 
 @bp.get("/evidence/<int:evidence_id>")
 @allowed("view_incidents")
 def download_evidence(evidence_id: int) -> Response:
-    record = evidence.get_evidence(_org_id(), _possible_id(evidence_id))
+    record = evidence.get_evidence(current_org_id(), possible_id(evidence_id))
     # An altered or missing copy is a 409 here, never served.
     path = evidence.verified_path(evidence_store(), record)
     response = send_file(
@@ -268,19 +262,19 @@ def _check_period(first: date, last: date) -> None:
 @bp.post("/incidents")
 @allowed("record_incidents")
 def create_incident() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     values = _incident_input(data)
 
     def produce() -> ApiResult:
-        incident = incidents.record_incident(_org_id(), _user_id(), values)
+        incident = incidents.record_incident(current_org_id(), current_user_id(), values)
         # Only the id is kept for replays, so a replay never shows more than the role may read.
         return {"id": incident.id, "message": RECORDED}, 201
 
-    response, status = _once("api_incident_create", data, produce)
-    if not can(_membership().role, "view_incidents"):
+    response, status = once_response("api_incident_create", data, produce)
+    if not can(current_membership().role, "view_incidents"):
         return response, status
     answer = response.get_json()
-    body = incident_record_json(incidents.get_incident(_org_id(), answer["id"]))
+    body = incident_record_json(incidents.get_incident(current_org_id(), answer["id"]))
     if answer.get("replayed"):
         body["replayed"] = True
     return jsonify(body), status
@@ -289,16 +283,16 @@ def create_incident() -> ApiResponse:
 @bp.put("/incidents/<int:incident_id>")
 @allowed("view_incidents")
 def update_incident(incident_id: int) -> ApiResponse:
-    incident = incidents.get_incident(_org_id(), _possible_id(incident_id))
-    data = _json_body()
+    incident = incidents.get_incident(current_org_id(), possible_id(incident_id))
+    data = json_body()
     values = _incident_input(data)
 
     def produce() -> ApiResult:
-        incidents.update_incident(_org_id(), _user_id(), incident.id, values)
+        incidents.update_incident(current_org_id(), current_user_id(), incident.id, values)
         return {"id": incident.id}, 200
 
-    response, status = _once("api_incident_update", data, produce)
-    body = incident_record_json(incidents.get_incident(_org_id(), incident.id))
+    response, status = once_response("api_incident_update", data, produce)
+    body = incident_record_json(incidents.get_incident(current_org_id(), incident.id))
     if response.get_json().get("replayed"):
         body["replayed"] = True
     return jsonify(body), status
@@ -307,34 +301,38 @@ def update_incident(incident_id: int) -> ApiResponse:
 @bp.post("/incidents/<int:incident_id>/lock")
 @allowed("view_incidents")
 def lock_incident(incident_id: int) -> ApiResponse:
-    incident = incidents.get_incident(_org_id(), _possible_id(incident_id))
-    data = _optional_json_body()
+    incident = incidents.get_incident(current_org_id(), possible_id(incident_id))
+    data = optional_json_body()
 
     def produce() -> ApiResult:
-        return incident_record_json(incidents.lock(_org_id(), _user_id(), incident.id)), 200
+        return incident_record_json(
+            incidents.lock(current_org_id(), current_user_id(), incident.id)
+        ), 200
 
-    return _once("api_incident_lock", data, produce)
+    return once_response("api_incident_lock", data, produce)
 
 
 @bp.post("/incidents/<int:incident_id>/amendments")
 @allowed("view_incidents")
 def amend_incident(incident_id: int) -> ApiResponse:
-    incident = incidents.get_incident(_org_id(), _possible_id(incident_id))
-    data = _json_body()
+    incident = incidents.get_incident(current_org_id(), possible_id(incident_id))
+    data = json_body()
     fields = Fields(data)
     text = fields.text("text", required=True, limit=incidents.MAX_TEXT)
     fields.check()
 
     def produce() -> ApiResult:
-        return amendment_json(incidents.amend(_org_id(), _user_id(), incident.id, text)), 201
+        return amendment_json(
+            incidents.amend(current_org_id(), current_user_id(), incident.id, text)
+        ), 201
 
-    return _once("api_incident_amend", data, produce)
+    return once_response("api_incident_amend", data, produce)
 
 
 @bp.post("/incidents/<int:incident_id>/evidence")
 @allowed("view_incidents")
 def upload_evidence(incident_id: int) -> ApiResponse:
-    incident = incidents.get_incident(_org_id(), _possible_id(incident_id))
+    incident = incidents.get_incident(current_org_id(), possible_id(incident_id))
     if request.mimetype != "multipart/form-data":
         raise BadInput("Send the file as multipart/form-data, in a field named file.")
     # Reading the form is where a body over MAX_CONTENT_LENGTH is refused (413).
@@ -349,8 +347,8 @@ def upload_evidence(incident_id: int) -> ApiResponse:
     def produce() -> ApiResult:
         stored = evidence.add_evidence(
             evidence_store(),
-            _org_id(),
-            _user_id(),
+            current_org_id(),
+            current_user_id(),
             incident.id,
             file_name=upload.filename or "",
             stream=upload.stream,
@@ -358,13 +356,13 @@ def upload_evidence(incident_id: int) -> ApiResponse:
         )
         return evidence_json(stored), 201
 
-    return _once("api_evidence_upload", form, produce)
+    return once_response("api_evidence_upload", form, produce)
 
 
 def _captured_at(value: str | None) -> datetime | None:
     if not (value or "").strip():
         return None
-    when, problem = _parse_time(value or "")
+    when, problem = parse_time(value or "")
     if when is not None and not problem:
         problem = _outside_past(when)
     if problem:

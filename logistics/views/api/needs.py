@@ -1,6 +1,5 @@
 """The JSON API's needs endpoints (API.md): needs, people estimates, alerts and alert channels.
 
-The routes join the api blueprint, so tokens, roles, errors and request tokens work as there.
 A channel's secret is write-only: no answer ever carries it, only its last characters as a hint.
 """
 
@@ -11,7 +10,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from ..models import (
+from ...models import (
     CHANNEL_KINDS,
     CHANNEL_MODES,
     SEVERITIES,
@@ -20,27 +19,23 @@ from ..models import (
     Delivery,
     PeopleEstimate,
 )
-from ..models.types import utcnow
-from ..services import alerts, needs
-from ..services.distributions import local_today
-from ..services.errors import NotFound, ValidationError
-from ..services.needs import MAX_HORIZON_DAYS, Need
-from .api import (
+from ...models.types import utcnow
+from ...services import alerts, needs
+from ...services.distributions import local_today
+from ...services.errors import NotFound, ValidationError
+from ...services.needs import MAX_HORIZON_DAYS, Need
+from .common import bp, current_membership, current_org_id, current_user_id, local_time
+from .legacy import (
     ApiResponse,
     ApiResult,
     Fields,
-    _json_body,
-    _membership,
-    _once,
-    _optional_json_body,
-    _org_id,
-    _parse_time,
-    _possible_id,
-    _query_whole,
-    _time,
-    _user_id,
     allowed,
-    bp,
+    json_body,
+    once_response,
+    optional_json_body,
+    parse_time,
+    possible_id,
+    query_whole,
 )
 
 ALERT_STATUSES = ("open", "recent")
@@ -59,7 +54,7 @@ DELIVERY_LIMIT = 100
 
 
 def _when(value: datetime | None) -> str | None:
-    return None if value is None else _time(value)
+    return None if value is None else local_time(value)
 
 
 def need_json(need: Need) -> dict[str, Any]:
@@ -74,7 +69,7 @@ def estimate_json(estimate: PeopleEstimate) -> dict[str, Any]:
         "area": estimate.area,
         "people": estimate.people,
         "as_of": estimate.as_of.isoformat(),
-        "created_at": _time(estimate.created_at),
+        "created_at": local_time(estimate.created_at),
     }
 
 
@@ -85,11 +80,12 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "item_id": alert.item_id,
         "label": alert.item.label,
         "severity": alert.severity,
-        "opened_at": _time(alert.opened_at),
+        "opened_at": local_time(alert.opened_at),
         "resolved_at": _when(alert.resolved_at),
         "figures": _local_figures(alert.figures),
         "changes": [
-            {"change": c.change, "severity": c.severity, "at": _time(c.at)} for c in alert.changes
+            {"change": c.change, "severity": c.severity, "at": local_time(c.at)}
+            for c in alert.changes
         ],
     }
 
@@ -97,10 +93,10 @@ def alert_json(alert: Alert) -> dict[str, Any]:
 def _local_figures(figures: dict[str, Any]) -> dict[str, Any]:
     """Show the stored figures' short_by (kept in UTC) in the organisation's time zone."""
     short_by = figures.get("short_by")
-    when, problem = _parse_time(short_by) if isinstance(short_by, str) else (None, "none")
+    when, problem = parse_time(short_by) if isinstance(short_by, str) else (None, "none")
     if when is None or problem:
         return dict(figures)
-    return figures | {"short_by": _time(when)}
+    return figures | {"short_by": local_time(when)}
 
 
 def channel_json(channel: Channel) -> dict[str, Any]:
@@ -113,7 +109,7 @@ def channel_json(channel: Channel) -> dict[str, Any]:
         "min_severity": channel.min_severity,
         "mode": channel.mode,
         "active": channel.active,
-        "created_at": _time(channel.created_at),
+        "created_at": local_time(channel.created_at),
     }
 
 
@@ -128,9 +124,9 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "status": delivery.status,
         "attempts": delivery.attempts,
         "last_error": delivery.last_error,
-        "next_attempt_at": _time(delivery.next_attempt_at),
+        "next_attempt_at": local_time(delivery.next_attempt_at),
         "sent_at": _when(delivery.sent_at),
-        "created_at": _time(delivery.created_at),
+        "created_at": local_time(delivery.created_at),
     }
 
 
@@ -140,20 +136,20 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 @bp.get("/needs")
 @allowed("view_needs")
 def list_needs() -> Response:
-    org_id = _org_id()
-    horizon = _query_whole("horizon_days")
+    org_id = current_org_id()
+    horizon = query_whole("horizon_days")
     if horizon is not None and not 1 <= horizon <= MAX_HORIZON_DAYS:
         raise ValidationError(
             f"Please check horizon_days: from 1 to {MAX_HORIZON_DAYS}.",
             {"horizon_days": f"from 1 to {MAX_HORIZON_DAYS}"},
         )
     if horizon is None:
-        horizon = _membership().organisation.forecast_horizon_days
+        horizon = current_membership().organisation.forecast_horizon_days
     moment = utcnow()
     rows = needs.compute_needs(org_id, horizon, now=moment)
     return jsonify(
         {
-            "at": _time(moment),
+            "at": local_time(moment),
             "horizon_days": horizon,
             "needs": [need_json(need) for need in rows],
         }
@@ -166,7 +162,7 @@ def list_needs() -> Response:
 @bp.get("/people-estimates")
 @allowed("view_needs")
 def list_people_estimates() -> Response:
-    org_id = _org_id()
+    org_id = current_org_id()
     latest = needs.latest_estimates(org_id, local_today(org_id))
     return jsonify(
         {
@@ -182,11 +178,11 @@ def list_people_estimates() -> Response:
 @bp.post("/people-estimates")
 @allowed("record_estimates")
 def create_people_estimate() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     area = " ".join(fields.text("area", required=True, limit=MAX_AREA).split())
     people = fields.whole("people", required=True, low=0, high=MAX_PEOPLE)
-    today = local_today(_org_id())
+    today = local_today(current_org_id())
     as_of = fields.day("as_of") or today
     # An estimate dated ahead would sit unseen until then; that is a typing mistake.
     if as_of > today:
@@ -195,11 +191,11 @@ def create_people_estimate() -> ApiResponse:
 
     def produce() -> ApiResult:
         estimate = needs.record_estimate(
-            _org_id(), _user_id(), area=area, people=people or 0, as_of=as_of
+            current_org_id(), current_user_id(), area=area, people=people or 0, as_of=as_of
         )
         return estimate_json(estimate), 201
 
-    return _once("api_people_estimate", data, produce)
+    return once_response("api_people_estimate", data, produce)
 
 
 # --- alerts ------------------------------------------------------------------------------------
@@ -208,7 +204,7 @@ def create_people_estimate() -> ApiResponse:
 @bp.get("/alerts")
 @allowed("view_alerts")
 def list_alerts() -> Response:
-    org_id = _org_id()
+    org_id = current_org_id()
     status = (request.args.get("status") or "").strip() or "open"
     if status not in ALERT_STATUSES:
         raise ValidationError("Please check status: open or recent.", {"status": "open or recent"})
@@ -225,14 +221,14 @@ def list_alerts() -> Response:
 @bp.get("/channels")
 @allowed("manage_channels")
 def list_channels() -> Response:
-    rows = alerts.channels_of(_org_id())
+    rows = alerts.channels_of(current_org_id())
     return jsonify({"channels": [channel_json(channel) for channel in rows]})
 
 
 @bp.post("/channels")
 @allowed("manage_channels")
 def create_channel() -> ApiResponse:
-    data = _json_body()
+    data = json_body()
     fields = Fields(data)
     values = {
         "kind": fields.text("kind", required=True, limit=20),
@@ -250,9 +246,9 @@ def create_channel() -> ApiResponse:
 
     def produce() -> ApiResult:
         # Only the channel as shown is kept for replays: never the secret.
-        return channel_json(alerts.save_channel(_org_id(), **values)), 201
+        return channel_json(alerts.save_channel(current_org_id(), **values)), 201
 
-    return _once("api_channel_create", data, produce)
+    return once_response("api_channel_create", data, produce)
 
 
 def _check_choice(fields: Fields, name: str, choices: tuple[str, ...]) -> None:
@@ -275,25 +271,27 @@ def activate_channel(channel_id: int) -> ApiResponse:
 
 def _switch(channel_id: int, *, active: bool) -> ApiResponse:
     channel = _group_channel(channel_id)
-    data = _optional_json_body()
+    data = optional_json_body()
 
     def produce() -> ApiResult:
-        return channel_json(alerts.set_channel_active(_org_id(), channel.id, active)), 200
+        return channel_json(alerts.set_channel_active(current_org_id(), channel.id, active)), 200
 
-    return _once("api_channel_activate" if active else "api_channel_deactivate", data, produce)
+    return once_response(
+        "api_channel_activate" if active else "api_channel_deactivate", data, produce
+    )
 
 
 @bp.get("/channels/<int:channel_id>/deliveries")
 @allowed("manage_channels")
 def list_channel_deliveries(channel_id: int) -> Response:
     channel = _group_channel(channel_id)
-    rows = alerts.deliveries_of(_org_id(), channel_id=channel.id, limit=DELIVERY_LIMIT)
+    rows = alerts.deliveries_of(current_org_id(), channel_id=channel.id, limit=DELIVERY_LIMIT)
     return jsonify({"channel_id": channel.id, "deliveries": [delivery_json(d) for d in rows]})
 
 
 def _group_channel(channel_id: int) -> Channel:
     """Return one of the group's channels; a member's own subscription is theirs to change."""
-    channel = alerts.get_channel(_org_id(), _possible_id(channel_id))
+    channel = alerts.get_channel(current_org_id(), possible_id(channel_id))
     if channel.membership_id is not None:
         raise NotFound("No such channel.")
     return channel

@@ -1,0 +1,149 @@
+"""The catalogue (API.md): items and sites, declared once for input, output and the document."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ... import limits
+from ...models import CATEGORIES, SITE_KINDS
+from ...services import catalogue
+from .common import (
+    Flag,
+    Once,
+    Out,
+    Query,
+    bp,
+    current_org_id,
+    dump,
+    may,
+    number,
+    once,
+    operation,
+    text,
+    whole,
+)
+
+Name = text(limits.MAX_NAME, required=True)
+Unit = text(limits.MAX_UNIT)
+Size = text(limits.MAX_SIZE)
+Area = text(limits.MAX_AREA, required=True)
+Details = text(limits.MAX_NOTE)
+MinStock = whole(0, limits.MAX_MIN_STOCK)
+CoverDays = whole(0, limits.MAX_COVER_DAYS)
+UnitValue = number(limits.MAX_UNIT_VALUE_EUR, limits.UNIT_VALUE_PLACES)
+PerPerson = number(limits.MAX_PER_PERSON_PER_DAY, limits.PER_PERSON_PLACES)
+Category = Literal[CATEGORIES]
+SiteKind = Literal[SITE_KINDS]
+
+
+class ItemInput(Once):
+    """An item to add; sizes are separate items."""
+
+    name: Name
+    category: Category
+    unit: Unit = "piece"
+    size: Size = ""
+    min_stock: MinStock | None = None
+    cover_target_days: CoverDays | None = None
+    unit_value_eur: UnitValue | None = None
+    per_person_per_day: PerPerson | None = None
+
+
+class Item(Out):
+    """An item as the API shows it."""
+
+    id: int
+    name: str
+    size: str
+    label: str
+    category: str
+    unit: str
+    min_stock: int
+    cover_target_days: int
+    unit_value_eur: float | None
+    per_person_per_day: float | None
+    active: bool
+
+
+class Items(Out):
+    """The item catalogue, by name and size."""
+
+    items: list[Item]
+
+
+class SiteInput(Once):
+    """A site to add."""
+
+    name: Name
+    kind: SiteKind
+    area: Area
+    details: Details = ""
+
+
+class Site(Out):
+    """A site; details (where exactly) only for roles that may see precise places."""
+
+    id: int
+    name: str
+    kind: str
+    area: str
+    active: bool
+    details: str | None = None
+
+
+class Sites(Out):
+    """Sites by name."""
+
+    sites: list[Site]
+
+
+class Listing(Query):
+    """Whether retired entries are listed too."""
+
+    include_retired: Flag = False
+
+
+def _site(site: object) -> dict[str, object]:
+    # Precise places are for the roles that may see them (docs/principles.md §5).
+    hidden = set() if may("view_site_details") else {"details"}
+    return dump(Site.model_validate(site), exclude=hidden)
+
+
+@bp.get("/items")
+@operation("view_stock", {200: Items}, query=Listing)
+def list_items(query: Listing) -> Items:
+    """The item catalogue."""
+    rows = catalogue.list_items(current_org_id(), include_retired=query.include_retired)
+    return Items(items=[Item.model_validate(item) for item in rows])
+
+
+@bp.post("/items")
+@operation("manage_catalogue", {201: Item}, body=ItemInput, errors=(409,))
+def create_item(body: ItemInput) -> tuple[dict[str, object], int]:
+    """Add an item (sizes are separate items)."""
+    values = body.model_dump(exclude={"request_token"})
+    return once(
+        "api_item_create",
+        body.request_token,
+        lambda: (Item.model_validate(catalogue.save_item(current_org_id(), values)), 201),
+    )
+
+
+@bp.get("/sites")
+@operation("view_stock", {200: Sites}, query=Listing)
+def list_sites(query: Listing) -> dict[str, object]:
+    """Sites; details only for roles that may see precise places."""
+    rows = catalogue.list_sites(current_org_id(), include_retired=query.include_retired)
+    return {"sites": [_site(site) for site in rows]}
+
+
+@bp.post("/sites")
+@operation("manage_catalogue", {201: Site}, body=SiteInput, errors=(409,))
+def create_site(body: SiteInput) -> tuple[dict[str, object], int]:
+    """Add a site."""
+    values = body.model_dump(exclude={"request_token"})
+    return once(
+        "api_site_create",
+        body.request_token,
+        lambda: (_site(catalogue.save_site(current_org_id(), values)), 201),
+    )
