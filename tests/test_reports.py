@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import random
@@ -384,6 +385,29 @@ def test_page_x_of_y_on_a_long_evidence_report():
         assert f"Page {number} of {len(pages)}" in page
     text = " ".join(pages)
     assert all(f"Incident {n}: tents cut open at dawn." in text for n in range(1, 60))
+
+
+def test_a_report_uses_only_public_reportlab_and_leaves_the_collector_and_settings_alone():
+    from reportlab import rl_config, rl_settings
+
+    collector: list[bool] = []
+    pdf = evidence_pdf.build(
+        FRAME,
+        [_record(n) for n in range(1, 30)],
+        ZONE,
+        {},
+        on_page=lambda page: collector.append(gc.isenabled()),
+    )
+    assert len(collector) == len(_pages(pdf)) > 1 and all(collector)
+    assert rl_config.useA85 == rl_settings.useA85  # nothing changed ReportLab's settings
+    # No private name of ReportLab's (canvas._doc, _escape...), nor its low-level encoders.
+    forbidden = re.compile(
+        r"\._(doc|escape|curSubset|dynamicFont)\b|splitString|getSubsetInternalName"
+        r"|addLiteral|rl_config|gc\.disable"
+    )
+    source = Path(evidence_pdf.__file__).parents[1]
+    for path in source.rglob("*.py"):
+        assert not forbidden.search(path.read_text(encoding="utf-8")), path
 
 
 def test_stocktake_sheet_and_run_sheet(app, world, scenario):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import io
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import reportlab
-from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -59,8 +57,6 @@ def _register_fonts() -> None:
 
 
 _register_fonts()
-# Binary page streams, not ASCII85 text: PDFs 18 % smaller, and no encoding pass at save.
-rl_config.useA85 = 0
 
 STYLES: dict[str, ParagraphStyle] = {
     "title": ParagraphStyle("title", fontName=FONT_BOLD, fontSize=16, leading=20, spaceAfter=4),
@@ -171,15 +167,15 @@ class _FramedCanvas(Canvas):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._frame = frame
-        self._on_page = on_page
+        self.report_frame = frame
+        self.page_listener = on_page
 
     def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
         number = self.getPageNumber()
-        self._draw_frame(number)
+        self.draw_report_frame(number)
         super().showPage()
-        if self._on_page is not None:
-            self._on_page(number)
+        if self.page_listener is not None:
+            self.page_listener(number)
 
     def save(self) -> None:
         total = self.getPageNumber() - 1
@@ -189,21 +185,20 @@ class _FramedCanvas(Canvas):
         self.endForm()
         super().save()
 
-    def _draw_frame(self, number: int) -> None:
+    def draw_report_frame(self, number: int) -> None:
         width, height = A4
-        frame = self._frame
+        frame = self.report_frame
         label = f"Page {number} of "
         x = width - MARGIN - 28 * mm
-        regular, bold = TextStyle(FONT, 8), TextStyle(FONT_BOLD, 8)
-        texts = [(MARGIN, height - 10 * mm, f"{frame.organisation} · {frame.title}", bold)]
-        if frame.period:
-            right = width - MARGIN - self.stringWidth(frame.period, FONT, 8)
-            texts.append((right, height - 10 * mm, frame.period, regular))
-        # "Page N of " last, just before the total: it reads (and extracts) as one phrase.
-        texts += [(MARGIN, 8 * mm, f"Made {frame.made_at}", regular), (x, 8 * mm, label, regular)]
-        # Thousands of pages: the encoders' fast path, not drawString's per-character one.
-        self.addLiteral(text_object(self, texts))
         self.saveState()
+        self.setFont(FONT_BOLD, 8)
+        self.drawString(MARGIN, height - 10 * mm, f"{frame.organisation} · {frame.title}")
+        self.setFont(FONT, 8)
+        if frame.period:
+            self.drawRightString(width - MARGIN, height - 10 * mm, frame.period)
+        # "Page N of " last, just before the total: it reads (and extracts) as one phrase.
+        self.drawString(MARGIN, 8 * mm, f"Made {frame.made_at}")
+        self.drawString(x, 8 * mm, label)
         self.translate(x + self.stringWidth(label, FONT, 8), 8 * mm)
         self.doForm(PAGE_TOTAL_FORM)
         self.restoreState()
@@ -214,20 +209,20 @@ class _StreamedDocTemplate(BaseDocTemplate):
 
     def __init__(self, *args: Any, more: Iterator[Flowable], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._more = more
-        self._queue: list[Flowable] | None = None
+        self.more_flowables = more
+        self.story_queue: list[Flowable] | None = None
 
     def build(self, flowables: list[Flowable], **kwargs: Any) -> None:
         """Build from the story, then from the iterator; the build loop stops at an empty queue."""
-        self._queue = flowables
+        self.story_queue = flowables
         self.filterFlowables(flowables)
         super().build(flowables, **kwargs)
 
     def filterFlowables(self, flowables: list[Flowable]) -> None:  # noqa: N802 (ReportLab's)
         """Top up the story's queue before each flowable is laid out: memory stays flat."""
         # ReportLab also passes its own list of page-start actions here: leave that alone.
-        if flowables is self._queue and len(flowables) < QUEUE_AHEAD // 2:
-            flowables.extend(islice(self._more, QUEUE_AHEAD))
+        if flowables is self.story_queue and len(flowables) < QUEUE_AHEAD // 2:
+            flowables.extend(islice(self.more_flowables, QUEUE_AHEAD))
 
 
 def render(
@@ -261,21 +256,12 @@ def render(
         id="body",
     )
     document.addPageTemplates([PageTemplate(id="page", frames=[body])])
-    # A long report allocates millions of small objects and frees them as it goes, without
-    # cycles (peak memory is the same either way); the collector would still walk them, and
-    # the app's ~150,000 long-lived objects, again and again: a second of a ten-year report.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        document.build(
-            list(story),
-            canvasmaker=lambda *args, **kwargs: _FramedCanvas(
-                *args, frame=frame, on_page=on_page, **kwargs
-            ),
-        )
-    finally:
-        if collecting:
-            gc.enable()
+    document.build(
+        list(story),
+        canvasmaker=lambda *args, **kwargs: _FramedCanvas(
+            *args, frame=frame, on_page=on_page, **kwargs
+        ),
+    )
     return buffer.getvalue()
 
 
@@ -360,125 +346,44 @@ class RecordBlock(Flowable):
     def draw(self) -> None:
         """Draw backgrounds and rules, then all the text as one text object."""
         canvas = self.canv
-        encoders = _encoders(canvas)
-        width = f"{self.width:.2f}"
-        shapes = [f"q {_fill(HEADER_BACKGROUND)} {_stroke(RULE_COLOUR)} 0.25 w"]
-        text = ["Q q BT"]
-        add = text.append
-        font_name, font_size, grey = "", 0.0, 0.0
-        lefts: dict[float, str] = {}  # a few columns: format each left edge once
+        width = self.width
+        canvas.saveState()
+        canvas.setFillColor(HEADER_BACKGROUND)
+        canvas.setStrokeColor(RULE_COLOUR)
+        canvas.setLineWidth(0.25)
+        rules = canvas.beginPath()
         top = self.height
         for row in self.rows:
             bottom = top - row.height
             if row.fill:
-                shapes.append(f"0 {bottom:.2f} {width} {row.height:.2f} re f")
+                canvas.rect(0, bottom, width, row.height, stroke=0, fill=1)
             if row.rule:
-                shapes.append(f"0 {bottom:.2f} m {width} {bottom:.2f} l S")
-            baseline = f"{bottom + row.baseline:.2f} Tm"
-            for x, words, style in row.cells:
-                if style.grey != grey:
-                    grey = style.grey
-                    add(f"{grey:.3f} g")
-                left = lefts.get(x)
-                if left is None:
-                    left = lefts[x] = f"1 0 0 1 {x:.2f} "
-                add(left + baseline)
-                encoder = encoders[style.font]
-                for name, shown in encoder.short.get(words) or encoder.chunks(words):
-                    if name != font_name or style.size != font_size:
-                        font_name, font_size = name, style.size
-                        add(f"{name} {font_size:g} Tf")
-                    add(shown)
+                rules.moveTo(0, bottom)
+                rules.lineTo(width, bottom)
             top = bottom
-        add("ET Q")
-        canvas.addLiteral(" ".join(shapes) + " " + " ".join(text))
+        canvas.drawPath(rules, stroke=1, fill=0)
+        text = canvas.beginText()
+        style = None
+        top = self.height
+        for row in self.rows:
+            bottom = top - row.height
+            baseline = bottom + row.baseline
+            for x, words, cell_style in row.cells:
+                if cell_style is not style:
+                    style = cell_style
+                    text.setFont(style.font, style.size)
+                    text.setFillGray(style.grey)
+                text.setTextOrigin(x, baseline)
+                # Each cell sets its own origin, so the cursor need not move across the text:
+                # textLine skips the width textOut measures (a tenth of the drawing).
+                text.textLine(words)
+            top = bottom
+        canvas.drawText(text)
+        canvas.restoreState()
 
 
 RULE_COLOUR = colors.HexColor("#bbbbbb")
 SHORT_TEXT = 24
-SHORT_TEXTS_KEPT = 20_000
-
-
-def _fill(colour: Any) -> str:
-    return f"{colour.red:.3f} {colour.green:.3f} {colour.blue:.3f} rg"
-
-
-def _stroke(colour: Any) -> str:
-    return f"{colour.red:.3f} {colour.green:.3f} {colour.blue:.3f} RG"
-
-
-def text_object(canvas: Canvas, texts: Iterable[tuple[float, float, str, TextStyle]]) -> str:
-    """Return a text object showing each (x, y, text, style), for canvas.addLiteral."""
-    encoders = _encoders(canvas)
-    out = ["q BT"]
-    for x, y, words, style in texts:
-        out.append(f"{style.grey:.3f} g 1 0 0 1 {x:.2f} {y:.2f} Tm")
-        for name, shown in encoders[style.font].chunks(words):
-            out.append(f"{name} {style.size:g} Tf {shown}")
-    out.append("ET Q")
-    return " ".join(out)
-
-
-class _Encoders(dict[str, "_SubsetEncoder"]):
-    """A document's subset encoders by font name, made on first use."""
-
-    def __init__(self, canvas: Canvas) -> None:
-        super().__init__()
-        self._canvas = canvas
-
-    def __missing__(self, font_name: str) -> _SubsetEncoder:
-        encoder = self[font_name] = _SubsetEncoder(self._canvas, font_name)
-        return encoder
-
-
-def _encoders(canvas: Canvas) -> _Encoders:
-    """Return the canvas's encoders: they remember the document's font subsets."""
-    encoders = getattr(canvas, "_record_encoders", None)
-    if encoders is None:
-        encoders = _Encoders(canvas)
-        canvas._record_encoders = encoders  # type: ignore[attr-defined]
-    return encoders
-
-
-class _SubsetEncoder:
-    """Encode text for an embedded TrueType font, as ReportLab's font.splitString does.
-
-    splitString walks every character in Python. Once the characters of a text all sit in the
-    font's first subset, one str.translate gives the same bytes; anything else (a character
-    not seen yet, or beyond the first 256) still goes through splitString, which assigns it.
-    """
-
-    def __init__(self, canvas: Canvas, font_name: str) -> None:
-        self._font = pdfmetrics.getFont(font_name)
-        if not getattr(self._font, "_dynamicFont", False):
-            raise ValueError(f"{font_name} is not an embedded TrueType font")
-        self._doc = canvas._doc
-        self._escape = canvas._escape
-        self._known: set[str] = set()
-        self._table: dict[int, int] = {}
-        self._first_name = self._font.getSubsetInternalName(0, self._doc)
-        # Labels, yes/no, quantities, item names: a few thousand short texts, shown often.
-        self.short: dict[str, list[tuple[str, str]]] = {}
-
-    def chunks(self, text: str) -> list[tuple[str, str]]:
-        """Return (PDF font name, "(escaped) Tj") pieces showing the text."""
-        if self._known.issuperset(text):
-            found = [(self._first_name, f"({self._escape(text.translate(self._table))}) Tj")]
-            if len(text) <= SHORT_TEXT and len(self.short) < SHORT_TEXTS_KEPT:
-                self.short[text] = found
-            return found
-        pieces = self._font.splitString(text, self._doc)
-        position = 0
-        result = []
-        for subset, data in pieces:
-            if subset == 0:  # learn the first subset's codes for the fast path
-                for char, code in zip(text[position : position + len(data)], data, strict=True):
-                    self._known.add(char)
-                    self._table[ord(char)] = code
-            position += len(data)
-            name = self._font.getSubsetInternalName(subset, self._doc)
-            result.append((name, f"({self._escape(data)}) Tj"))
-        return result
 
 
 def wrap_text(text: str, style: TextStyle, width: float) -> tuple[str, ...]:
