@@ -52,9 +52,9 @@ def record_incident(world, description: str = DESCRIPTION) -> None:
 
 
 def queue_evidence(world) -> int:
-    report = reports.queue(world.org_id, None, ReportRequest("evidence"))
-    db.session.commit()
-    return report.id
+    report_id = reports.queue(world.org_id, None, ReportRequest("evidence")).id
+    db.session.commit()  # and no read after it: the job's writes come next
+    return report_id
 
 
 def state(report_id: int) -> Report:
@@ -196,3 +196,13 @@ def test_a_running_report_records_its_pages_as_they_are_laid_out(app, world, mon
             event.remove(db.engine, "before_cursor_execute", seen)
     pages = state(report_id).pages
     assert pages >= 3 and len(written) == pages
+
+
+def test_a_backup_lists_only_reports_that_have_their_file(app, world):
+    from logistics.services import backup
+
+    queue_evidence(world)
+    assert run_job(app, "make-reports") == "1 report(s) made, 0 failed."
+    queue_evidence(world)  # still queued: no file yet
+    listed = backup.stored_files(Path(app.config["EVIDENCE_DIR"]), Path(app.config["REPORTS_DIR"]))
+    assert [file.path.is_file() for file in listed] == [True]

@@ -112,7 +112,12 @@ def stored_files(
 ) -> list[StoredFile]:
     """Return every evidence file and archived report on record, or one organisation's."""
     shas = select(Evidence.sha256).distinct().order_by(Evidence.sha256)
-    archived = select(Report.file_path, Report.sha256).order_by(Report.id)
+    # A queued, running or failed report has no file yet.
+    archived = (
+        select(Report.file_path, Report.sha256)
+        .where(Report.file_path.is_not(None))
+        .order_by(Report.id)
+    )
     if organisation_id is not None:
         shas = shas.join(Incident, Incident.id == Evidence.incident_id).where(
             Incident.organisation_id == organisation_id
