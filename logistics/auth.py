@@ -123,6 +123,17 @@ def current_role() -> str | None:
     return membership.role if membership else None
 
 
+def mark_required(view: F, capability: str) -> F:
+    """Record on a view the capability it requires, for required_capability to tell."""
+    view.required_capability = capability  # type: ignore[attr-defined]
+    return view
+
+
+def required_capability(view: Callable[..., Any]) -> str | None:
+    """Return the capability a view requires (requires or the API's check), or None."""
+    return getattr(view, "required_capability", None)
+
+
 def requires(capability: str) -> Callable[[F], F]:
     """Let a page through only for a logged-in member whose role has the capability."""
 
@@ -137,6 +148,6 @@ def requires(capability: str) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return mark_required(wrapped, capability)  # type: ignore[return-value]
 
     return decorator
