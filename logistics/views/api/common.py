@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import IntegrityError
 
 from ... import limits
+from ...auth import mark_required
 from ...database import retry_when_raced
 from ...errors import json_error
 from ...extensions import csrf, db
@@ -214,6 +215,15 @@ QueryDay = Annotated[
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
+def lines_of(model: type[BaseModel]) -> Any:
+    """Return the type of a list of at most MAX_LINES model objects (null is an empty list)."""
+    return Annotated[list[model], BeforeValidator(_no_lines), Field(max_length=limits.MAX_LINES)]
+
+
+def _no_lines(value: Any) -> Any:
+    return [] if value is None else value
+
+
 class Body(BaseModel):
     """A JSON request body: exact JSON types, trimmed strings; null is the same as left out."""
 
@@ -229,13 +239,13 @@ class Once(Body):
 class Query(BaseModel):
     """Query-string parameters: text read as numbers, dates and times; empty ones left out."""
 
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", validate_by_name=True)
 
 
 class Out(BaseModel):
     """An answer: read from the model's attributes, times in the organisation's time zone."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True, validate_by_name=True)
 
 
 def _local_iso(value: datetime) -> str:
@@ -447,6 +457,8 @@ def operation(
             return _answer(view(**values), declared)
 
         wrapped.api_operation = declared  # type: ignore[attr-defined]
+        if capability is not None:
+            mark_required(wrapped, capability)
         return wrapped  # type: ignore[return-value]
 
     return decorator

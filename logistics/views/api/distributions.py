@@ -1,4 +1,4 @@
-"""The JSON API's distribution endpoints (API.md): agenda, scheduling, outcomes, figures."""
+"""Distributions (API.md): the agenda, scheduling, outcomes and figures."""
 
 from __future__ import annotations
 
@@ -7,88 +7,265 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from flask import Response, jsonify
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 
+from ... import limits
 from ...extensions import db
-from ...models import Distribution, DistributionLine, DistributionSeries
+from ...models import Distribution as DistributionRow
+from ...models import DistributionLine, DistributionSeries
 from ...models.types import utcnow
-from ...services import distributions
+from ...services import distributions, ledger
 from ...services.distributions import OUTCOME_STATUSES, OutcomeInput
 from ...services.errors import ValidationError
-from .common import bp, current_org_id, current_user_id, local_time
-from .legacy import (
-    MAX_DAYS,
-    MAX_NOTE,
-    ApiResponse,
-    ApiResult,
-    Fields,
-    allowed,
-    json_body,
-    once_response,
-    possible_id,
-    query_date,
-    site_filter,
+from .common import (
+    Body,
+    Day,
+    Id,
+    LocalTime,
+    Once,
+    Out,
+    Query,
+    QueryDay,
+    Time,
+    bp,
+    current_org_id,
+    current_user_id,
+    lines_of,
+    once,
+    operation,
+    text,
+    whole,
 )
 
-LIST_DAYS = 7
-MAX_LIST_DAYS = 92
-# A whole (leap) year of figures, for annual reports.
-MAX_FIGURES_DAYS = 366
-MAX_HEADCOUNT = 100_000
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+Headcount = whole(0, limits.MAX_HEADCOUNT)
+LineQuantity = whole(0, limits.MAX_QUANTITY)
 
 
-# --- how distributions look in JSON -----------------------------------------------------------
+def _clock(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "a string (HH:MM)")
+    match = CLOCK.fullmatch(value.strip())
+    if match is None:
+        raise ValueError("a local time written HH:MM, like 18:30")
+    return time(int(match.group(1)), int(match.group(2)))
 
 
-def distribution_json(
-    distribution: Distribution, lines: Iterable[DistributionLine] | None = None
-) -> dict[str, Any]:
-    """Return a distribution as the API shows it: its plan, then what happened."""
-    return {
-        "id": distribution.id,
-        "series_id": distribution.series_id,
-        "site_id": distribution.site_id,
-        "source_site_id": distribution.source_site_id,
-        "starts_at": local_time(distribution.starts_at),
-        "local_date": distribution.local_date.isoformat(),
-        "status": distribution.status,
-        "headcount": distribution.headcount,
-        "headcount_minors": distribution.headcount_minors,
-        "headcount_women": distribution.headcount_women,
-        "note": distribution.outcome_note,
-        "lines": [
-            {
-                "item_id": line.item_id,
-                "planned": line.planned_quantity,
-                "given": line.given_quantity,
-            }
-            for line in (distribution.lines if lines is None else lines)
-        ],
-    }
+def _weekdays(value: Any) -> Any:
+    # Named as a whole ("weekdays"), as before, rather than day by day.
+    if not isinstance(value, list) or any(type(day) is not int for day in value):
+        raise PydanticCustomError("list_type", "a list of whole numbers")
+    if not value or any(not 0 <= day <= 6 for day in value):
+        raise ValueError("one or more of 0 = Monday … 6 = Sunday")
+    return sorted(set(value))
 
 
-def series_json(series: DistributionSeries) -> dict[str, Any]:
-    """Return a series as the API shows it, with how many occurrences it has."""
+def _within_reach(when: datetime) -> datetime:
+    # Like a series, at most a year back; far-off years would overflow in the local zone.
+    now = utcnow()
+    earliest = now - timedelta(days=limits.MAX_DAYS_BACK)
+    if not earliest <= when.astimezone(UTC) <= now + timedelta(days=limits.MAX_DAYS_AHEAD):
+        raise ValueError("within a year back and ten years ahead")
+    return when
+
+
+Clock = Annotated[
+    time,
+    BeforeValidator(_clock),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+]
+Weekdays = Annotated[
+    list[int],
+    BeforeValidator(_weekdays),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": 6},
+            "minItems": 1,
+            "description": "0 = Monday … 6 = Sunday",
+        }
+    ),
+]
+StartsAt = Annotated[Time, AfterValidator(_within_reach)]
+
+
+# --- what goes in -----------------------------------------------------------------------------
+
+
+class PlannedLineInput(Body):
+    """How much of an item a distribution plans to give."""
+
+    item_id: Id
+    planned: LineQuantity
+
+
+class GivenLineInput(Body):
+    """How much of an item was given."""
+
+    item_id: Id
+    given: LineQuantity
+
+
+class DistributionInput(Once):
+    """A one-off distribution, from a source site, with its planned lines."""
+
+    site_id: Id
+    source_site_id: Id
+    starts_at: StartsAt
+    lines: lines_of(PlannedLineInput) = []
+
+
+class SeriesInput(Once):
+    """A weekly series: weekdays, a local time, from a day, perhaps until one."""
+
+    site_id: Id
+    source_site_id: Id
+    weekdays: Weekdays
+    time: Clock
+    starts_on: Day
+    ends_on: Day | None = None
+    lines: lines_of(PlannedLineInput) = []
+
+
+class OutcomeBody(Once):
+    """What happened: held, disrupted or cancelled, headcounts, and what was given."""
+
+    status: Literal[OUTCOME_STATUSES]
+    headcount: Headcount | None = None
+    headcount_minors: Headcount | None = None
+    headcount_women: Headcount | None = None
+    note: text(limits.MAX_NOTE) = ""
+    lines: lines_of(GivenLineInput) = []
+
+
+class Agenda(Query):
+    """A period (from, to: YYYY-MM-DD) and perhaps one site."""
+
+    from_: QueryDay | None = Field(None, alias="from")
+    to: QueryDay | None = None
+    site_id: Id | None = None
+
+
+# --- what comes out ---------------------------------------------------------------------------
+
+
+class Line(Out):
+    """A planned line and, once recorded, what was given."""
+
+    item_id: int
+    planned: int = Field(validation_alias="planned_quantity")
+    given: int | None = Field(validation_alias="given_quantity")
+
+
+class Distribution(Out):
+    """A distribution: its plan, then what happened."""
+
+    id: int
+    series_id: int | None
+    site_id: int
+    source_site_id: int
+    starts_at: LocalTime
+    local_date: date
+    status: str
+    headcount: int | None
+    headcount_minors: int | None
+    headcount_women: int | None
+    note: str = Field(validation_alias="outcome_note")
+    lines: list[Line]
+
+
+class Distributions(Out):
+    """Distributions in a period, by start."""
+
+    from_: date = Field(alias="from")
+    to: date
+    distributions: list[Distribution]
+
+
+class SeriesLine(Out):
+    """What each occurrence of a series plans to give."""
+
+    item_id: int
+    planned: int = Field(validation_alias="planned_quantity")
+
+
+class Series(Out):
+    """A series, with how many occurrences it has."""
+
+    id: int
+    site_id: int
+    source_site_id: int
+    weekdays: list[int]
+    time: str
+    starts_on: date
+    ends_on: date | None
+    lines: list[SeriesLine]
+    generated: int
+
+
+class ItemGiven(Out):
+    """How much of an item was given."""
+
+    item_id: int
+    label: str
+    category: str
+    unit: str
+    quantity: int
+
+
+class Figures(Out):
+    """Distributions by outcome, people served and items given in a period."""
+
+    from_: date = Field(alias="from")
+    to: date
+    by_status: dict[str, int]
+    people_served: int
+    minors: int
+    women: int
+    items: list[ItemGiven]
+    by_category: dict[str, int]
+
+
+FIELDS = (
+    "id",
+    "series_id",
+    "site_id",
+    "source_site_id",
+    "starts_at",
+    "local_date",
+    "status",
+    "headcount",
+    "headcount_minors",
+    "headcount_women",
+    "outcome_note",
+)
+
+
+def _shown(row: DistributionRow, lines: Iterable[DistributionLine] | None = None) -> Distribution:
+    """Return a distribution, with lines loaded beforehand when given."""
+    values: dict[str, Any] = {name: getattr(row, name) for name in FIELDS}
+    return Distribution.model_validate(values | {"lines": row.lines if lines is None else lines})
+
+
+def _series(series: DistributionSeries) -> Series:
     generated = db.session.scalar(
-        select(func.count(Distribution.id)).where(Distribution.series_id == series.id)
+        select(func.count(DistributionRow.id)).where(DistributionRow.series_id == series.id)
     )
-    return {
-        "id": series.id,
-        "site_id": series.site_id,
-        "source_site_id": series.source_site_id,
-        "weekdays": sorted(series.weekdays),
-        "time": series.local_time.strftime("%H:%M"),
-        "starts_on": series.starts_on.isoformat(),
-        "ends_on": None if series.ends_on is None else series.ends_on.isoformat(),
-        "lines": [
-            {"item_id": line.item_id, "planned": line.planned_quantity} for line in series.lines
-        ],
-        "generated": generated or 0,
-    }
+    return Series(
+        id=series.id,
+        site_id=series.site_id,
+        source_site_id=series.source_site_id,
+        weekdays=sorted(series.weekdays),
+        time=series.local_time.strftime("%H:%M"),
+        starts_on=series.starts_on,
+        ends_on=series.ends_on,
+        lines=[SeriesLine.model_validate(line) for line in series.lines],
+        generated=generated or 0,
+    )
 
 
 def _lines_by_distribution(ids: list[int]) -> dict[int, list[DistributionLine]]:
@@ -105,61 +282,8 @@ def _lines_by_distribution(ids: list[int]) -> dict[int, list[DistributionLine]]:
     return grouped
 
 
-# --- reading ----------------------------------------------------------------------------------
-
-
-@bp.get("/distributions")
-@allowed("view_distributions")
-def list_distributions() -> Response:
-    org_id = current_org_id()
-    site_id = site_filter()
-    first = query_date("from") or distributions.local_today(org_id)
-    last = query_date("to") or _days_after(first, LIST_DAYS - 1)
-    _check_period(first, last, MAX_LIST_DAYS)
-    rows = distributions.distributions_between(org_id, first, last, site_id)
-    lines = _lines_by_distribution([d.id for d in rows])
-    return jsonify(
-        {
-            "from": first.isoformat(),
-            "to": last.isoformat(),
-            "distributions": [distribution_json(d, lines[d.id]) for d in rows],
-        }
-    )
-
-
-@bp.get("/distributions/<int:distribution_id>")
-@allowed("view_distributions")
-def show_distribution(distribution_id: int) -> Response:
-    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
-    return jsonify(distribution_json(distribution))
-
-
-# A fixed segment: werkzeug prefers it to <int:distribution_id>, and "figures" is no int anyway.
-@bp.get("/distributions/figures")
-@allowed("view_distributions")
-def distribution_figures() -> Response:
-    org_id = current_org_id()
-    site_id = site_filter()
-    last = query_date("to") or distributions.local_today(org_id)
-    first = query_date("from") or last.replace(day=1)
-    _check_period(first, last, MAX_FIGURES_DAYS)
-    result = distributions.figures(org_id, first, last, site_id)
-    return jsonify(
-        {
-            "from": first.isoformat(),
-            "to": last.isoformat(),
-            "by_status": result.by_status,
-            "people_served": result.people_served,
-            "minors": result.minors,
-            "women": result.women,
-            "items": [asdict(row) for row in result.items],
-            "by_category": result.by_category,
-        }
-    )
-
-
-def _days_after(first: date, days: int) -> date:
-    return min(first + timedelta(days=days), distributions.LATEST_DAY)
+def _site(query: Agenda) -> int | None:
+    return None if query.site_id is None else ledger.get_site(current_org_id(), query.site_id).id
 
 
 def _check_period(first: date, last: date, max_days: int) -> None:
@@ -172,121 +296,123 @@ def _check_period(first: date, last: date, max_days: int) -> None:
         )
 
 
+def _pairs(lines: list[PlannedLineInput]) -> list[tuple[int, int]]:
+    return [(line.item_id, line.planned) for line in lines]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@bp.get("/distributions")
+@operation("view_distributions", {200: Distributions}, query=Agenda)
+def list_distributions(query: Agenda) -> Distributions:
+    """Distributions in a period (default: the next 7 days), by start."""
+    org_id = current_org_id()
+    site_id = _site(query)
+    first = query.from_ or distributions.local_today(org_id)
+    last = query.to or min(
+        first + timedelta(days=limits.DISTRIBUTION_LIST_DAYS - 1), limits.LATEST_DAY
+    )
+    _check_period(first, last, limits.MAX_DISTRIBUTION_LIST_DAYS)
+    rows = distributions.distributions_between(org_id, first, last, site_id)
+    lines = _lines_by_distribution([d.id for d in rows])
+    return Distributions(from_=first, to=last, distributions=[_shown(d, lines[d.id]) for d in rows])
+
+
+@bp.get("/distributions/<int:distribution_id>")
+@operation("view_distributions", {200: Distribution})
+def show_distribution(distribution_id: int) -> Distribution:
+    """One distribution with its lines."""
+    return _shown(distributions.get_distribution(current_org_id(), distribution_id))
+
+
+# A fixed segment: werkzeug prefers it to <int:distribution_id>, and "figures" is no int anyway.
+@bp.get("/distributions/figures")
+@operation("view_distributions", {200: Figures}, query=Agenda)
+def distribution_figures(query: Agenda) -> Figures:
+    """Outcomes, people served and items given in a period (default: this month so far)."""
+    org_id = current_org_id()
+    site_id = _site(query)
+    last = query.to or distributions.local_today(org_id)
+    first = query.from_ or last.replace(day=1)
+    _check_period(first, last, limits.MAX_FIGURES_DAYS)
+    result = distributions.figures(org_id, first, last, site_id)
+    return Figures.model_validate(
+        asdict(result) | {"from": first, "to": last, "items": [asdict(i) for i in result.items]}
+    )
+
+
 # --- scheduling -------------------------------------------------------------------------------
 
 
 @bp.post("/distributions")
-@allowed("plan_distributions")
-def create_distribution() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    values = {
-        "site_id": fields.ident("site_id"),
-        "source_site_id": fields.ident("source_site_id"),
-        "starts_at": _starts_at(fields),
-        "lines": fields.lines("lines", "planned"),
-    }
-    fields.check()
+@operation("plan_distributions", {201: Distribution}, body=DistributionInput)
+def create_distribution(body: DistributionInput) -> tuple[dict[str, Any], int]:
+    """Schedule a one-off distribution."""
 
-    def produce() -> ApiResult:
-        return distribution_json(distributions.create_one_off(current_org_id(), **values)), 201
+    def produce() -> tuple[Out, int]:
+        made = distributions.create_one_off(
+            current_org_id(),
+            site_id=body.site_id,
+            source_site_id=body.source_site_id,
+            starts_at=body.starts_at,
+            lines=_pairs(body.lines),
+        )
+        return _shown(made), 201
 
-    return once_response("api_distribution_create", data, produce)
+    return once("api_distribution_create", body.request_token, produce)
 
 
 @bp.post("/distribution-series")
-@allowed("plan_distributions")
-def create_distribution_series() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    values = {
-        "site_id": fields.ident("site_id"),
-        "source_site_id": fields.ident("source_site_id"),
-        "weekdays": _weekdays(fields),
-        "local_time": _clock(fields),
-        "starts_on": fields.day("starts_on", required=True),
-        "ends_on": fields.day("ends_on"),
-        "lines": fields.lines("lines", "planned"),
-    }
-    fields.check()
+@operation("plan_distributions", {201: Series}, body=SeriesInput)
+def create_distribution_series(body: SeriesInput) -> tuple[dict[str, Any], int]:
+    """Create a weekly series; its occurrences are generated ahead."""
 
-    def produce() -> ApiResult:
-        return series_json(distributions.create_series(current_org_id(), **values)), 201
+    def produce() -> tuple[Out, int]:
+        made = distributions.create_series(
+            current_org_id(),
+            site_id=body.site_id,
+            source_site_id=body.source_site_id,
+            weekdays=body.weekdays,
+            local_time=body.time,
+            starts_on=body.starts_on,
+            ends_on=body.ends_on,
+            lines=_pairs(body.lines),
+        )
+        return _series(made), 201
 
-    return once_response("api_series_create", data, produce)
-
-
-def _starts_at(fields: Fields) -> datetime | None:
-    """Read the start time; like a series, at most a year back, and at most ten years ahead."""
-    when = fields.time("starts_at", required=True)
-    if when is None:
-        return None
-    now = utcnow()
-    earliest = now - timedelta(days=distributions.MAX_DAYS_BACK)
-    # Far-off years would overflow when shown in the organisation's time zone.
-    if not earliest <= when.astimezone(UTC) <= now + timedelta(days=MAX_DAYS):
-        fields.invalid["starts_at"] = "within a year back and ten years ahead"
-    return when
-
-
-def _weekdays(fields: Fields) -> list[int]:
-    """Read weekdays as a list of 0 (Monday) … 6 (Sunday)."""
-    value = fields.data.get("weekdays")
-    if value is None:
-        fields.invalid["weekdays"] = "required"
-        return []
-    if not isinstance(value, list) or any(type(day) is not int for day in value):
-        fields.wrong_type["weekdays"] = "a list of whole numbers"
-        return []
-    if not value or any(not 0 <= day <= 6 for day in value):
-        fields.invalid["weekdays"] = "one or more of 0 = Monday … 6 = Sunday"
-        return []
-    return sorted(set(value))
-
-
-def _clock(fields: Fields) -> time | None:
-    """Read a local wall-clock time written HH:MM."""
-    value = fields.data.get("time")
-    if value is None:
-        fields.invalid["time"] = "required"
-        return None
-    if not isinstance(value, str):
-        fields.wrong_type["time"] = "a string (HH:MM)"
-        return None
-    match = CLOCK.fullmatch(value.strip())
-    if match is None:
-        fields.invalid["time"] = "a local time written HH:MM, like 18:30"
-        return None
-    return time(int(match.group(1)), int(match.group(2)))
+    return once("api_series_create", body.request_token, produce)
 
 
 # --- outcomes ---------------------------------------------------------------------------------
 
 
-@bp.post("/distributions/<int:distribution_id>/outcome")
-@allowed("record_outcomes")
-def record_distribution_outcome(distribution_id: int) -> ApiResponse:
+def _distribution(distribution_id: int) -> DistributionRow:
     # Another organisation's distribution is not found, whatever the body says.
-    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
-    data = json_body()
-    fields = Fields(data)
-    status = fields.text("status", required=True, limit=20)
-    if status and status not in OUTCOME_STATUSES:
-        fields.invalid["status"] = f"one of {', '.join(OUTCOME_STATUSES)}"
+    return distributions.get_distribution(current_org_id(), distribution_id)
+
+
+@bp.post("/distributions/<int:distribution_id>/outcome")
+@operation(
+    "record_outcomes", {200: Distribution}, body=OutcomeBody, errors=(409,), first=_distribution
+)
+def record_distribution_outcome(
+    distribution_id: int, found: DistributionRow, body: OutcomeBody
+) -> tuple[dict[str, Any], int]:
+    """Record held / disrupted / cancelled; what was given leaves the source, all or nothing."""
     outcome = OutcomeInput(
-        status=status,
-        headcount=fields.whole("headcount", low=0, high=MAX_HEADCOUNT),
-        headcount_minors=fields.whole("headcount_minors", low=0, high=MAX_HEADCOUNT),
-        headcount_women=fields.whole("headcount_women", low=0, high=MAX_HEADCOUNT),
-        note=fields.text("note", limit=MAX_NOTE),
-        given=fields.lines("lines", "given"),
+        status=body.status,
+        headcount=body.headcount,
+        headcount_minors=body.headcount_minors,
+        headcount_women=body.headcount_women,
+        note=body.note,
+        given=[(line.item_id, line.given) for line in body.lines],
     )
-    fields.check()
 
-    def produce() -> ApiResult:
+    def produce() -> tuple[Out, int]:
         recorded = distributions.record_outcome(
-            current_org_id(), current_user_id(), distribution.id, outcome
+            current_org_id(), current_user_id(), found.id, outcome
         )
-        return distribution_json(recorded), 200
+        return _shown(recorded), 200
 
-    return once_response("api_distribution_outcome", data, produce)
+    return once("api_distribution_outcome", body.request_token, produce)

@@ -1,272 +1,390 @@
-"""The JSON API's kitchen endpoints (API.md): the meal plan, recipes, menus and cooking."""
+"""Kitchens (API.md): the meal plan, recipes, menus and cooking."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, jsonify
+from pydantic import Field
 
-from ...models import Cooking, Recipe
+from ... import limits
+from ...models import Cooking as CookingRow
+from ...models import Distribution
+from ...models import Recipe as RecipeRow
 from ...services import distributions, kitchen
-from ...services.errors import ValidationError
-from .common import bp, current_org_id, current_user_id, dump, local_time
-from .legacy import (
-    MAX_LINES,
-    MAX_NOTE,
-    ApiResponse,
-    ApiResult,
-    Fields,
-    allowed,
-    json_body,
-    once_response,
-    possible_id,
-    query_date,
-    query_flag,
-    query_whole,
+from .common import (
+    Body,
+    Day,
+    Flag,
+    Id,
+    LocalTime,
+    Once,
+    Out,
+    Query,
+    QueryDay,
+    Time,
+    bp,
+    current_org_id,
+    current_user_id,
+    lines_of,
+    number,
+    once,
+    operation,
+    text,
+    whole,
 )
 from .stock import Movement
 
-PLAN_DAYS = 7
+Meals = whole(0, limits.MAX_MEALS)
+
+# --- what goes in -----------------------------------------------------------------------------
 
 
-# --- how kitchen things look in JSON ---------------------------------------------------------
+class PlanQuery(Query):
+    """From which day (default: tomorrow), for how many days."""
+
+    from_: QueryDay | None = Field(None, alias="from")
+    days: whole(1, limits.MAX_KITCHEN_PLAN_DAYS) = limits.KITCHEN_PLAN_DAYS
 
 
-def meal_row_json(row: kitchen.MealRow) -> dict[str, Any]:
-    """Return one distribution's meal forecast and plan as the API shows it."""
+class RecipeListing(Query):
+    """Whether retired recipes are listed too."""
+
+    include_retired: Flag = False
+
+
+class PlannedMealsInput(Once):
+    """How many meals a distribution gets, and which meal item (when it has none yet)."""
+
+    planned_meals: Meals
+    meal_item_id: Id | None = None
+
+
+class MenuInput(Once):
+    """The recipe a kitchen cooks on a day; none clears the choice."""
+
+    site_id: Id
+    date: Day
+    recipe_id: Id | None = None
+
+
+class RecipeLineInput(Body):
+    """An ingredient, per 100 meals."""
+
+    item_id: Id
+    quantity_per_100: number(limits.MAX_PER_100, limits.PER_100_PLACES)
+
+
+class RecipeInput(Once):
+    """A dish and its ingredients per 100 meals."""
+
+    name: text(limits.MAX_RECIPE_NAME, required=True)
+    dietary_notes: text(limits.MAX_DIETARY_NOTES) = ""
+    lines: lines_of(RecipeLineInput) = []
+
+
+class CookingLineInput(Body):
+    """How many meals were cooked with one recipe."""
+
+    recipe_id: Id
+    meals: whole(1, limits.MAX_MEALS)
+
+
+class CookingInput(Once):
+    """A cooking: the kitchen, the meal item, meals per recipe."""
+
+    site_id: Id
+    meal_item_id: Id
+    lines: lines_of(CookingLineInput) = []
+    occurred_at: Time | None = None
+    note: text(limits.MAX_NOTE) = ""
+
+
+# --- what comes out ---------------------------------------------------------------------------
+
+
+class PastHeadcount(Out):
+    """A past occurrence's headcount."""
+
+    date: date
+    headcount: int
+
+
+class MealPlanRow(Out):
+    """One distribution's meal forecast and plan."""
+
+    id: int
+    series_id: int | None
+    starts_at: LocalTime
+    local_date: date
+    site_id: int
+    source_site_id: int
+    meal_item_id: int
+    expected_headcount: float
+    basis: str
+    past_headcounts: list[PastHeadcount]
+    recommended_meals: int
+    planned_meals: int
+
+
+class KitchenDay(Out):
+    """What one kitchen cooks on one day."""
+
+    date: date
+    site_id: int
+    recipe_id: int | None
+    recommended_meals: int
+    planned_meals: int
+
+
+class IngredientNeed(Out):
+    """An ingredient at a kitchen: needed for the planned meals, held there now."""
+
+    site_id: int
+    item_id: int
+    label: str
+    unit: str
+    needed: int
+    held: int
+    short: int
+
+
+class MealPlan(Out):
+    """Distributions with meals, per kitchen and day, and the ingredients they need."""
+
+    from_: date = Field(alias="from")
+    to: date
+    buffer_percent: int
+    distributions: list[MealPlanRow]
+    kitchens: list[KitchenDay]
+    ingredients: list[IngredientNeed]
+
+
+class MenuChoice(Out):
+    """The recipe chosen for a kitchen's day."""
+
+    site_id: int
+    date: date
+    recipe_id: int | None
+
+
+class RecipeLine(Out):
+    """An ingredient per 100 meals."""
+
+    item_id: int
+    label: str
+    unit: str
+    quantity_per_100: float
+
+
+class Recipe(Out):
+    """A recipe with its ingredients per 100 meals."""
+
+    id: int
+    name: str
+    dietary_notes: str
+    active: bool
+    lines: list[RecipeLine]
+
+
+class Recipes(Out):
+    """Recipes by name."""
+
+    recipes: list[Recipe]
+
+
+class CookingLine(Out):
+    """Meals cooked with one recipe."""
+
+    recipe_id: int
+    meals: int
+
+
+class Cooking(Out):
+    """A cooking with the movements it wrote."""
+
+    id: int
+    site_id: int
+    meal_item_id: int
+    meals: int
+    occurred_at: LocalTime
+    note: str
+    lines: list[CookingLine]
+    movements: list[Movement]
+
+
+def _meal_row(row: kitchen.MealRow) -> MealPlanRow:
     distribution = row.distribution
-    return {
-        "id": distribution.id,
-        "series_id": distribution.series_id,
-        "starts_at": local_time(distribution.starts_at),
-        "local_date": distribution.local_date.isoformat(),
-        "site_id": distribution.site_id,
-        "source_site_id": distribution.source_site_id,
-        "meal_item_id": row.meal_item.id,
-        "expected_headcount": row.forecast.expected_headcount,
-        "basis": row.forecast.basis,
-        "past_headcounts": [
-            {"date": day.isoformat(), "headcount": count} for day, count in row.forecast.past
-        ],
-        "recommended_meals": row.recommended,
-        "planned_meals": row.planned,
-    }
+    return MealPlanRow(
+        id=distribution.id,
+        series_id=distribution.series_id,
+        starts_at=distribution.starts_at,
+        local_date=distribution.local_date,
+        site_id=distribution.site_id,
+        source_site_id=distribution.source_site_id,
+        meal_item_id=row.meal_item.id,
+        expected_headcount=row.forecast.expected_headcount,
+        basis=row.forecast.basis,
+        past_headcounts=[PastHeadcount(date=d, headcount=n) for d, n in row.forecast.past],
+        recommended_meals=row.recommended,
+        planned_meals=row.planned,
+    )
 
 
-def recipe_json(recipe: Recipe) -> dict[str, Any]:
-    """Return a recipe with its ingredients per 100 meals."""
-    return {
-        "id": recipe.id,
-        "name": recipe.name,
-        "dietary_notes": recipe.dietary_notes,
-        "active": recipe.active,
-        "lines": [
-            {
-                "item_id": line.item_id,
-                "label": line.item.label,
-                "unit": line.item.unit,
-                "quantity_per_100": float(line.quantity_per_100),
-            }
-            for line in recipe.lines
-        ],
-    }
+def _recipe(recipe: RecipeRow) -> Recipe:
+    lines = [
+        RecipeLine(
+            item_id=line.item_id,
+            label=line.item.label,
+            unit=line.item.unit,
+            quantity_per_100=float(line.quantity_per_100),
+        )
+        for line in recipe.lines
+    ]
+    return Recipe(
+        id=recipe.id,
+        name=recipe.name,
+        dietary_notes=recipe.dietary_notes,
+        active=recipe.active,
+        lines=lines,
+    )
 
 
-def cooking_json(cooking: Cooking) -> dict[str, Any]:
-    """Return a cooking with the movements it wrote."""
-    return {
-        "id": cooking.id,
-        "site_id": cooking.site_id,
-        "meal_item_id": cooking.item_id,
-        "meals": cooking.meals,
-        "occurred_at": local_time(cooking.occurred_at),
-        "note": cooking.note,
-        "lines": [{"recipe_id": r["recipe_id"], "meals": r["meals"]} for r in cooking.recipes],
-        "movements": [dump(Movement.model_validate(m)) for m in kitchen.cooking_movements(cooking)],
-    }
+def _cooking(cooking: CookingRow) -> Cooking:
+    return Cooking(
+        id=cooking.id,
+        site_id=cooking.site_id,
+        meal_item_id=cooking.item_id,
+        meals=cooking.meals,
+        occurred_at=cooking.occurred_at,
+        note=cooking.note,
+        lines=[CookingLine.model_validate(line) for line in cooking.recipes],
+        movements=[Movement.model_validate(m) for m in kitchen.cooking_movements(cooking)],
+    )
 
 
-# --- the meal plan ---------------------------------------------------------------------------
+# --- the meal plan ----------------------------------------------------------------------------
 
 
 @bp.get("/kitchen/plan")
-@allowed("view_kitchen")
-def kitchen_plan() -> Response:
+@operation("view_kitchen", {200: MealPlan}, query=PlanQuery)
+def kitchen_plan(query: PlanQuery) -> MealPlan:
+    """The meal plan: forecasts, recommended and planned meals, ingredients needed."""
     org_id = current_org_id()
-    days = query_whole("days")
-    days = PLAN_DAYS if days is None else days
-    if not 1 <= days <= kitchen.MAX_PLAN_DAYS:
-        raise ValidationError(
-            f"Please check days: 1 to {kitchen.MAX_PLAN_DAYS}.",
-            {"days": f"1 to {kitchen.MAX_PLAN_DAYS}"},
+    first = query.from_ or distributions.local_today(org_id) + timedelta(days=1)
+    plan = kitchen.meal_plan(org_id, first, query.days)
+    kitchens = [
+        KitchenDay(
+            date=day.day,
+            site_id=day.site.id,
+            recipe_id=day.recipe.id if day.recipe else None,
+            recommended_meals=day.recommended,
+            planned_meals=day.planned,
         )
-    first = query_date("from") or distributions.local_today(org_id) + timedelta(days=1)
-    plan = kitchen.meal_plan(org_id, first, days)
-    return jsonify(
-        {
-            "from": plan.first.isoformat(),
-            "to": plan.last.isoformat(),
-            "buffer_percent": plan.buffer_percent,
-            "distributions": [meal_row_json(row) for row in plan.rows],
-            "kitchens": [
-                {
-                    "date": kitchen_day.day.isoformat(),
-                    "site_id": kitchen_day.site.id,
-                    "recipe_id": kitchen_day.recipe.id if kitchen_day.recipe else None,
-                    "recommended_meals": kitchen_day.recommended,
-                    "planned_meals": kitchen_day.planned,
-                }
-                for plan_day in plan.days
-                for kitchen_day in plan_day.kitchens
-            ],
-            "ingredients": [
-                {
-                    "site_id": need.site.id,
-                    "item_id": need.item.id,
-                    "label": need.item.label,
-                    "unit": need.item.unit,
-                    "needed": need.needed,
-                    "held": need.held,
-                    "short": need.short,
-                }
-                for need in kitchen.ingredient_needs(org_id, first, days)
-            ],
-        }
+        for plan_day in plan.days
+        for day in plan_day.kitchens
+    ]
+    ingredients = [
+        IngredientNeed(
+            site_id=need.site.id,
+            item_id=need.item.id,
+            label=need.item.label,
+            unit=need.item.unit,
+            needed=need.needed,
+            held=need.held,
+            short=need.short,
+        )
+        for need in kitchen.ingredient_needs(org_id, first, query.days)
+    ]
+    return MealPlan(
+        from_=plan.first,
+        to=plan.last,
+        buffer_percent=plan.buffer_percent,
+        distributions=[_meal_row(row) for row in plan.rows],
+        kitchens=kitchens,
+        ingredients=ingredients,
     )
+
+
+def _distribution(distribution_id: int) -> Distribution:
+    # Another organisation's distribution is not found, whatever the body says.
+    return distributions.get_distribution(current_org_id(), distribution_id)
 
 
 @bp.post("/kitchen/plan/<int:distribution_id>")
-@allowed("plan_kitchen")
-def set_planned_meals(distribution_id: int) -> ApiResponse:
-    # Another organisation's distribution is not found, whatever the body says.
-    distribution = distributions.get_distribution(current_org_id(), possible_id(distribution_id))
-    data = json_body()
-    fields = Fields(data)
-    meals = fields.whole("planned_meals", required=True, low=0, high=kitchen.MAX_MEALS)
-    meal_item_id = fields.ident("meal_item_id", required=False)
-    fields.check()
+@operation("plan_kitchen", {200: MealPlanRow}, body=PlannedMealsInput, first=_distribution)
+def set_planned_meals(
+    distribution_id: int, found: Distribution, body: PlannedMealsInput
+) -> tuple[dict[str, Any], int]:
+    """Set how many meals a distribution gets."""
 
-    def produce() -> ApiResult:
+    def produce() -> tuple[Out, int]:
         org_id = current_org_id()
-        kitchen.set_planned_meals(org_id, distribution.id, meals, meal_item_id)
-        rows = kitchen.meal_plan(org_id, distribution.local_date, 1).rows
-        mine = [row for row in rows if row.distribution.id == distribution.id]
-        return meal_row_json(mine[0]), 200
+        kitchen.set_planned_meals(org_id, found.id, body.planned_meals, body.meal_item_id)
+        rows = kitchen.meal_plan(org_id, found.local_date, 1).rows
+        return _meal_row(next(row for row in rows if row.distribution.id == found.id)), 200
 
-    return once_response("api_kitchen_plan", data, produce)
+    return once("api_kitchen_plan", body.request_token, produce)
 
 
 @bp.post("/kitchen/menu")
-@allowed("plan_kitchen")
-def choose_menu() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    site_id = fields.ident("site_id")
-    day = fields.day("date", required=True)
-    recipe_id = fields.ident("recipe_id", required=False)
-    fields.check()
+@operation("plan_kitchen", {200: MenuChoice}, body=MenuInput)
+def choose_menu(body: MenuInput) -> tuple[dict[str, Any], int]:
+    """Choose the recipe a kitchen cooks on a day (none clears it)."""
 
-    def produce() -> ApiResult:
-        kitchen.choose_menu(current_org_id(), current_user_id(), site_id, day, recipe_id)
-        body = {"site_id": site_id, "date": day.isoformat(), "recipe_id": recipe_id}
-        return body, 200
+    def produce() -> tuple[Out, int]:
+        kitchen.choose_menu(
+            current_org_id(), current_user_id(), body.site_id, body.date, body.recipe_id
+        )
+        return MenuChoice(site_id=body.site_id, date=body.date, recipe_id=body.recipe_id), 200
 
-    return once_response("api_kitchen_menu", data, produce)
+    return once("api_kitchen_menu", body.request_token, produce)
 
 
-# --- recipes ---------------------------------------------------------------------------------
+# --- recipes ----------------------------------------------------------------------------------
 
 
 @bp.get("/recipes")
-@allowed("view_kitchen")
-def list_recipes() -> Response:
-    rows = kitchen.list_recipes(current_org_id(), include_retired=query_flag("include_retired"))
-    return jsonify({"recipes": [recipe_json(recipe) for recipe in rows]})
+@operation("view_kitchen", {200: Recipes}, query=RecipeListing)
+def list_recipes(query: RecipeListing) -> Recipes:
+    """Recipes by name."""
+    rows = kitchen.list_recipes(current_org_id(), include_retired=query.include_retired)
+    return Recipes(recipes=[_recipe(recipe) for recipe in rows])
 
 
 @bp.post("/recipes")
-@allowed("plan_kitchen")
-def create_recipe() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    name = fields.text("name", required=True, limit=kitchen.MAX_NAME)
-    notes = fields.text("dietary_notes", limit=kitchen.MAX_NOTES)
-    lines = _rows(fields, "lines", "item_id", _per_100)
-    fields.check()
+@operation("plan_kitchen", {201: Recipe}, body=RecipeInput, errors=(409,))
+def create_recipe(body: RecipeInput) -> tuple[dict[str, Any], int]:
+    """Add a recipe with its ingredients per 100 meals."""
+    lines = [(line.item_id, line.quantity_per_100) for line in body.lines]
 
-    def produce() -> ApiResult:
-        recipe = kitchen.save_recipe(current_org_id(), name=name, dietary_notes=notes, lines=lines)
-        return recipe_json(recipe), 201
+    def produce() -> tuple[Out, int]:
+        recipe = kitchen.save_recipe(
+            current_org_id(), name=body.name, dietary_notes=body.dietary_notes, lines=lines
+        )
+        return _recipe(recipe), 201
 
-    return once_response("api_recipe_create", data, produce)
+    return once("api_recipe_create", body.request_token, produce)
 
 
-def _per_100(row: Fields) -> Decimal | None:
-    if row.data.get("quantity_per_100") is None:
-        row.invalid["quantity_per_100"] = "required"
-        return None
-    return row.number("quantity_per_100", high=int(kitchen.MAX_PER_100), places=3)
-
-
-# --- cooking ---------------------------------------------------------------------------------
+# --- cooking ----------------------------------------------------------------------------------
 
 
 @bp.post("/cooking")
-@allowed("plan_kitchen")
-def log_cooking() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    site_id = fields.ident("site_id")
-    meal_item_id = fields.ident("meal_item_id")
-    split = _rows(
-        fields,
-        "lines",
-        "recipe_id",
-        lambda row: row.whole("meals", required=True, low=1, high=kitchen.MAX_MEALS),
-    )
-    occurred_at = fields.time("occurred_at")
-    note = fields.text("note", limit=MAX_NOTE)
-    fields.check()
+@operation("plan_kitchen", {201: Cooking}, body=CookingInput, errors=(409,))
+def log_cooking(body: CookingInput) -> tuple[dict[str, Any], int]:
+    """Log a cooking: ingredients leave the kitchen, the meals join its stock; all or nothing."""
 
-    def produce() -> ApiResult:
+    def produce() -> tuple[Out, int]:
         cooking = kitchen.cook(
             current_org_id(),
             current_user_id(),
-            site_id=site_id,
-            meal_item_id=meal_item_id,
-            split=split,
-            occurred_at=occurred_at,
-            note=note,
+            site_id=body.site_id,
+            meal_item_id=body.meal_item_id,
+            split=[(line.recipe_id, line.meals) for line in body.lines],
+            occurred_at=body.occurred_at,
+            note=body.note,
         )
-        return cooking_json(cooking), 201
+        return _cooking(cooking), 201
 
-    return once_response("api_cooking", data, produce)
-
-
-def _rows(fields: Fields, name: str, id_key: str, read: Any) -> list[tuple[int, Any]]:
-    """Read a list of {<id_key>, <value>} objects as (id, value) pairs, collecting problems."""
-    value = fields.data.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        fields.wrong_type[name] = "a list of objects"
-        return []
-    if len(value) > MAX_LINES:
-        fields.invalid[name] = f"at most {MAX_LINES} lines"
-        return []
-    pairs = []
-    for index, entry in enumerate(value):
-        where = f"{name}[{index}]"
-        if not isinstance(entry, dict):
-            fields.wrong_type[where] = "an object"
-            continue
-        row = Fields(entry)
-        ident = row.ident(id_key)
-        amount = read(row)
-        fields.wrong_type |= {f"{where}.{key}": why for key, why in row.wrong_type.items()}
-        fields.invalid |= {f"{where}.{key}": why for key, why in row.invalid.items()}
-        if ident is not None and amount is not None:
-            pairs.append((ident, amount))
-    return pairs
+    return once("api_cooking", body.request_token, produce)
