@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from ...auth import mark_required
 from ...database import retry_when_raced
 from ...errors import json_error
 from ...extensions import db
@@ -46,7 +47,7 @@ def allowed(capability: str) -> Callable[[F], F]:
                 return json_error(403, f"Your role ({role}) may not do this.")
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return mark_required(wrapped, capability)  # type: ignore[return-value]
 
     return decorator
 
