@@ -353,26 +353,6 @@ def test_short_outcome_on_the_page_names_the_item_and_writes_nothing(world, clie
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 10
 
 
-@pytest.mark.parametrize(
-    ("role", "agenda", "outcome", "plan"),
-    [
-        ("admin", 200, 200, 200),
-        ("coordinator", 200, 200, 200),
-        ("warehouse", 200, 200, 403),
-        ("kitchen", 200, 200, 403),
-        ("donor", 403, 403, 403),
-    ],
-)
-def test_roles_on_distribution_pages(world, client_as, role, agenda, outcome, plan):
-    series = _daily_series(world, [("blanket", 5)], date(2026, 11, 20), datetime.now(UTC))
-    first = _occurrences(series)[date(2026, 11, 20)]
-    client = client_as(role)
-    assert client.get("/distributions").status_code == agenda
-    assert client.get(f"/distributions/{first.id}/outcome").status_code == outcome
-    assert client.get("/series/new").status_code == plan
-    assert client.get(f"/distributions/{first.id}/plan").status_code == plan
-
-
 def test_another_organisations_distribution_ids_are_404(world, other_world, client_as):
     theirs = _daily_series(other_world, [("blanket", 5)], date(2026, 11, 20), datetime.now(UTC))
     their_first = _occurrences(theirs)[date(2026, 11, 20)]
