@@ -364,6 +364,8 @@ class RecordBlock(Flowable):
         canvas.drawPath(rules, stroke=1, fill=0)
         text = canvas.beginText()
         style = None
+        font: tuple[str, float] | None = None
+        grey = -1.0
         top = self.height
         for row in self.rows:
             bottom = top - row.height
@@ -371,8 +373,13 @@ class RecordBlock(Flowable):
             for x, words, cell_style in row.cells:
                 if cell_style is not style:
                     style = cell_style
-                    text.setFont(style.font, style.size)
-                    text.setFillGray(style.grey)
+                    # Labels and values differ only in grey: the font is set when it changes.
+                    if font != style[:2]:
+                        font = style[:2]
+                        text.setFont(style.font, style.size)
+                    if grey != style.grey:
+                        grey = style.grey
+                        text.setFillGray(grey)
                 text.setTextOrigin(x, baseline)
                 # Each cell sets its own origin, so the cursor need not move across the text:
                 # textLine skips the width textOut measures (a tenth of the drawing).
