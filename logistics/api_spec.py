@@ -6,14 +6,11 @@ from typing import Any
 
 from .models import (
     CATEGORIES,
-    CHANNEL_KINDS,
-    CHANNEL_MODES,
     INCIDENT_KINDS,
     LINE_ACTIONS,
     LINE_ORIGINS,
     MOVEMENT_KINDS,
     REPORT_KINDS,
-    SEVERITIES,
     TRISTATE,
 )
 from .permissions import CAPABILITIES
@@ -64,7 +61,7 @@ def build_spec() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": _incident_schemas() | _needs_schemas() | _report_schemas(),
+            "schemas": _incident_schemas() | _report_schemas(),
             "responses": {
                 name: _json_response(description, _ref("Error"))
                 for name, description in ERROR_RESPONSES.values()
@@ -77,7 +74,6 @@ def build_spec() -> dict[str, Any]:
 def _paths() -> dict[str, Any]:
     return {
         **_incident_paths(),
-        **_needs_paths(),
         **_report_paths(),
     }
 
@@ -496,284 +492,6 @@ def _loss_figures() -> Schema:
             "by_category",
         ),
     )
-
-
-def _needs_paths() -> dict[str, Any]:
-    channel = ("channel_id",)
-    return {
-        "/needs": {
-            "get": _operation(
-                "listNeeds",
-                "Each active item's need over the horizon (DESIGN.md §4), most urgent first, "
-                "with every term that produced it.",
-                "view_needs",
-                ok=("200", "The needs.", _ref("NeedList")),
-                parameters=["horizon_days"],
-                errors=("400", "422"),
-            )
-        },
-        "/people-estimates": {
-            "get": _operation(
-                "listPeopleEstimates",
-                "The latest estimate per area (what needs use) and the recent history.",
-                "view_needs",
-                ok=("200", "The estimates.", _ref("PeopleEstimates")),
-            ),
-            "post": _operation(
-                "recordPeopleEstimate",
-                "Record how many people an area has on a date (a count, never anyone's details).",
-                "record_estimates",
-                ok=("201", "The estimate.", _ref("PeopleEstimate")),
-                body="PeopleEstimateInput",
-                errors=("409",),
-            ),
-        },
-        "/alerts": {
-            "get": _operation(
-                "listAlerts",
-                "Shortage alerts, open (criticals first) or recently resolved (newest first).",
-                "view_alerts",
-                ok=("200", "The alerts.", _ref("AlertList")),
-                parameters=["alert_status"],
-                errors=("422",),
-            )
-        },
-        "/channels": {
-            "get": _operation(
-                "listChannels",
-                "The group's alert channels; a secret is never shown, only its last 4 characters.",
-                "manage_channels",
-                ok=("200", "The channels.", _list_of("channels", "Channel")),
-            ),
-            "post": _operation(
-                "createChannel",
-                "Add an e-mail address or a signed webhook that receives shortage alerts.",
-                "manage_channels",
-                ok=("201", "The channel.", _ref("Channel")),
-                body="ChannelInput",
-                errors=("409",),
-            ),
-        },
-        "/channels/{channel_id}/deactivate": {
-            "post": _operation(
-                "deactivateChannel",
-                "Stop sending to a channel; its delivery log is kept.",
-                "manage_channels",
-                ok=("200", "The channel.", _ref("Channel")),
-                body="ChannelSwitchInput",
-                parameters=channel,
-                errors=("404", "409"),
-            )
-        },
-        "/channels/{channel_id}/activate": {
-            "post": _operation(
-                "activateChannel",
-                "Send to a channel again.",
-                "manage_channels",
-                ok=("200", "The channel.", _ref("Channel")),
-                body="ChannelSwitchInput",
-                parameters=channel,
-                errors=("404", "409"),
-            )
-        },
-        "/channels/{channel_id}/deliveries": {
-            "get": _operation(
-                "listChannelDeliveries",
-                "The channel's last 100 messages, newest first, and how sending them went.",
-                "manage_channels",
-                ok=("200", "The deliveries.", _ref("DeliveryList")),
-                parameters=channel,
-                errors=("404",),
-            )
-        },
-    }
-
-
-def _needs_schemas() -> dict[str, Schema]:
-    integer = {"type": "integer"}
-    number = {"type": "number"}
-    nullable_time = {"type": ["string", "null"], "format": "date-time"}
-    need = {
-        "item_id": integer,
-        "label": {"type": "string"},
-        "category": {"type": "string", "enum": list(CATEGORIES)},
-        "unit": {"type": "string"},
-        "held": {**integer, "description": "In warehouses and kitchens."},
-        "consumption_rate": {**number, "description": "Given out and lost, last 28 days, / 28."},
-        "committed": {**integer, "description": "Planned in distributions within the horizon."},
-        "committed_48h": {**integer, "description": "Planned in the next 48 hours."},
-        "people": {**integer, "description": "The latest people estimate per area, added up."},
-        "per_person_per_day": number,
-        "need_from_committed": integer,
-        "need_from_rate": {**number, "description": "consumption_rate × horizon_days."},
-        "need_from_people": {
-            **number,
-            "description": "people × per_person_per_day × horizon_days.",
-        },
-        "min_stock": integer,
-        "need": {**integer, "description": "ceil(max of the three terms) + min_stock."},
-        "shortfall": {**integer, "description": "max(0, need − held)."},
-        "days_of_cover": {
-            "type": ["number", "null"],
-            "description": "held / consumption_rate; null when nothing is used.",
-        },
-        "cover_target_days": integer,
-        "short_by": {
-            **nullable_time,
-            "description": "When stock runs out: the first distribution it cannot cover, else "
-            "at the rate; null when neither.",
-        },
-        "status": {"type": "string", "enum": ["critical", "warning", "ok"]},
-        "horizon_days": integer,
-    }
-    estimate = {
-        "id": integer,
-        "area": {"type": "string"},
-        "people": integer,
-        "as_of": DATE,
-        "created_at": TIME,
-        "replayed": REPLAYED,
-    }
-    channel = {
-        "id": integer,
-        "kind": {"type": "string", "enum": list(CHANNEL_KINDS)},
-        "target": {"type": "string", "description": "The e-mail address or webhook URL."},
-        "secret_hint": {
-            "type": ["string", "null"],
-            "description": "The secret's last 4 characters; null without a secret.",
-        },
-        "min_severity": {"type": "string", "enum": list(SEVERITIES)},
-        "mode": {"type": "string", "enum": list(CHANNEL_MODES)},
-        "active": {"type": "boolean"},
-        "created_at": TIME,
-        "replayed": REPLAYED,
-    }
-    delivery = {
-        "id": integer,
-        "alert_id": {"type": ["integer", "null"], "description": "Null for a digest."},
-        "change": {"type": ["string", "null"], "enum": ["opened", "escalated", None]},
-        "digest_date": {"type": ["string", "null"], "format": "date"},
-        "status": {"type": "string", "enum": ["pending", "sent", "failed"]},
-        "attempts": integer,
-        "last_error": {"type": "string"},
-        "next_attempt_at": TIME,
-        "sent_at": nullable_time,
-        "created_at": TIME,
-    }
-    return {
-        "Need": _object(need, required=tuple(need)),
-        "NeedList": _object(
-            {
-                "at": {**TIME, "description": "The moment the needs were computed for."},
-                "horizon_days": integer,
-                "needs": {"type": "array", "items": _ref("Need")},
-            },
-            required=("at", "horizon_days", "needs"),
-        ),
-        "PeopleEstimate": _object(estimate, required=tuple(k for k in estimate if k != "replayed")),
-        "PeopleEstimateInput": _object(
-            {
-                "area": {"type": "string", "maxLength": 120, "description": "Town or district."},
-                "people": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-                "as_of": {**DATE, "description": "Today or earlier; default today."},
-                "request_token": REQUEST_TOKEN,
-            },
-            required=("area", "people"),
-        ),
-        "PeopleEstimates": _object(
-            {
-                "people": {**integer, "description": "The latest per area, added up."},
-                "latest": {"type": "array", "items": _ref("PeopleEstimate")},
-                "history": {
-                    "type": "array",
-                    "items": _ref("PeopleEstimate"),
-                    "description": "The last 50, newest first.",
-                },
-            },
-            required=("people", "latest", "history"),
-        ),
-        "Alert": _object(
-            {
-                "id": integer,
-                "item_id": integer,
-                "label": {"type": "string"},
-                "severity": {"type": "string", "enum": list(SEVERITIES)},
-                "opened_at": TIME,
-                "resolved_at": nullable_time,
-                "figures": {**_ref("Need"), "description": "The figures of the latest change."},
-                "changes": {
-                    "type": "array",
-                    "items": _object(
-                        {
-                            "change": {
-                                "type": "string",
-                                "enum": ["opened", "escalated", "resolved"],
-                            },
-                            "severity": {"type": "string", "enum": list(SEVERITIES)},
-                            "at": TIME,
-                        },
-                        required=("change", "severity", "at"),
-                    ),
-                },
-            },
-            required=(
-                "id",
-                "item_id",
-                "label",
-                "severity",
-                "opened_at",
-                "resolved_at",
-                "figures",
-                "changes",
-            ),
-        ),
-        "AlertList": _object(
-            {
-                "status": {"type": "string", "enum": ["open", "recent"]},
-                "alerts": {"type": "array", "items": _ref("Alert")},
-            },
-            required=("status", "alerts"),
-        ),
-        "Channel": _object(channel, required=tuple(k for k in channel if k != "replayed")),
-        "ChannelInput": _channel_input(),
-        "ChannelSwitchInput": _object({"request_token": REQUEST_TOKEN}),
-        "Delivery": _object(delivery, required=tuple(delivery)),
-        "DeliveryList": _object(
-            {"channel_id": integer, "deliveries": {"type": "array", "items": _ref("Delivery")}},
-            required=("channel_id", "deliveries"),
-        ),
-    }
-
-
-def _channel_input() -> Schema:
-    schema = _object(
-        {
-            "kind": {"type": "string", "enum": list(CHANNEL_KINDS)},
-            "target": {
-                "type": "string",
-                "maxLength": 500,
-                "description": "An e-mail address, or an http(s) URL for a webhook.",
-            },
-            "secret": {
-                "type": "string",
-                "minLength": 16,
-                "maxLength": 200,
-                "writeOnly": True,
-                "description": "Webhooks only: signs each message (HMAC-SHA256). Never shown.",
-            },
-            "min_severity": {"type": "string", "enum": list(SEVERITIES), "default": "warning"},
-            "mode": {
-                "type": "string",
-                "enum": list(CHANNEL_MODES),
-                "default": "immediate",
-                "description": "immediate: each change; digest: one message a day.",
-            },
-            "request_token": REQUEST_TOKEN,
-        },
-        required=("kind", "target"),
-    )
-    schema["description"] = "A webhook needs a secret of at least 16 characters."
-    return schema
 
 
 def _list_of(key: str, name: str, replayable: bool = False) -> Schema:

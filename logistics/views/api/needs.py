@@ -1,297 +1,387 @@
-"""The JSON API's needs endpoints (API.md): needs, people estimates, alerts and alert channels.
+"""Needs (API.md): needs, people estimates, alerts and alert channels.
 
 A channel's secret is write-only: no answer ever carries it, only its last characters as a hint.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from flask import Response, jsonify, request
+from pydantic import model_validator
 
-from ...models import (
-    CHANNEL_KINDS,
-    CHANNEL_MODES,
-    SEVERITIES,
-    Alert,
-    Channel,
-    Delivery,
-    PeopleEstimate,
-)
+from ... import limits
+from ...models import CHANNEL_KINDS, CHANNEL_MODES, SEVERITIES
+from ...models import Alert as AlertRow
+from ...models import Channel as ChannelRow
+from ...models import Delivery as DeliveryRow
 from ...models.types import utcnow
 from ...services import alerts, needs
 from ...services.distributions import local_today
 from ...services.errors import NotFound, ValidationError
-from ...services.needs import MAX_HORIZON_DAYS, Need
-from .common import bp, current_membership, current_org_id, current_user_id, local_time
-from .legacy import (
-    ApiResponse,
-    ApiResult,
-    Fields,
-    allowed,
-    json_body,
-    once_response,
-    optional_json_body,
-    parse_time,
-    possible_id,
-    query_whole,
+from .common import (
+    Day,
+    LocalTime,
+    Once,
+    Out,
+    Query,
+    bp,
+    current_membership,
+    current_org_id,
+    current_user_id,
+    local_time,
+    once,
+    operation,
+    text,
+    whole,
 )
 
-ALERT_STATUSES = ("open", "recent")
-RECENT_DAYS = 14
-MAX_PEOPLE = 1_000_000
-MAX_AREA = 120
-MAX_TARGET = 500
-# The secret column's width; the service asks for at least 16 characters.
-MAX_SECRET = 200
 HINT_LENGTH = 4
-HISTORY_LIMIT = 50
-DELIVERY_LIMIT = 100
+
+# --- what goes in -----------------------------------------------------------------------------
 
 
-# --- how things look in JSON -------------------------------------------------------------------
+class Horizon(Query):
+    """How many days ahead (default: the organisation's forecast horizon)."""
+
+    horizon_days: whole(1, limits.MAX_HORIZON_DAYS) | None = None
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else local_time(value)
+class AlertQuery(Query):
+    """open: alerts still open; recent: resolved in the last 14 days as well."""
+
+    status: Literal["open", "recent"] = "open"
 
 
-def need_json(need: Need) -> dict[str, Any]:
-    """Return one item's need with every term, short_by in the organisation's time zone."""
-    return need.figures() | {"short_by": _when(need.short_by)}
+class PeopleEstimateInput(Once):
+    """How many people an area has, as of a day (default: today)."""
+
+    area: text(limits.MAX_AREA, required=True)
+    people: whole(0, limits.MAX_PEOPLE)
+    as_of: Day | None = None
 
 
-def estimate_json(estimate: PeopleEstimate) -> dict[str, Any]:
-    """Return a people estimate (a count for an area, never anyone's details)."""
-    return {
-        "id": estimate.id,
-        "area": estimate.area,
-        "people": estimate.people,
-        "as_of": estimate.as_of.isoformat(),
-        "created_at": local_time(estimate.created_at),
-    }
+class ChannelInput(Once):
+    """Where alerts go: an e-mail address, or a webhook URL with its signing secret."""
+
+    kind: Literal[CHANNEL_KINDS]
+    target: text(limits.MAX_CHANNEL_TARGET, required=True)
+    secret: text(limits.MAX_CHANNEL_SECRET) = ""
+    min_severity: Literal[SEVERITIES] = "warning"
+    mode: Literal[CHANNEL_MODES] = "immediate"
+
+    @model_validator(mode="after")
+    def _secret_for_webhooks(self) -> ChannelInput:
+        if self.kind == "email" and self.secret:
+            raise ValidationError(
+                "Please check secret: only for a webhook.", {"secret": "only for a webhook"}
+            )
+        return self
 
 
-def alert_json(alert: Alert) -> dict[str, Any]:
-    """Return an alert with the figures of its latest change and its history."""
-    return {
-        "id": alert.id,
-        "item_id": alert.item_id,
-        "label": alert.item.label,
-        "severity": alert.severity,
-        "opened_at": local_time(alert.opened_at),
-        "resolved_at": _when(alert.resolved_at),
-        "figures": _local_figures(alert.figures),
-        "changes": [
-            {"change": c.change, "severity": c.severity, "at": local_time(c.at)}
-            for c in alert.changes
-        ],
-    }
+# --- what comes out ---------------------------------------------------------------------------
+
+
+class Need(Out):
+    """One item's need with every term (DESIGN.md §4), short_by in local time."""
+
+    item_id: int
+    label: str
+    category: str
+    unit: str
+    held: int
+    consumption_rate: float
+    committed: int
+    committed_48h: int
+    people: int
+    per_person_per_day: float
+    need_from_committed: int
+    need_from_rate: float
+    need_from_people: float
+    min_stock: int
+    need: int
+    shortfall: int
+    days_of_cover: float | None
+    cover_target_days: int
+    short_by: LocalTime | None
+    status: str
+    horizon_days: int
+
+
+class Needs(Out):
+    """Every active item's need, most urgent first."""
+
+    at: LocalTime
+    horizon_days: int
+    needs: list[Need]
+
+
+class PeopleEstimate(Out):
+    """A count of people for an area (never anyone's details)."""
+
+    id: int
+    area: str
+    people: int
+    as_of: date
+    created_at: LocalTime
+
+
+class PeopleEstimates(Out):
+    """The latest estimate of each area, their sum, and the history."""
+
+    people: int
+    latest: list[PeopleEstimate]
+    history: list[PeopleEstimate]
+
+
+class AlertChange(Out):
+    """An alert opening, changing severity or resolving."""
+
+    change: str
+    severity: str
+    at: LocalTime
+
+
+class Alert(Out):
+    """An alert with the figures of its latest change and its history."""
+
+    id: int
+    item_id: int
+    label: str
+    severity: str
+    opened_at: LocalTime
+    resolved_at: LocalTime | None
+    figures: dict[str, Any]
+    changes: list[AlertChange]
+
+
+class Alerts(Out):
+    """Alerts, open or recent."""
+
+    status: str
+    alerts: list[Alert]
+
+
+class Channel(Out):
+    """A channel; of its secret only the last characters, so it can be recognised."""
+
+    id: int
+    kind: str
+    target: str
+    secret_hint: str | None
+    min_severity: str
+    mode: str
+    active: bool
+    created_at: LocalTime
+
+
+class Channels(Out):
+    """The group's channels."""
+
+    channels: list[Channel]
+
+
+class Delivery(Out):
+    """One message's delivery: what it carried and how sending went."""
+
+    id: int
+    alert_id: int | None
+    change: str | None
+    digest_date: date | None
+    status: str
+    attempts: int
+    last_error: str
+    next_attempt_at: LocalTime
+    sent_at: LocalTime | None
+    created_at: LocalTime
+
+
+class Deliveries(Out):
+    """A channel's deliveries, newest first."""
+
+    channel_id: int
+    deliveries: list[Delivery]
+
+
+def _alert(alert: AlertRow) -> Alert:
+    return Alert(
+        id=alert.id,
+        item_id=alert.item_id,
+        label=alert.item.label,
+        severity=alert.severity,
+        opened_at=alert.opened_at,
+        resolved_at=alert.resolved_at,
+        figures=_local_figures(alert.figures),
+        changes=[AlertChange.model_validate(change) for change in alert.changes],
+    )
 
 
 def _local_figures(figures: dict[str, Any]) -> dict[str, Any]:
     """Show the stored figures' short_by (kept in UTC) in the organisation's time zone."""
     short_by = figures.get("short_by")
-    when, problem = parse_time(short_by) if isinstance(short_by, str) else (None, "none")
-    if when is None or problem:
+    try:
+        when = datetime.fromisoformat(short_by) if isinstance(short_by, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
         return dict(figures)
     return figures | {"short_by": local_time(when)}
 
 
-def channel_json(channel: Channel) -> dict[str, Any]:
-    """Return a channel; of its secret only the last characters, so it can be recognised."""
-    return {
-        "id": channel.id,
-        "kind": channel.kind,
-        "target": channel.target,
-        "secret_hint": channel.secret[-HINT_LENGTH:] if channel.secret else None,
-        "min_severity": channel.min_severity,
-        "mode": channel.mode,
-        "active": channel.active,
-        "created_at": local_time(channel.created_at),
-    }
-
-
-def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    """Return one message's delivery: what it carried and how sending went."""
-    change = delivery.alert_change
-    return {
-        "id": delivery.id,
-        "alert_id": None if change is None else change.alert_id,
-        "change": None if change is None else change.change,
-        "digest_date": None if delivery.digest_date is None else delivery.digest_date.isoformat(),
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_error": delivery.last_error,
-        "next_attempt_at": local_time(delivery.next_attempt_at),
-        "sent_at": _when(delivery.sent_at),
-        "created_at": local_time(delivery.created_at),
-    }
-
-
-# --- needs -------------------------------------------------------------------------------------
-
-
-@bp.get("/needs")
-@allowed("view_needs")
-def list_needs() -> Response:
-    org_id = current_org_id()
-    horizon = query_whole("horizon_days")
-    if horizon is not None and not 1 <= horizon <= MAX_HORIZON_DAYS:
-        raise ValidationError(
-            f"Please check horizon_days: from 1 to {MAX_HORIZON_DAYS}.",
-            {"horizon_days": f"from 1 to {MAX_HORIZON_DAYS}"},
-        )
-    if horizon is None:
-        horizon = current_membership().organisation.forecast_horizon_days
-    moment = utcnow()
-    rows = needs.compute_needs(org_id, horizon, now=moment)
-    return jsonify(
-        {
-            "at": local_time(moment),
-            "horizon_days": horizon,
-            "needs": [need_json(need) for need in rows],
-        }
+def _channel(channel: ChannelRow) -> Channel:
+    return Channel(
+        id=channel.id,
+        kind=channel.kind,
+        target=channel.target,
+        secret_hint=channel.secret[-HINT_LENGTH:] if channel.secret else None,
+        min_severity=channel.min_severity,
+        mode=channel.mode,
+        active=channel.active,
+        created_at=channel.created_at,
     )
 
 
-# --- people estimates --------------------------------------------------------------------------
+def _delivery(delivery: DeliveryRow) -> Delivery:
+    change = delivery.alert_change
+    return Delivery(
+        id=delivery.id,
+        alert_id=None if change is None else change.alert_id,
+        change=None if change is None else change.change,
+        digest_date=delivery.digest_date,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        next_attempt_at=delivery.next_attempt_at,
+        sent_at=delivery.sent_at,
+        created_at=delivery.created_at,
+    )
+
+
+# --- needs ------------------------------------------------------------------------------------
+
+
+@bp.get("/needs")
+@operation("view_needs", {200: Needs}, query=Horizon)
+def list_needs(query: Horizon) -> Needs:
+    """Every active item's need over the horizon, most urgent first."""
+    horizon = query.horizon_days or current_membership().organisation.forecast_horizon_days
+    moment = utcnow()
+    rows = needs.compute_needs(current_org_id(), horizon, now=moment)
+    return Needs(at=moment, horizon_days=horizon, needs=[Need.model_validate(n) for n in rows])
+
+
+# --- people estimates -------------------------------------------------------------------------
 
 
 @bp.get("/people-estimates")
-@allowed("view_needs")
-def list_people_estimates() -> Response:
+@operation("view_needs", {200: PeopleEstimates})
+def list_people_estimates() -> PeopleEstimates:
+    """The latest people estimate of each area, and the history."""
     org_id = current_org_id()
     latest = needs.latest_estimates(org_id, local_today(org_id))
-    return jsonify(
-        {
-            "people": sum(estimate.people for estimate in latest),
-            "latest": [estimate_json(estimate) for estimate in latest],
-            "history": [
-                estimate_json(e) for e in needs.estimates_history(org_id, limit=HISTORY_LIMIT)
-            ],
-        }
+    history = needs.estimates_history(org_id, limit=limits.PEOPLE_HISTORY)
+    return PeopleEstimates(
+        people=sum(estimate.people for estimate in latest),
+        latest=[PeopleEstimate.model_validate(e) for e in latest],
+        history=[PeopleEstimate.model_validate(e) for e in history],
     )
 
 
 @bp.post("/people-estimates")
-@allowed("record_estimates")
-def create_people_estimate() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    area = " ".join(fields.text("area", required=True, limit=MAX_AREA).split())
-    people = fields.whole("people", required=True, low=0, high=MAX_PEOPLE)
+@operation("record_estimates", {201: PeopleEstimate}, body=PeopleEstimateInput)
+def create_people_estimate(body: PeopleEstimateInput) -> tuple[dict[str, Any], int]:
+    """Record how many people an area has."""
     today = local_today(current_org_id())
-    as_of = fields.day("as_of") or today
+    as_of = body.as_of or today
     # An estimate dated ahead would sit unseen until then; that is a typing mistake.
     if as_of > today:
-        fields.invalid["as_of"] = "today or earlier"
-    fields.check()
-
-    def produce() -> ApiResult:
-        estimate = needs.record_estimate(
-            current_org_id(), current_user_id(), area=area, people=people or 0, as_of=as_of
+        raise ValidationError(
+            "Please check as_of: today or earlier.", {"as_of": "today or earlier"}
         )
-        return estimate_json(estimate), 201
+    area = " ".join(body.area.split())
 
-    return once_response("api_people_estimate", data, produce)
+    def produce() -> tuple[Out, int]:
+        estimate = needs.record_estimate(
+            current_org_id(), current_user_id(), area=area, people=body.people, as_of=as_of
+        )
+        return PeopleEstimate.model_validate(estimate), 201
+
+    return once("api_people_estimate", body.request_token, produce)
 
 
-# --- alerts ------------------------------------------------------------------------------------
+# --- alerts -----------------------------------------------------------------------------------
 
 
 @bp.get("/alerts")
-@allowed("view_alerts")
-def list_alerts() -> Response:
+@operation("view_alerts", {200: Alerts}, query=AlertQuery)
+def list_alerts(query: AlertQuery) -> Alerts:
+    """Open alerts, or also those resolved in the last 14 days."""
     org_id = current_org_id()
-    status = (request.args.get("status") or "").strip() or "open"
-    if status not in ALERT_STATUSES:
-        raise ValidationError("Please check status: open or recent.", {"status": "open or recent"})
-    if status == "open":
+    if query.status == "open":
         rows = alerts.open_alerts_of(org_id)
     else:
-        rows = alerts.recent_alerts(org_id, days=RECENT_DAYS)
-    return jsonify({"status": status, "alerts": [alert_json(alert) for alert in rows]})
+        rows = alerts.recent_alerts(org_id, days=limits.ALERT_RECENT_DAYS)
+    return Alerts(status=query.status, alerts=[_alert(alert) for alert in rows])
 
 
-# --- channels ----------------------------------------------------------------------------------
+# --- channels ---------------------------------------------------------------------------------
 
 
 @bp.get("/channels")
-@allowed("manage_channels")
-def list_channels() -> Response:
-    rows = alerts.channels_of(current_org_id())
-    return jsonify({"channels": [channel_json(channel) for channel in rows]})
-
-
-@bp.post("/channels")
-@allowed("manage_channels")
-def create_channel() -> ApiResponse:
-    data = json_body()
-    fields = Fields(data)
-    values = {
-        "kind": fields.text("kind", required=True, limit=20),
-        "target": fields.text("target", required=True, limit=MAX_TARGET),
-        "secret": fields.text("secret", limit=MAX_SECRET),
-        "min_severity": fields.text("min_severity", limit=20) or "warning",
-        "mode": fields.text("mode", limit=20) or "immediate",
-    }
-    _check_choice(fields, "kind", CHANNEL_KINDS)
-    _check_choice(fields, "min_severity", SEVERITIES)
-    _check_choice(fields, "mode", CHANNEL_MODES)
-    if values["kind"] == "email" and values["secret"]:
-        fields.invalid["secret"] = "only for a webhook"
-    fields.check()
-
-    def produce() -> ApiResult:
-        # Only the channel as shown is kept for replays: never the secret.
-        return channel_json(alerts.save_channel(current_org_id(), **values)), 201
-
-    return once_response("api_channel_create", data, produce)
-
-
-def _check_choice(fields: Fields, name: str, choices: tuple[str, ...]) -> None:
-    value = fields.data.get(name)
-    if isinstance(value, str) and value.strip() and value.strip() not in choices:
-        fields.invalid[name] = " or ".join(choices)
-
-
-@bp.post("/channels/<int:channel_id>/deactivate")
-@allowed("manage_channels")
-def deactivate_channel(channel_id: int) -> ApiResponse:
-    return _switch(channel_id, active=False)
-
-
-@bp.post("/channels/<int:channel_id>/activate")
-@allowed("manage_channels")
-def activate_channel(channel_id: int) -> ApiResponse:
-    return _switch(channel_id, active=True)
-
-
-def _switch(channel_id: int, *, active: bool) -> ApiResponse:
-    channel = _group_channel(channel_id)
-    data = optional_json_body()
-
-    def produce() -> ApiResult:
-        return channel_json(alerts.set_channel_active(current_org_id(), channel.id, active)), 200
-
-    return once_response(
-        "api_channel_activate" if active else "api_channel_deactivate", data, produce
+@operation("manage_channels", {200: Channels})
+def list_channels() -> Channels:
+    """The group's alert channels."""
+    return Channels(
+        channels=[_channel(channel) for channel in alerts.channels_of(current_org_id())]
     )
 
 
-@bp.get("/channels/<int:channel_id>/deliveries")
-@allowed("manage_channels")
-def list_channel_deliveries(channel_id: int) -> Response:
-    channel = _group_channel(channel_id)
-    rows = alerts.deliveries_of(current_org_id(), channel_id=channel.id, limit=DELIVERY_LIMIT)
-    return jsonify({"channel_id": channel.id, "deliveries": [delivery_json(d) for d in rows]})
+@bp.post("/channels")
+@operation("manage_channels", {201: Channel}, body=ChannelInput)
+def create_channel(body: ChannelInput) -> tuple[dict[str, Any], int]:
+    """Add an alert channel (e-mail or signed webhook)."""
+    values = body.model_dump(exclude={"request_token"})
+
+    def produce() -> tuple[Out, int]:
+        # Only the channel as shown is kept for replays: never the secret.
+        return _channel(alerts.save_channel(current_org_id(), **values)), 201
+
+    return once("api_channel_create", body.request_token, produce)
 
 
-def _group_channel(channel_id: int) -> Channel:
+def _group_channel(channel_id: int) -> ChannelRow:
     """Return one of the group's channels; a member's own subscription is theirs to change."""
-    channel = alerts.get_channel(current_org_id(), possible_id(channel_id))
+    channel = alerts.get_channel(current_org_id(), channel_id)
     if channel.membership_id is not None:
         raise NotFound("No such channel.")
     return channel
+
+
+def _switch(kind: str, channel: ChannelRow, body: Once, *, active: bool) -> Any:
+    def produce() -> tuple[Out, int]:
+        switched = alerts.set_channel_active(current_org_id(), channel.id, active)
+        return _channel(switched), 200
+
+    return once(kind, body.request_token, produce)
+
+
+@bp.post("/channels/<int:channel_id>/deactivate")
+@operation("manage_channels", {200: Channel}, body=Once, body_optional=True, first=_group_channel)
+def deactivate_channel(channel_id: int, found: ChannelRow, body: Once) -> Any:
+    """Stop sending to a channel (its delivery log is kept)."""
+    return _switch("api_channel_deactivate", found, body, active=False)
+
+
+@bp.post("/channels/<int:channel_id>/activate")
+@operation("manage_channels", {200: Channel}, body=Once, body_optional=True, first=_group_channel)
+def activate_channel(channel_id: int, found: ChannelRow, body: Once) -> Any:
+    """Send to a channel again."""
+    return _switch("api_channel_activate", found, body, active=True)
+
+
+@bp.get("/channels/<int:channel_id>/deliveries")
+@operation("manage_channels", {200: Deliveries}, first=_group_channel)
+def list_channel_deliveries(channel_id: int, found: ChannelRow) -> Deliveries:
+    """A channel's deliveries, newest first."""
+    rows = alerts.deliveries_of(current_org_id(), channel_id=found.id, limit=limits.DELIVERY_PAGE)
+    return Deliveries(channel_id=found.id, deliveries=[_delivery(d) for d in rows])
