@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import factories
 import pytest
 from factories import PASSWORD, Api
 from flask import Flask, g
@@ -217,11 +218,7 @@ def client_as(app: Flask, world: World):
 
 def api_token(world: World, role: str) -> str:
     """Create an API token for a role of a world; commit."""
-    user = accounts.user_by_email(world.email(role))
-    membership = next(m for m in user.memberships if m.organisation_id == world.org_id)
-    token = accounts.create_token(membership.id, "tests")
-    db.session.commit()
-    return token
+    return factories.token(world.org_id, world.email(role))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from conftest import form_token
+from factories import held
 from sqlalchemy import func, select
 
 from logistics.extensions import db
@@ -22,11 +23,6 @@ PARIS = ZoneInfo("Europe/Paris")
 def _count() -> int:
     db.session.rollback()  # see what the requests committed, not an older snapshot
     return db.session.scalar(select(func.count()).select_from(StockMovement))
-
-
-def _held(world, site: str, item: str) -> int:
-    db.session.rollback()
-    return ledger.held(world.sites[site], world.items[item])
 
 
 def _rows(response) -> list[list[str]]:
@@ -161,8 +157,8 @@ def test_delivery_import_receives_every_row(client_as, world):
 
     response = client.post("/csv/import/confirm", data=_hidden_fields(page))
     assert response.status_code == 302
-    assert _held(world, "main", "blanket") == 120
-    assert _held(world, "main", "shoes42") == 15
+    assert held(world, "main", "blanket") == 120
+    assert held(world, "main", "shoes42") == 15
     sources = db.session.scalars(select(StockMovement.source)).all()
     assert sources == ["Église Saint-Pierre", "Église Saint-Pierre"]
     assert "Imported 2 rows: 135 items received at Main warehouse." in client.get("/").get_data(
@@ -183,9 +179,9 @@ def test_stocktake_import_sets_levels_to_the_counts(client_as, world):
 
     response = client.post("/csv/import/confirm", data=_hidden_fields(page))
     assert response.status_code == 302
-    assert _held(world, "main", "blanket") == 95
-    assert _held(world, "main", "sleeping_bag") == 40
-    assert _held(world, "main", "tent") == 6
+    assert held(world, "main", "blanket") == 95
+    assert held(world, "main", "sleeping_bag") == 40
+    assert held(world, "main", "tent") == 6
     kinds = db.session.scalars(select(StockMovement.kind).order_by(StockMovement.id)).all()
     assert kinds == ["donation", "donation", "adjustment", "adjustment"]
 
@@ -252,8 +248,8 @@ def test_semicolon_file_with_bom_from_french_excel(client_as, world):
     content = "\ufeffItem;Size;Quantity\r\nBlanket;;3\r\nShoes;42;1 200\r\n;;\r\n"
     response = _import(client, world, content.encode("utf-8"))
     assert response.status_code == 302
-    assert _held(world, "main", "blanket") == 3
-    assert _held(world, "main", "shoes42") == 1200
+    assert held(world, "main", "blanket") == 3
+    assert held(world, "main", "shoes42") == 1200
 
 
 def test_confirming_twice_with_one_token_records_once(client_as, world):
@@ -264,7 +260,7 @@ def test_confirming_twice_with_one_token_records_once(client_as, world):
     assert client.post("/csv/import/confirm", data=fields).status_code == 302
     assert "already recorded" in client.get("/").get_data(as_text=True)
     assert _count() == 1
-    assert _held(world, "main", "blanket") == 10
+    assert held(world, "main", "blanket") == 10
 
     # The same upload page sent again after that import gets a fresh token, so it saves.
     again = _preview(client, world, b"item,quantity\nBlanket,5\n", token=fields["request_token"])

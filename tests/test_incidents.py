@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from factories import receive
 from sqlalchemy import func, select
 
 from logistics.extensions import db
@@ -18,13 +19,6 @@ from logistics.services.errors import Conflict, InsufficientStock, ValidationErr
 from logistics.services.incidents import IncidentInput, LineInput
 
 JPEG = b"\xff\xd8\xff\xe0" + b"photo of slashed tents " * 200
-
-
-def _stock(world, item: str, quantity: int, site: str = "main") -> None:
-    ledger.receive(
-        world.org_id, None, site_id=world.sites[site], item_id=world.items[item], quantity=quantity
-    )
-    db.session.commit()
 
 
 def _eviction(world, *lines: LineInput, **fields) -> IncidentInput:
@@ -51,7 +45,7 @@ def _movement_count() -> int:
 
 
 def test_from_stock_line_writes_a_loss_and_after_distribution_does_not(world):
-    _stock(world, "blanket", 30, site="gs_store")
+    receive(world, "gs_store", "blanket", 30)
     incident = incidents.record_incident(
         world.org_id,
         world.users["coordinator"],
@@ -72,7 +66,7 @@ def test_from_stock_line_writes_a_loss_and_after_distribution_does_not(world):
 
 
 def test_a_refused_from_stock_line_writes_nothing(world):
-    _stock(world, "blanket", 3)
+    receive(world, "main", "blanket", 3)
     before = _movement_count()
     with pytest.raises(InsufficientStock, match="Only 3 Blanket at Main warehouse"):
         incidents.record_incident(
@@ -93,7 +87,7 @@ def test_a_refused_from_stock_line_writes_nothing(world):
 
 
 def test_editing_lines_reverses_the_old_loss(world):
-    _stock(world, "tarp", 20)
+    receive(world, "main", "tarp", 20)
     incident = incidents.record_incident(
         world.org_id,
         None,
@@ -155,7 +149,7 @@ def test_bad_incident_fields_are_named(world, fields, field):
 
 
 def test_destroyed_after_distribution_as_a_share_of_given(world):
-    _stock(world, "tent", 100)
+    receive(world, "main", "tent", 100)
     today = distributions.local_today(world.org_id)
     series = distributions.create_series(
         world.org_id,
@@ -261,7 +255,7 @@ def test_oversize_and_disallowed_files_get_clear_errors(app, world, client_as):
 
 
 def test_done_when_eviction_with_photos_lock_and_amendment(app, world, client_as):
-    _stock(world, "blanket", 40, site="gs_store")
+    receive(world, "gs_store", "blanket", 40)
     client = client_as("coordinator")
     local_morning = datetime.now(distributions.organisation_zone(world.org_id)) - timedelta(hours=2)
     response = client.post(
