@@ -83,7 +83,7 @@ class ChannelInput(Once):
 
 
 class Need(Out):
-    """One item's need with every term (DESIGN.md §4), short_by in local time."""
+    """One item's need with every term (docs/needs.md), short_by in local time."""
 
     item_id: int
     label: str
