@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CITING = ("logistics", "tests", "bench")
 CITED = re.compile(r"docs/[\w.-]+\.md")
+OUTSIDE = re.compile(r"DESIGN\.md|FIELD_FACTS|\.\./shared/")
 
 
 def _texts() -> dict[Path, str]:
@@ -28,3 +29,13 @@ def test_every_document_cited_exists() -> None:
 
     assert cited, "nothing cites docs/ any more: is the pattern still right?"
     assert missing == []
+
+
+def test_nothing_cites_notes_outside_the_repository() -> None:
+    outside = sorted(
+        str(path.relative_to(ROOT))
+        for path, text in _texts().items()
+        if path != Path(__file__).resolve() and OUTSIDE.search(text)
+    )
+
+    assert outside == []
