@@ -213,6 +213,8 @@ QueryDay = Annotated[
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
 Flag = Annotated[bool, BeforeValidator(_flag)]
+# A date in a body, from 2000-01-01 to 2100-12-31.
+CalendarDay = Annotated[Day, AfterValidator(_in_calendar)]
 
 
 def lines_of(model: type[BaseModel]) -> Any:
@@ -475,7 +477,7 @@ def _answer(result: Any, declared: Operation) -> Any:
         return jsonify(result), status
     if isinstance(result, Response):
         return result, status if result.status_code == 200 else result.status_code
-    return result
+    return result, status
 
 
 def dump(model: BaseModel, **options: Any) -> dict[str, Any]:

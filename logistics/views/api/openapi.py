@@ -54,7 +54,6 @@ def document(app: Flask) -> dict[str, Any]:
 def _build(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     models: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
-    legacy = False
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(f"{PREFIX}/"):
             continue
@@ -63,15 +62,13 @@ def _build(app: Flask) -> dict[str, Any]:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             if declared is None:
-                paths.setdefault(path, {})[method.lower()] = _legacy(path, method.lower())
-                legacy = True
-                continue
+                raise LookupError(f"{rule.endpoint} is not declared with operation()")
             paths.setdefault(path, {})[method.lower()] = _operation(rule, declared)
             models += _models_of(declared)
     _, definitions = models_json_schema(
         list(dict.fromkeys(models)), ref_template=REF, title="API models"
     )
-    described = {
+    return {
         "openapi": "3.1.0",
         "info": {"title": "Aid logistics tracker API", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": PREFIX}],
@@ -86,13 +83,6 @@ def _build(app: Flask) -> dict[str, Any]:
             },
         },
     }
-    if legacy:
-        old = _legacy_components()
-        for kind in ("schemas", "responses", "parameters"):
-            described["components"][kind] = old.get(kind, {}) | described["components"].get(
-                kind, {}
-            )
-    return described
 
 
 def _models_of(declared: Operation) -> list[tuple[type[BaseModel], str]]:
@@ -213,18 +203,3 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
-
-
-# --- while modules move to declarations: the hand-written entries of the others --------------
-
-
-def _legacy(path: str, method: str) -> dict[str, Any]:
-    from ...api_spec import build_spec
-
-    return build_spec()["paths"][path][method]
-
-
-def _legacy_components() -> dict[str, Any]:
-    from ...api_spec import build_spec
-
-    return build_spec()["components"]
