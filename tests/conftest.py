@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from logistics import create_app
 from logistics.extensions import db
-from logistics.services import accounts, catalogue
+from logistics.services import accounts
 
 POSTGRES_URL = os.environ.get(
     "LOGISTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -167,21 +167,15 @@ def build_world(name: str, slug: str) -> World:
     organisation = accounts.create_organisation(name, slug)
     world = World(org_id=organisation.id, slug=slug)
     for key, (site_name, kind, area, details) in SITES.items():
-        site = catalogue.save_site(
-            organisation.id, {"name": site_name, "kind": kind, "area": area, "details": details}
-        )
+        site = factories.site(organisation.id, site_name, kind, area, details=details, commit=False)
         world.sites[key] = site.id
     for key, (item_name, category, unit, size) in ITEMS.items():
-        item = catalogue.save_item(
-            organisation.id,
-            {"name": item_name, "category": category, "unit": unit, "size": size, "min_stock": 10},
+        item = factories.item(
+            organisation.id, item_name, category, unit=unit, size=size, min_stock=10, commit=False
         )
         world.items[key] = item.id
     for role in ROLES:
-        membership = accounts.add_member(
-            organisation.id, world.email(role), role, password=PASSWORD
-        )
-        world.users[role] = membership.user_id
+        world.users[role] = factories.member(organisation.id, world.email(role), role, commit=False)
     db.session.commit()
     return world
 

@@ -21,25 +21,45 @@ PASSWORD = "correct horse battery"
 INGREDIENTS = {"onions": ("Onions", "kg"), "rice": ("Rice", "kg"), "lentils": ("Lentils", "kg")}
 
 
-def item(org_id: int, name: str, category: str = "bedding", **fields: Any) -> Item:
-    """Create an item of an organisation; commit."""
+def item(
+    org_id: int, name: str, category: str = "bedding", *, commit: bool = True, **fields: Any
+) -> Item:
+    """Create an item of an organisation; commit unless told not to."""
     made = catalogue.save_item(org_id, {"name": name, "category": category, **fields})
-    db.session.commit()
+    _done(commit)
     return made
 
 
-def site(org_id: int, name: str, kind: str = "warehouse", area: str = "Calais", **fields) -> Site:
-    """Create a site of an organisation; commit."""
+def site(
+    org_id: int,
+    name: str,
+    kind: str = "warehouse",
+    area: str = "Calais",
+    *,
+    commit: bool = True,
+    **fields: Any,
+) -> Site:
+    """Create a site of an organisation; commit unless told not to."""
     made = catalogue.save_site(org_id, {"name": name, "kind": kind, "area": area, **fields})
-    db.session.commit()
+    _done(commit)
     return made
 
 
-def member(org_id: int, email: str, role: str, password: str = PASSWORD) -> int:
-    """Add a member with a password to an organisation; commit; return the user id."""
+def member(
+    org_id: int, email: str, role: str, password: str = PASSWORD, *, commit: bool = True
+) -> int:
+    """Add a member with a password to an organisation; commit unless told not to; user id."""
     membership = accounts.add_member(org_id, email, role, password=password)
-    db.session.commit()
+    _done(commit)
     return membership.user_id
+
+
+def _done(commit: bool) -> None:
+    """Commit, or only flush when the caller commits a larger whole (a world) itself."""
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
 
 
 def token(org_id: int, email: str, name: str = "tests") -> str:
