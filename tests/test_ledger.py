@@ -290,9 +290,13 @@ def test_the_movement_returned_is_the_row_written(world):
     )
     # Used before the commit, as the pages do: its site and item load through the session.
     assert (movement.site.name, movement.item.id) == ("Main warehouse", world.items["blanket"])
+    # It belongs to the session (the ORM wrote it): the session hands back this very object.
+    assert movement in db.session
+    assert db.session.get(StockMovement, movement.id) is movement
     db.session.commit()
     db.session.expire_all()
     stored = db.session.get(StockMovement, movement.id)
+    assert stored is movement
     assert (stored.quantity, stored.source, stored.kind) == (7, "Secours populaire", "donation")
     assert stored.recorded_by_id == world.users["warehouse"]
 
