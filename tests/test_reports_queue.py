@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -206,3 +207,20 @@ def test_a_backup_lists_only_reports_that_have_their_file(app, world):
     queue_evidence(world)  # still queued: no file yet
     listed = backup.stored_files(Path(app.config["EVIDENCE_DIR"]), Path(app.config["REPORTS_DIR"]))
     assert [file.path.is_file() for file in listed] == [True]
+
+
+def test_the_in_process_scheduler_makes_a_report_as_soon_as_it_is_asked_for(app, world):
+    from logistics.scheduler import start_in_process
+
+    record_incident(world)
+    scheduler = start_in_process(app)  # as `make run` does; make-reports every 10 s
+    try:
+        api = Client(app, world, "coordinator")
+        report_id = api.post("/api/v1/reports", {"kind": "evidence"}).get_json()["id"]
+        deadline = time.monotonic() + 5  # well before the job's next turn
+        while state(report_id).status != "ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert state(report_id).status == "ready"
+    finally:
+        scheduler.shutdown()
+        app.extensions.pop("scheduler", None)
