@@ -25,6 +25,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from werkzeug.routing import IntegerConverter, Rule
 
 from logistics.extensions import db
@@ -391,7 +397,7 @@ def test_every_form_takes_huge_numbers_nul_bytes_and_foreign_tokens(
 
 # --- the JSON API, fuzzed from its own OpenAPI description -------------------------------------
 
-EXAMPLES = 5  # per operation and mode: a few seconds per engine
+EXAMPLES = 10  # per operation and mode: about 20 s per engine
 Path_ = tuple[str | int, ...]
 
 
@@ -438,17 +444,54 @@ def _one_bad_value_at_a_time(case: schemathesis.Case) -> Iterator[str]:
         setattr(case, part, original)
 
 
-def test_the_api_fuzzed_from_its_schema_never_answers_500(app: Flask, stocked: World) -> None:
+CHECKS = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+
+def test_the_api_fuzzed_from_its_schema_never_answers_500_and_keeps_to_it(
+    app: Flask, stocked: World
+) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {_api_token(stocked)}"}
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) > 40  # the description was read, not nothing
+    # Every method of every API rule but the document itself, which schemathesis leaves out.
+    routes = {
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert {(op.method.upper(), op.path) for op in operations} == routes
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failure = _fuzz(operation.as_strategy(generation_mode=mode), headers, spoil=mode)
             failures += [failure] if failure else []
     assert failures == [], "\n\n".join(failures)
+
+
+def test_every_api_method_not_allowed_is_a_405_with_allow(app: Flask, stocked: World) -> None:
+    # Every rule of the URL map, every method it does not take: 405, naming the ones it does.
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {_api_token(stocked)}"}
+    taken: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            taken.setdefault(_with_ids(rule, 1), set()).update(rule.methods - {"OPTIONS"})
+    wrong, probed = [], 0
+    for path, methods in taken.items():
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods):
+            response = client.open(path, method=method, headers=headers, json={})
+            probed += 1
+            allow = {m.strip() for m in response.headers.get("Allow", "").split(",")}
+            if response.status_code != 405 or not methods <= allow:
+                wrong.append(f"{method} {path}: {response.status_code}, Allow: {allow}")
+    assert probed > 100  # the walk found the rules
+    assert wrong == []
 
 
 def _fuzz(strategy, headers: dict[str, str], spoil: GenerationMode) -> str | None:
@@ -473,9 +516,11 @@ def _fuzz(strategy, headers: dict[str, str], spoil: GenerationMode) -> str | Non
                 f"{response.status_code} from {case.as_curl_command()} ({what})\n"
                 f"{response.text[:300]}"
             )
+            # The answer is one the document declares, in the declared shape.
+            case.validate_response(response, checks=list(CHECKS), headers=headers)
 
     try:
         call()
-    except AssertionError as failure:
-        return str(failure)
+    except Exception as failure:  # an assertion, or schemathesis' report of a failed check
+        return str(failure)[:2000]
     return None
