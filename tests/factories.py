@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Any
 
+import schemathesis
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from logistics.extensions import db
 from logistics.models import Distribution, Item, Site, StockMovement
 from logistics.services import accounts, catalogue, distributions, ledger
+from logistics.views.api.openapi import document
 
 PASSWORD = "correct horse battery"
 INGREDIENTS = {"onions": ("Onions", "kg"), "rice": ("Rice", "kg"), "lentils": ("Lentils", "kg")}
@@ -97,11 +100,41 @@ def held(world: Any, site: str, item: str) -> int:
     return ledger.held(world.sites[site], world.items[item])
 
 
+class DocumentedClient(FlaskClient):
+    """A test client that checks every answer of the API against openapi.json."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        check_against_document(self.application, response)
+        return response
+
+
+_DOCUMENTS: dict[int, Any] = {}
+
+
+def check_against_document(app: Flask, response: Any) -> None:
+    """Assert that an API answer is one its operation declares, in the declared shape."""
+    request = response.request
+    if not request.path.startswith("/api/v1/"):
+        return
+    if id(app) not in _DOCUMENTS:
+        _DOCUMENTS[id(app)] = schemathesis.openapi.from_dict(document(app))
+    path = request.path.removeprefix("/api/v1")
+    operation = _DOCUMENTS[id(app)].find_operation_by_path(request.method, path)
+    if operation is None:  # no such path or method (404, 405): no operation to answer for
+        return
+    declared = operation.definition.raw["responses"]
+    assert str(response.status_code) in declared, (
+        f"{request.method} {path} answered {response.status_code}, which it does not declare"
+    )
+    operation.validate_response(response)
+
+
 class Api:
-    """A test client speaking JSON with one bearer token."""
+    """A test client speaking JSON with one bearer token, its answers checked by the document."""
 
     def __init__(self, app: Flask, bearer: str | None) -> None:
-        self.client = app.test_client()
+        self.client = DocumentedClient(app, app.response_class, use_cookies=True)
         self.headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
 
     def get(self, path: str, **params: Any) -> Any:
