@@ -10,8 +10,10 @@ from datetime import UTC, date, datetime
 
 # --- numbers a column can hold ------------------------------------------------------------------
 
-# Ids are 32-bit on PostgreSQL; a larger number cannot name a row (and would overflow SQLite).
-MAX_ID = 2**31 - 1
+# The largest whole number a column holds on both databases (INTEGER is 32-bit on PostgreSQL).
+MAX_INT = 2**31 - 1
+# So a larger id cannot name a row (and would overflow SQLite).
+MAX_ID = MAX_INT
 # One movement, one line, one stock count.
 MAX_QUANTITY = 10_000_000
 # Minimum stock of an item.
@@ -47,6 +49,9 @@ MAX_CHANNEL_TARGET = 500
 MAX_CHANNEL_SECRET = 200
 MAX_SHARE_LABEL = 120
 MAX_REQUEST_TOKEN = 100
+# An item as a person types it ("Shoes (42)"): name, size and the brackets.
+MAX_ITEM_LABEL = 200
+MAX_EMAIL = 254
 
 # --- lists and pages ------------------------------------------------------------------------------
 
@@ -61,8 +66,9 @@ DELIVERY_PAGE = 100
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-# Item cover target, and how far ahead a one-off distribution may be (ten years).
-MAX_COVER_DAYS = 3650
+# Days of cover wanted for an item: at most a year.
+MAX_COVER_DAYS = 365
+# How far ahead a one-off distribution may be (ten years).
 MAX_DAYS_AHEAD = 3650
 # A distribution or series may start at most a year back.
 MAX_DAYS_BACK = 366

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
+from .. import limits
 from ..models import CATEGORIES, SITE_KINDS
 from .common import SubmissionForm, WholeField
 
@@ -47,7 +48,7 @@ def parsed_number(form: Any, field: Any) -> None:
 
 class ItemForm(SubmissionForm):
     # Lengths and ranges follow the columns, so no value can overflow on PostgreSQL.
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.MAX_NAME)])
     category = SelectField(
         _l("Category"),
         choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
@@ -56,28 +57,32 @@ class ItemForm(SubmissionForm):
     unit = StringField(
         _l("Unit (piece, pair, litre, kg, meal)"),
         default="piece",
-        validators=[DataRequired(), Length(max=30)],
+        validators=[DataRequired(), Length(max=limits.MAX_UNIT)],
     )
-    size = StringField(_l("Size or variant"), validators=[Length(max=40)])
+    size = StringField(_l("Size or variant"), validators=[Length(max=limits.MAX_SIZE)])
     min_stock = WholeField(
         _l("Minimum stock"),
         default=0,
-        validators=[Optional(), parsed_number, NumberRange(min=0, max=10_000_000)],
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=limits.MAX_MIN_STOCK)],
     )
     cover_target_days = WholeField(
         _l("Days of cover wanted"),
         default=7,
-        validators=[Optional(), parsed_number, NumberRange(min=0, max=365)],
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=limits.MAX_COVER_DAYS)],
     )
     unit_value_eur = DecimalField(
         _l("Value of one unit (€)"),
         places=2,
-        validators=[Optional(), parsed_number, NumberRange(min=0, max=99_999_999)],
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=limits.MAX_UNIT_VALUE_EUR)],
     )
     per_person_per_day = DecimalField(
         _l("Needed per person per day"),
         places=3,
-        validators=[Optional(), parsed_number, NumberRange(min=0, max=9_999_999)],
+        validators=[
+            Optional(),
+            parsed_number,
+            NumberRange(min=0, max=limits.MAX_PER_PERSON_PER_DAY),
+        ],
     )
     save = SubmitField(_l("Save"))
     save_and_add = SubmitField(_l("Save and add another size"))
@@ -97,16 +102,17 @@ class ItemForm(SubmissionForm):
 
 
 class SiteForm(SubmissionForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.MAX_NAME)])
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(k, SITE_KIND_LABELS[k]) for k in SITE_KINDS]
     )
     area = StringField(
         _l("Area (town or district; donors see this)"),
-        validators=[DataRequired(), Length(max=120)],
+        validators=[DataRequired(), Length(max=limits.MAX_AREA)],
     )
     details = TextAreaField(
-        _l("Where exactly (private: never shown to donors)"), validators=[Length(max=2000)]
+        _l("Where exactly (private: never shown to donors)"),
+        validators=[Length(max=limits.MAX_NOTE)],
     )
     save = SubmitField(_l("Save"))
 

@@ -14,8 +14,10 @@ from wtforms import DateTimeLocalField, HiddenField, IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation
 
+from .. import limits
+
 # The largest whole number a column holds on both databases (INTEGER is 32-bit on PostgreSQL).
-MAX_WHOLE = 2**31 - 1
+MAX_WHOLE = limits.MAX_INT
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:

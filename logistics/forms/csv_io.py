@@ -19,6 +19,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from wtforms.validators import ValidationError as FormError
 from wtforms.widgets import HiddenInput
 
+from .. import limits
 from .common import SubmissionForm, WholeField, choices, whole_id
 from .stock import RECEIPT_CHOICES
 
@@ -66,9 +67,9 @@ class ImportForm(SubmissionForm):
         default="delivery",
     )
     kind = SelectField(_l("Delivery kind"), choices=RECEIPT_CHOICES, default="donation")
-    source = StringField(_l("From (donor or shop)"), validators=[Length(max=200)])
+    source = StringField(_l("From (donor or shop)"), validators=[Length(max=limits.MAX_SOURCE)])
     reason = StringField(
-        _l("Stocktake reason"), default=_l("Stocktake"), validators=[Length(max=500)]
+        _l("Stocktake reason"), default=_l("Stocktake"), validators=[Length(max=limits.MAX_NOTE)]
     )
     submit = SubmitField(_l("Preview"))
 

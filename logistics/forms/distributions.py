@@ -20,20 +20,23 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import limits
 from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
 WEEKDAYS = choices(
     enumerate([_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")])
 )
-COUNT = [Optional(), NumberRange(min=0, max=100_000)]
+COUNT = [Optional(), NumberRange(min=0, max=limits.MAX_HEADCOUNT)]
 
 
 class LineForm(Form):
     """One line: an item typed by its label and a quantity (empty rows are skipped)."""
 
-    item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
-    quantity = WholeField(_l("Quantity"), validators=[Optional(), NumberRange(min=0)])
+    item = StringField(_l("Item"), validators=[Optional(), Length(max=limits.MAX_ITEM_LABEL)])
+    quantity = WholeField(
+        _l("Quantity"), validators=[Optional(), NumberRange(min=0, max=limits.MAX_QUANTITY)]
+    )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -89,7 +92,8 @@ class OutcomeForm(SubmissionForm):
     headcount_minors = WholeField(_l("Of whom minors (optional)"), validators=COUNT)
     headcount_women = WholeField(_l("Of whom women (optional)"), validators=COUNT)
     note = TextAreaField(
-        _l("Note (e.g. CRS stopped it at 18:20)"), validators=[Optional(), Length(max=2000)]
+        _l("Note (e.g. CRS stopped it at 18:20)"),
+        validators=[Optional(), Length(max=limits.MAX_NOTE)],
     )
     lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
     submit = SubmitField(_l("Record outcome"))

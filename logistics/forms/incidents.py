@@ -17,11 +17,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from .. import limits
 from ..models import INCIDENT_KINDS
 from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
-COUNT = [Optional(), NumberRange(min=0, max=100_000)]
+COUNT = [Optional(), NumberRange(min=0, max=limits.MAX_INCIDENT_COUNT)]
 TRISTATE_CHOICES = choices([("unknown", _l("Unknown")), ("yes", _l("Yes")), ("no", _l("No"))])
 KIND_LABELS = {
     "eviction": _l("Eviction"),
@@ -53,8 +54,10 @@ ACTION_CHOICES = choices(
 class IncidentLineForm(Form):
     """One line of lost items; rows without an item are skipped."""
 
-    item = StringField(_l("Item"), validators=[Optional(), Length(max=200)])
-    quantity = WholeField(_l("Quantity"), validators=[Optional(), NumberRange(min=1)])
+    item = StringField(_l("Item"), validators=[Optional(), Length(max=limits.MAX_ITEM_LABEL)])
+    quantity = WholeField(
+        _l("Quantity"), validators=[Optional(), NumberRange(min=1, max=limits.MAX_QUANTITY)]
+    )
     action = SelectField(_l("What happened"), choices=ACTION_CHOICES, default="destroyed")
     origin = SelectField(_l("Whose"), choices=ORIGIN_CHOICES, default="after_distribution")
     site_id = SelectField(_l("Taken from (our stock)"), coerce=whole_id, validate_choice=False)
@@ -74,7 +77,7 @@ class IncidentForm(SubmissionForm):
     )
     forces_present = TextAreaField(
         _l("Forces present (e.g. 4 gendarmerie vans, 1 PAF van)"),
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=limits.MAX_INCIDENT_TEXT)],
     )
     bailiff_present = SelectField(_l("Bailiff present"), choices=TRISTATE_CHOICES)
     interpreter_present = SelectField(_l("Interpreter present"), choices=TRISTATE_CHOICES)
@@ -84,9 +87,11 @@ class IncidentForm(SubmissionForm):
     shelters_affected = WholeField(_l("Shelters affected (count)"), validators=COUNT)
     witnesses = TextAreaField(
         _l("Witnesses (observers, not the people affected)"),
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=limits.MAX_INCIDENT_TEXT)],
     )
-    description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=20000)])
+    description = TextAreaField(
+        _l("What happened"), validators=[Optional(), Length(max=limits.MAX_INCIDENT_TEXT)]
+    )
     lines = FieldList(FormField(IncidentLineForm), min_entries=BLANK_LINES)
     submit = SubmitField(_l("Save incident"))
 
@@ -100,7 +105,9 @@ class EvidenceForm(SubmissionForm):
 
 
 class AmendmentForm(SubmissionForm):
-    text = TextAreaField(_l("Amendment"), validators=[DataRequired(), Length(max=20000)])
+    text = TextAreaField(
+        _l("Amendment"), validators=[DataRequired(), Length(max=limits.MAX_INCIDENT_TEXT)]
+    )
     submit = SubmitField(_l("Add amendment"))
 
 

@@ -18,10 +18,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from .. import limits
 from .catalogue import parsed_number
 from .common import SubmissionForm, WhenMixin, WholeField, whole_id
 
-MAX_MEALS = 100_000
+MAX_MEALS = limits.MAX_MEALS
 MEALS = [InputRequired(), NumberRange(min=0, max=MAX_MEALS)]
 RECIPE_ROWS = 8
 COOK_ROWS = 3
@@ -58,18 +59,19 @@ class DayPlanForm(SubmissionForm):
 class RecipeLineForm(Form):
     """One ingredient typed by its label, and how much of it 100 meals take."""
 
-    item = StringField(_l("Ingredient"), validators=[Optional(), Length(max=200)])
+    item = StringField(_l("Ingredient"), validators=[Optional(), Length(max=limits.MAX_ITEM_LABEL)])
     quantity = LocalDecimalField(
         _l("Per 100 meals"),
         places=None,
-        validators=[Optional(), parsed_number, NumberRange(min=0, max=1_000_000)],
+        validators=[Optional(), parsed_number, NumberRange(min=0, max=limits.MAX_PER_100)],
     )
 
 
 class RecipeForm(SubmissionForm):
-    name = StringField(_l("Dish"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Dish"), validators=[DataRequired(), Length(max=limits.MAX_RECIPE_NAME)])
     dietary_notes = StringField(
-        _l("Dietary notes (vegetarian, contains nuts…)"), validators=[Optional(), Length(max=300)]
+        _l("Dietary notes (vegetarian, contains nuts…)"),
+        validators=[Optional(), Length(max=limits.MAX_DIETARY_NOTES)],
     )
     active = BooleanField(_l("In use (untick to retire it)"), default=True)
     lines = FieldList(FormField(RecipeLineForm), min_entries=RECIPE_ROWS)
@@ -90,7 +92,7 @@ class KitchenMealMixin:
 
 class CookingForm(SubmissionForm, KitchenMealMixin, WhenMixin):
     lines = FieldList(FormField(CookRowForm), min_entries=COOK_ROWS)
-    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=limits.MAX_NOTE)])
     submit = SubmitField(_l("Log cooking"))
 
 

@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
+from .. import limits
 from .common import SubmissionForm, WholeField, choices
 
 SUBSCRIPTION_CHOICES = choices(
@@ -27,9 +28,12 @@ SUBSCRIPTION_CHOICES = choices(
 
 
 class PeopleEstimateForm(SubmissionForm):
-    area = StringField(_l("Area (town or district)"), validators=[DataRequired(), Length(max=120)])
+    area = StringField(
+        _l("Area (town or district)"), validators=[DataRequired(), Length(max=limits.MAX_AREA)]
+    )
     people = WholeField(
-        _l("People (a count)"), validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+        _l("People (a count)"),
+        validators=[InputRequired(), NumberRange(min=0, max=limits.MAX_PEOPLE)],
     )
     as_of = DateField(_l("Date of the estimate"), validators=[InputRequired()])
     submit = SubmitField(_l("Record estimate"))
@@ -40,11 +44,13 @@ class ChannelForm(SubmissionForm):
         _l("Kind"), choices=choices([("email", _l("E-mail")), ("webhook", _l("Webhook"))])
     )
     target = StringField(
-        _l("E-mail address or webhook URL"), validators=[DataRequired(), Length(max=500)]
+        _l("E-mail address or webhook URL"),
+        validators=[DataRequired(), Length(max=limits.MAX_CHANNEL_TARGET)],
     )
     # Never filled back in: a saved secret is shown only by its last characters.
     secret = PasswordField(
-        _l("Webhook secret (16 characters or more)"), validators=[Optional(), Length(max=200)]
+        _l("Webhook secret (16 characters or more)"),
+        validators=[Optional(), Length(max=limits.MAX_CHANNEL_SECRET)],
     )
     min_severity = SelectField(
         _l("Send"),
