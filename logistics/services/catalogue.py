@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import limits
 from ..extensions import db
 from ..models import CATEGORIES, MEAL_UNITS, SITE_KINDS, Item, Site
 from .errors import Conflict, ValidationError
 from .ledger import get_item, get_site
 
-MAX_WHOLE = 10_000_000
-MAX_DECIMAL = 10_000_000  # Numeric(10, 2) holds 8 digits before the point
+MAX_WHOLE = limits.MAX_MIN_STOCK
+MAX_DECIMAL = limits.MAX_UNIT_VALUE_EUR
 
 
 def list_items(organisation_id: int, *, include_retired: bool = False) -> list[Item]:
@@ -198,7 +199,7 @@ def _decimal(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
     except (InvalidOperation, ValueError):
         errors[field] = "a number"
         return None
-    if not number.is_finite() or not 0 <= number < MAX_DECIMAL:
-        errors[field] = f"0 to {MAX_DECIMAL - 1}"
+    if not number.is_finite() or not 0 <= number <= MAX_DECIMAL:
+        errors[field] = f"0 to {MAX_DECIMAL}"
         return None
     return number

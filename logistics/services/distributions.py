@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from .. import limits
 from ..extensions import db
 from ..models import (
     GIVING_STATUSES,
@@ -31,12 +32,12 @@ from .outgoing import Take, take_all
 from .rows import owned
 
 DAYS_AHEAD = 28
-MAX_DAYS_BACK = 366
+MAX_DAYS_BACK = limits.MAX_DAYS_BACK
 OUTCOME_STATUSES = ("held", "disrupted", "cancelled")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Dates anyone may ask about; others are typing mistakes, and 9999-12-31 + 1 day overflows.
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2100, 12, 31)
+EARLIEST_DAY = limits.EARLIEST_DAY
+LATEST_DAY = limits.LATEST_DAY
 
 # (item_id, quantity) pairs, as forms and the API give them.
 LineInput = tuple[int, int]
@@ -331,9 +332,7 @@ def _check_headcounts(outcome: OutcomeInput) -> None:
         )
     for name in ("headcount", "headcount_minors", "headcount_women"):
         value = getattr(outcome, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValidationError("Counts are whole numbers.", {name: "whole number"})
-        if value is not None and not 0 <= value <= 100_000:
+        if value is not None and not 0 <= value <= limits.MAX_HEADCOUNT:
             raise ValidationError("Counts cannot be negative.", {name: "0 or more"})
     for name in ("headcount_minors", "headcount_women"):
         value = getattr(outcome, name)
@@ -567,7 +566,7 @@ def _apply_series_fields(
 ) -> None:
     _check_places(organisation_id, site_id, source_site_id)
     days = sorted(set(weekdays))
-    if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
+    if not days or any(not 0 <= d <= 6 for d in days):
         raise ValidationError(
             "Choose at least one weekday (0 = Monday … 6 = Sunday).", {"weekdays": "required"}
         )
@@ -609,7 +608,7 @@ def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineI
     seen: set[int] = set()
     for item_id, quantity in lines:
         item = ledger.get_item(organisation_id, item_id)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        if quantity < 0:
             raise ValidationError(
                 f"Quantity of {item.label} must be a whole number, 0 or more.",
                 {"lines": "bad quantity"},

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import limits
 from ..extensions import db
 from ..models import (
     HOLDING_SITE_KINDS,
@@ -36,8 +37,8 @@ from .rows import owned
 TEXT_FIELDS = ("forces_present", "witnesses", "description")
 TRISTATE_FIELDS = ("bailiff_present", "interpreter_present", "legal_basis_shown", "shelter_offered")
 COUNT_FIELDS = ("people_affected", "shelters_affected")
-MAX_TEXT = 20_000
-MAX_COUNT = 100_000
+MAX_TEXT = limits.MAX_INCIDENT_TEXT
+MAX_COUNT = limits.MAX_INCIDENT_COUNT
 
 
 @dataclass
@@ -276,9 +277,7 @@ def _apply_fields(incident: Incident, organisation_id: int, values: IncidentInpu
             errors[name] = "yes, no or unknown"
     for name in COUNT_FIELDS:
         value = getattr(values, name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT
-        ):
+        if value is not None and not 0 <= value <= MAX_COUNT:
             errors[name] = "a whole number, 0 or more"
     for name in TEXT_FIELDS:
         if len(getattr(values, name) or "") > MAX_TEXT:
@@ -372,7 +371,7 @@ def _write_lines(incident: Incident, user_id: int | None, lines: Sequence[LineIn
 
 def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> LineInput:
     item = ledger.get_item(organisation_id, line.item_id)
-    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+    if line.quantity <= 0:
         raise ValidationError(
             f"Quantity of {item.label} must be a whole number above 0.", {"lines": "quantity"}
         )

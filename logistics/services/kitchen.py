@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import limits
 from ..extensions import db
 from ..models import (
     MEAL_UNITS,
@@ -46,12 +47,12 @@ SERIES_OCCURRENCES = 7
 # A series has one occurrence a day, so 4 same weekdays lie within 28 held ones; 100 leaves
 # room for weekdays that were often cancelled.
 HISTORY_LIMIT = 100
-MAX_PLAN_DAYS = 28
-MAX_MEALS = 100_000
-MAX_PER_100 = Decimal(1_000_000)
+MAX_PLAN_DAYS = limits.MAX_KITCHEN_PLAN_DAYS
+MAX_MEALS = limits.MAX_MEALS
+MAX_PER_100 = Decimal(limits.MAX_PER_100)
 PER_100_PLACES = Decimal("0.001")
-MAX_NAME = 120
-MAX_NOTES = 300
+MAX_NAME = limits.MAX_RECIPE_NAME
+MAX_NOTES = limits.MAX_DIETARY_NOTES
 LEFTOVER_REASON = "Leftovers (spoilage)"
 
 # (ingredient item id, quantity per 100 meals) and (recipe id, meals), as forms and the API give.
@@ -314,7 +315,7 @@ def _kitchen_days(
 
 
 def _check_days(days: int) -> None:
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_PLAN_DAYS:
+    if not 1 <= days <= MAX_PLAN_DAYS:
         raise ValidationError(
             f"Plan 1 to {MAX_PLAN_DAYS} days at a time.", {"days": f"1 to {MAX_PLAN_DAYS}"}
         )
@@ -350,9 +351,9 @@ def set_planned_meals(
     return distribution
 
 
-def _check_meals(meals: Any, name: str, allow_zero: bool = False) -> None:
+def _check_meals(meals: int, name: str, allow_zero: bool = False) -> None:
     low = 0 if allow_zero else 1
-    if isinstance(meals, bool) or not isinstance(meals, int) or not low <= meals <= MAX_MEALS:
+    if not low <= meals <= MAX_MEALS:
         raise ValidationError(
             f"Meals are a whole number from {low} to {MAX_MEALS:,}.", {name: "whole number"}
         )

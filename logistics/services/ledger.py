@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from .. import limits
 from ..extensions import db
 from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
 from ..models.types import utcnow
@@ -18,8 +19,8 @@ from .errors import Conflict, InsufficientStock, NotFound, ValidationError
 RECEIPT_KINDS = ("donation", "purchase")
 # How far ahead of the server clock a phone's clock may be before we call it wrong.
 CLOCK_SKEW = timedelta(minutes=10)
-MAX_QUANTITY = 10_000_000
-MAX_SOURCE = 200  # the column's width
+MAX_QUANTITY = limits.MAX_QUANTITY
+MAX_SOURCE = limits.MAX_SOURCE  # the column's width
 VERB_BY_KIND = {
     "transfer_out": "move",
     "distribution": "give out",
@@ -472,6 +473,7 @@ def _move_level(organisation_id: int, site_id: int, item_id: int, delta: int, ki
 
 
 def _check_quantity(quantity: int, allow_negative: bool = False) -> None:
+    # Scripts and the CSV import reach the ledger too: the type is checked here as well.
     if not isinstance(quantity, int) or isinstance(quantity, bool):
         raise ValidationError("Quantity must be a whole number.", {"quantity": "whole number"})
     if quantity == 0 or (quantity < 0 and not allow_negative):
@@ -481,7 +483,7 @@ def _check_quantity(quantity: int, allow_negative: bool = False) -> None:
 
 
 # Earlier times are typing mistakes (year 1 for 2024), and do not survive a time zone change.
-EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_TIME = limits.EARLIEST_TIME
 
 
 def _check_when(occurred_at: datetime | None) -> datetime:

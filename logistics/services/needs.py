@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from .. import limits
 from ..extensions import db
 from ..models import (
     HOLDING_SITE_KINDS,
@@ -36,7 +37,7 @@ CRITICAL_WINDOW = timedelta(hours=48)
 # Kinds whose outflow counts as use: given out, lost from stock, used in cooking.
 USE_KINDS = ("distribution", "loss", "consumption")
 STATUS_ORDER = {"critical": 0, "warning": 1, "ok": 2}
-MAX_HORIZON_DAYS = 90
+MAX_HORIZON_DAYS = limits.MAX_HORIZON_DAYS
 # What a need reads of each item.
 NEED_ITEM_COLUMNS = (
     Item.id,
@@ -287,11 +288,11 @@ def record_estimate(
 ) -> PeopleEstimate:
     """Record how many people an area has on a date."""
     clean_area = " ".join((area or "").split())
-    if not clean_area or len(clean_area) > 120:
+    if not clean_area or len(clean_area) > limits.MAX_AREA:
         raise ValidationError("Name the area (town or district).", {"area": "required"})
-    if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= 1_000_000:
+    if not 0 <= people <= limits.MAX_PEOPLE:
         raise ValidationError("People is a whole number, 0 or more.", {"people": "whole number"})
-    if not isinstance(as_of, date):
+    if as_of is None:
         raise ValidationError("Give the date of the estimate.", {"as_of": "required"})
     local_today = utcnow().astimezone(organisation_zone(organisation_id)).date()
     if as_of > local_today:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import limits
 from ..extensions import db
 from ..models import (
     MEAL_UNITS,
@@ -57,7 +58,7 @@ PERIOD_KINDS = ("shortfall", "evidence")
 DEFAULT_DAYS = 7
 KITCHEN_DAYS = 7
 
-SHARE_DAYS = 30
+SHARE_DAYS = limits.SHARE_LINK_DAYS
 # The evidence report loads its incidents this many at a time: few queries, little held.
 EVIDENCE_BATCH = 1000
 

@@ -10,11 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import limits
 from ..extensions import db
 from ..models import Submission
 from .errors import Conflict, ValidationError
 
-MAX_TOKEN_LENGTH = 100
+MAX_TOKEN_LENGTH = limits.MAX_REQUEST_TOKEN
 
 
 class TokenConflict(Conflict):
