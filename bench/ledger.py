@@ -10,7 +10,6 @@ the other: shown, not held to the ratio.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -92,8 +91,6 @@ def run(small_url: str, large_url: str, repeat: int, engine: str, log: Any = pri
         for line in plans(large, sites["1M"]):
             log(line)
         floor = bare_flask_request(bare_flask_client())
-        gc.collect()
-        gc.freeze()  # as the production worker does (logistics/wsgi.py)
         results: list[Result] = []
         for name, path, api, held in PAGES:
             actions = {

@@ -7,7 +7,6 @@ the pages are the same size and only the ledger behind them differs.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,11 +96,6 @@ def run(small_url: str, large_url: str, repeat: int, engine: str, log: Any = pri
     large = open_scale("1M", large_url)
     try:
         floor = bare_flask_request(bare_flask_client())
-        # As a production worker runs (logistics/wsgi.py): what start-up made is frozen out of
-        # the collector's walks. Otherwise a full collection lands on every other request and
-        # whichever size it falls on more often looks slower.
-        gc.collect()
-        gc.freeze()
         results: list[Result] = []
         for number, name, make in (
             ("1", "GET / (stock overview)", overview),
