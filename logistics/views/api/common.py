@@ -46,7 +46,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 V = TypeVar("V", bound=Callable[..., Any])
-ApiResponse = tuple[Response, int]
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 
 
@@ -265,7 +264,6 @@ LocalTime = Annotated[
     PlainSerializer(_local_iso, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float)]
 
 
 class ErrorDetail(BaseModel):
