@@ -33,7 +33,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.routing import IntegerConverter, Rule
 
+from logistics import limits
 from logistics.extensions import db
+from logistics.forms.catalogue import ItemForm
 from logistics.services import (
     alerts,
     catalogue,
@@ -45,6 +47,8 @@ from logistics.services import (
     reports,
     submissions,
 )
+from logistics.services.errors import ValidationError
+from logistics.views.api.openapi import document
 from logistics.views.incidents import evidence_store
 
 # Past PostgreSQL's INTEGER, past SQLite's (and Python's C) 64-bit integers, and far past both.
@@ -472,6 +476,25 @@ def test_the_api_fuzzed_from_its_schema_never_answers_500_and_keeps_to_it(
             failure = _fuzz(operation.as_strategy(generation_mode=mode), headers, spoil=mode)
             failures += [failure] if failure else []
     assert failures == [], "\n\n".join(failures)
+
+
+def test_a_limit_is_the_same_in_the_document_the_form_and_the_service(
+    app: Flask, world: World
+) -> None:
+    # unit_value_eur: once 0-99,999,999 on the page, 0-99,999,999 in the API, "minimum 0" in
+    # the document and below 10,000,000 in the service; now limits.py says it for all of them.
+    top = limits.MAX_UNIT_VALUE_EUR
+    described = document(app)["components"]["schemas"]["ItemInput"]["properties"]
+    options = described["unit_value_eur"]["anyOf"]  # a number, or null (left out)
+    assert [option.get("maximum") for option in options] == [top, None]
+    with app.test_request_context():
+        ranges = [v for v in ItemForm().unit_value_eur.validators if hasattr(v, "max")]
+    assert [v.max for v in ranges] == [top]
+    catalogue.save_item(world.org_id, {"name": "Stove", "category": "other", "unit_value_eur": top})
+    with pytest.raises(ValidationError):
+        catalogue.save_item(
+            world.org_id, {"name": "Van", "category": "other", "unit_value_eur": top + 1}
+        )
 
 
 def test_every_api_method_not_allowed_is_a_405_with_allow(app: Flask, stocked: World) -> None:
