@@ -10,8 +10,10 @@ from flask import Flask, Response, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter, Map
 
+from . import limits
+
 # Ids are 32-bit on PostgreSQL (64-bit on SQLite); a larger number names no row on either.
-MAX_ID = 2**31 - 1
+MAX_ID = limits.MAX_ID
 NUL = "\x00"
 
 

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
 from ..models.types import utcnow
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
+from .rows import owned
 
 RECEIPT_KINDS = ("donation", "purchase")
 # How far ahead of the server clock a phone's clock may be before we call it wrong.
@@ -33,26 +34,17 @@ VERB_BY_KIND = {
 
 def get_site(organisation_id: int, site_id: int) -> Site:
     """Return the organisation's site or raise NotFound."""
-    site = db.session.get(Site, site_id)
-    if site is None or site.organisation_id != organisation_id:
-        raise NotFound("No such site.", {"site_id": "unknown site"})
-    return site
+    return owned(Site, organisation_id, site_id, "No such site.", {"site_id": "unknown site"})
 
 
 def get_item(organisation_id: int, item_id: int) -> Item:
     """Return the organisation's item or raise NotFound."""
-    item = db.session.get(Item, item_id)
-    if item is None or item.organisation_id != organisation_id:
-        raise NotFound("No such item.", {"item_id": "unknown item"})
-    return item
+    return owned(Item, organisation_id, item_id, "No such item.", {"item_id": "unknown item"})
 
 
 def get_movement(organisation_id: int, movement_id: int) -> StockMovement:
     """Return the organisation's movement or raise NotFound."""
-    movement = db.session.get(StockMovement, movement_id)
-    if movement is None or movement.organisation_id != organisation_id:
-        raise NotFound("No such movement.")
-    return movement
+    return owned(StockMovement, organisation_id, movement_id, "No such movement.")
 
 
 def held(site_id: int, item_id: int) -> int:

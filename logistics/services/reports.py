@@ -45,6 +45,7 @@ from . import distributions, incidents, ledger, needs
 from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
+from .rows import owned
 
 TITLES = {
     "shortfall": "Shortfall report",
@@ -576,10 +577,7 @@ def _write_archive(
 
 def get_report(organisation_id: int, report_id: int) -> Report:
     """Return the organisation's report or raise NotFound."""
-    report = db.session.get(Report, report_id)
-    if report is None or report.organisation_id != organisation_id:
-        raise NotFound("No such report.")
-    return report
+    return owned(Report, organisation_id, report_id, "No such report.")
 
 
 def list_reports(organisation_id: int, kinds: tuple[str, ...] = REPORT_KINDS) -> list[Report]:
@@ -732,10 +730,7 @@ def create_share_link(
 
 def get_share_link(organisation_id: int, link_id: int) -> ShareLink:
     """Return the organisation's share link or raise NotFound."""
-    link = db.session.get(ShareLink, link_id)
-    if link is None or link.organisation_id != organisation_id:
-        raise NotFound("No such link.")
-    return link
+    return owned(ShareLink, organisation_id, link_id, "No such link.")
 
 
 def revoke_share_link(organisation_id: int, link_id: int) -> ShareLink:

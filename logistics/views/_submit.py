@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort, flash, request
 from flask_babel import gettext as _
 
+from .. import limits
 from ..auth import current_membership, current_org_id
 from ..database import retry_when_raced
 from ..extensions import db
@@ -19,8 +20,6 @@ from ..services import catalogue, submissions
 from ..services.distributions import EARLIEST_DAY, LATEST_DAY
 from ..services.errors import NotFound, ServiceError, ValidationError
 
-# Ids are 32-bit on PostgreSQL; a larger number names no row (and overflows SQLite).
-MAX_ID = 2**31 - 1
 # fromisoformat alone would also take 20241102 and 2024-W44-6.
 WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -102,7 +101,7 @@ def query_id(name: str, getter: Callable[[int, int], Any] | None = None) -> int 
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= MAX_ID:
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= limits.MAX_ID:
         abort(404)
     if getter is not None:
         or_404(getter, current_org_id(), int(raw))

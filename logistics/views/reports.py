@@ -147,7 +147,7 @@ def download(report_id: int) -> Response:
     report = or_404(reports.get_report, current_org_id(), report_id)
     if report.kind not in kinds_for(current_role()):
         abort(404)
-    return _send_pdf(report)
+    return send_pdf(report)
 
 
 @bp.route("/reports/run-sheet/<int:distribution_id>", methods=["POST"])
@@ -278,7 +278,7 @@ def share_pdf(token: str) -> Response:
     report = reports.latest_donor_report(link.organisation_id)
     if report is None:
         abort(404)
-    return _send_pdf(report)
+    return send_pdf(report)
 
 
 @bp.after_request
@@ -411,13 +411,13 @@ def _made(report: Report) -> dict[str, Any]:
     }
 
 
-def _send_pdf(report: Report) -> Response:
+def send_pdf(report: Report) -> Response:
     """Send an archived PDF once it still matches its SHA-256 (altered or missing: 409)."""
     path = reports.report_file(reports_dir(), report)
     response = send_file(
         path.resolve(),
         mimetype="application/pdf",
-        download_name=Path(report.file_path).name,
+        download_name=Path(report.file_path or path).name,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"

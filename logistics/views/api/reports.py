@@ -7,10 +7,9 @@ address is answered once: the stored replay keeps only its id, never the token.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any, Literal
 
-from flask import Response, current_app, send_file, url_for
+from flask import Response, current_app, url_for
 from pydantic import Field, model_validator
 
 from ... import limits
@@ -24,7 +23,7 @@ from ...services import reports
 from ...services.distributions import local_today
 from ...services.errors import NotFound, ValidationError
 from ...services.reports import kinds_for
-from ..reports import reports_dir, share_url
+from ..reports import reports_dir, send_pdf, share_url
 from .common import (
     CalendarDay,
     Id,
@@ -193,17 +192,7 @@ def show_report(report_id: int) -> Report:
 @operation("view_reports", {200: "application/pdf"}, errors=(409,))
 def report_pdf(report_id: int) -> Response:
     """The archived PDF, checked against its SHA-256 first (altered or missing: 409)."""
-    report = _readable(report_id)
-    path = reports.report_file(reports_dir(), report)
-    response = send_file(
-        path.resolve(),
-        mimetype="application/pdf",
-        download_name=Path(report.file_path or path).name,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_pdf(_readable(report_id))
 
 
 # --- share links ------------------------------------------------------------------------------
