@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -470,7 +470,9 @@ def _answer(result: Any, declared: Operation) -> Any:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], int):
         result, status = result
     if isinstance(result, BaseModel):
-        return jsonify(result.model_dump(mode="json")), status
+        # pydantic writes the JSON itself: no dict of every row to build and walk again.
+        body = result.model_dump_json()
+        return current_app.response_class(body, mimetype="application/json"), status
     if isinstance(result, dict | list):
         return jsonify(result), status
     if isinstance(result, Response):

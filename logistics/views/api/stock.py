@@ -188,7 +188,8 @@ def _place(query: Place) -> dict[str, int | None]:
 def current_stock(query: Place) -> Levels:
     """Current levels (zero levels left out)."""
     rows = stock.levels(current_org_id(), **_place(query))
-    return Levels(levels=[Level.model_validate(row) for row in rows])
+    # One validation of the whole list: pydantic walks the rows in its core, not per call.
+    return Levels.model_validate({"levels": rows})
 
 
 @bp.get("/stock/as-of")
@@ -196,7 +197,7 @@ def current_stock(query: Place) -> Levels:
 def stock_as_of(query: Moment) -> LevelsThen:
     """Levels at a past moment."""
     rows = stock.levels_as_of(current_org_id(), query.at, **_place(query))
-    return LevelsThen(at=query.at.isoformat(), levels=[Level.model_validate(r) for r in rows])
+    return LevelsThen.model_validate({"at": query.at.isoformat(), "levels": rows})
 
 
 @bp.get("/movements")
