@@ -248,11 +248,9 @@ def revoke_token(membership_id: int, token_id: int) -> None:
     db.session.flush()
 
 
-def revoke_tokens_of(user_id: int, organisation_id: int | None = None) -> None:
-    """Revoke a user's live API tokens, in one organisation or in all of them."""
+def revoke_tokens_of(user_id: int) -> None:
+    """Revoke a user's live API tokens in every organisation."""
     memberships = select(Membership.id).where(Membership.user_id == user_id)
-    if organisation_id is not None:
-        memberships = memberships.where(Membership.organisation_id == organisation_id)
     db.session.execute(
         update(ApiToken)
         .where(ApiToken.membership_id.in_(memberships), ApiToken.revoked_at.is_(None))
@@ -322,21 +320,16 @@ def reset_password(token: str, new: str) -> User:
     """Set a new password through a reset link, once; end every sign-in and API token."""
     reset = live_reset(token)
     user = db.session.get(User, reset.user_id)
-    # Claim the link first: of two tabs sending it at once, one wins.
+    # One update uses up this link and every other one sent earlier: of two links (or two
+    # tabs) sent at once, the first claims them all and the second finds none left.
     claimed = db.session.execute(
         update(PasswordReset)
-        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .where(PasswordReset.user_id == reset.user_id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     )
     if claimed.rowcount == 0 or user is None or not user.active:
         raise NotFound(_l("This link has expired or was already used. Ask for a new one."))
     _replace_password(user, new, keep_key=None)
-    # Other links sent earlier must not work after this one.
-    db.session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
     return user
 
 
@@ -395,12 +388,12 @@ def invite(
     address = normalise_email(email)
     if not EMAIL_PATTERN.match(address):
         raise ValidationError(_l("That is not an e-mail address."), {"email": _l("invalid")})
-    member = db.session.scalar(
+    already = db.session.scalar(
         select(Membership.id)
         .join(User, User.id == Membership.user_id)
         .where(Membership.organisation_id == organisation_id, User.email == address)
     )
-    if member is not None:
+    if already is not None:
         raise Conflict(
             _l("%(email)s is already a member; change their role in the list.", email=address),
             {"email": _l("already a member")},
