@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
             return None
         signin, user = found
         user.session_key = key
+        user.session_id = signin.id
         if signins.is_stale(signin.last_seen_at, LAST_SEEN_EVERY):
             _note_seen(signin.id)
         return user
@@ -84,7 +85,7 @@ def _note_seen(session_id: int) -> None:
     touch = update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
     if request.method in UNSAFE_METHODS:
         # This request is a writer already (and on SQLite holds the lock a second
-        # connection would wait for): the update rides in its own transaction.
+        # connection would wait for): the update rides in the request's transaction.
         db.session.execute(touch)
         return
     try:

@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
 
     # The secret of the sign-in this object was loaded through (set by auth, never stored).
     session_key = None  # type: str | None
+    # And that sign-in's row id, to mark "this device" on the devices list.
+    session_id = None  # type: int | None
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this

@@ -119,14 +119,9 @@ def _account_page(
         tokens=accounts.tokens_of(membership.id) if membership else [],
         memberships=accounts.memberships_of(current_user.id),
         devices=signins.live_of(current_user.id),
-        this_device=_this_device_id(),
+        this_device=current_user.session_id,
         plain=PlainForm(),
     )
-
-
-def _this_device_id() -> int | None:
-    found = signins.live_by_key(current_user.session_key or "")
-    return found[0].id if found else None
 
 
 @bp.route("/account/password", methods=["POST"])
