@@ -46,6 +46,7 @@ from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .rows import owned
+from .tokens import hash_token
 
 TITLES = {
     "shortfall": "Shortfall report",
@@ -718,7 +719,7 @@ def create_share_link(
     token = secrets.token_urlsafe(24)
     link = ShareLink(
         organisation_id=organisation_id,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         label=(label or "").strip()[:120],
         created_by_id=user_id,
         expires_at=utcnow() + timedelta(days=days),
@@ -754,11 +755,7 @@ def share_links(organisation_id: int) -> list[ShareLink]:
 
 def resolve_share_token(token: str) -> ShareLink:
     """Return the live link of a token; expired, revoked or unknown is NotFound."""
-    link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == _hash(token)))
+    link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == hash_token(token)))
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         raise NotFound("No such link.")
     return link
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
