@@ -40,7 +40,7 @@ def run_once(
         return produce(), False
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(
-            str(_l("The request token is too long.")),
+            _l("The request token is too long."),
             {"request_token": f"at most {MAX_TOKEN_LENGTH}"},
         )
     earlier = _find(organisation_id, token)
@@ -69,13 +69,11 @@ def _replay(earlier: Submission, user_id: int | None, kind: str) -> dict[str, An
     # A row from before 0009 has no sender: nobody can prove it was theirs.
     if earlier.user_id != user_id or earlier.kind != kind:
         raise TokenConflict(
-            str(
-                _l(
-                    "This request token was already used for another request. "
-                    "Reload the form and try again; nothing was saved."
-                )
+            _l(
+                "This request token was already used for another request. "
+                "Reload the form and try again; nothing was saved."
             ),
-            {"request_token": str(_l("already used"))},
+            {"request_token": _l("already used")},
         )
     return earlier.result or {}
 
