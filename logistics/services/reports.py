@@ -45,6 +45,7 @@ from . import distributions, incidents, ledger, needs
 from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
+from .evidence import file_sha256
 from .rows import owned
 from .tokens import hash_token
 
@@ -614,7 +615,7 @@ def report_file(reports_dir: Path, report: Report) -> Path:
     path = reports_dir / report.file_path
     if not path.is_file():
         raise Conflict("The archived file of this report is missing.")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != report.sha256:
+    if file_sha256(path) != report.sha256:  # read in chunks: a long report is large
         raise Conflict("The archived file no longer matches its SHA-256; it has been altered.")
     return path
 
