@@ -118,6 +118,13 @@ def current_org_id() -> int:
     return membership.organisation_id
 
 
+def current_user_id() -> int:
+    """Return the id of the user acting through the current membership (a view checked it)."""
+    membership = current_membership()
+    assert membership is not None
+    return membership.user_id
+
+
 def current_role() -> str | None:
     """Return the role of the current membership, if any."""
     membership = current_membership()

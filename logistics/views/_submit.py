@@ -11,7 +11,7 @@ from flask import abort, flash, request
 from flask_babel import gettext as _
 
 from .. import limits
-from ..auth import current_membership, current_org_id
+from ..auth import current_org_id, current_user_id
 from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.common import SubmissionForm
@@ -60,13 +60,6 @@ def show_refusal(form: Any, refusal: ServiceError) -> None:
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, problem]
-
-
-def current_user_id() -> int:
-    """Return the id of the user acting through the current membership."""
-    membership = current_membership()
-    assert membership is not None
-    return membership.user_id
 
 
 def or_404(getter: Callable[..., Any], organisation_id: int, *args: Any) -> Any:

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from ..auth import current_membership, current_org_id, current_role, requires
+from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.csv_io import ConfirmImportForm, ImportForm, LedgerExportForm, StockExportForm
 from ..permissions import can
@@ -120,7 +120,7 @@ def confirm() -> Any:
         def action() -> dict[str, Any]:
             movements = csv_io.write_import(
                 org_id,
-                _user_id(),
+                current_user_id(),
                 plan,
                 kind=form.kind.data,
                 source=form.source.data or "",
@@ -189,9 +189,3 @@ def _csv_response(body: Any, filename: str) -> Response:
     # Exports hold the whole ledger: no shared cache keeps a copy.
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _user_id() -> int:
-    membership = current_membership()
-    assert membership is not None
-    return membership.user_id

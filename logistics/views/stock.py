@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..auth import current_membership, current_org_id, requires
+from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
@@ -111,7 +111,7 @@ def receive() -> str | Response:
         item = item_from_label(form.item.data)
         movement = ledger.receive(
             current_org_id(),
-            _user_id(),
+            current_user_id(),
             site_id=form.site_id.data,
             item_id=item.id,
             quantity=form.quantity.data,
@@ -143,7 +143,7 @@ def transfer() -> str | Response:
         item = item_from_label(form.item.data)
         out, into = ledger.transfer(
             current_org_id(),
-            _user_id(),
+            current_user_id(),
             from_site_id=form.from_site_id.data,
             to_site_id=form.to_site_id.data,
             item_id=item.id,
@@ -175,7 +175,7 @@ def stocktake() -> str | Response:
         item = item_from_label(form.item.data)
         movement = ledger.adjust(
             current_org_id(),
-            _user_id(),
+            current_user_id(),
             site_id=form.site_id.data,
             item_id=item.id,
             counted=form.counted.data,
@@ -208,7 +208,7 @@ def loss() -> str | Response:
         item = item_from_label(form.item.data)
         movement = ledger.record_loss(
             current_org_id(),
-            _user_id(),
+            current_user_id(),
             site_id=form.site_id.data,
             item_id=item.id,
             quantity=form.quantity.data,
@@ -237,7 +237,7 @@ def reverse(movement_id: int) -> str | Response:
     if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
-            reversals = ledger.reverse(org_id, _user_id(), movement.id, form.reason.data)
+            reversals = ledger.reverse(org_id, current_user_id(), movement.id, form.reason.data)
             return {
                 "movement_ids": [r.id for r in reversals],
                 "message": _("Movement %(id)s reversed.", id=movement.id),
@@ -269,12 +269,6 @@ def _offer_sites(form: Any, *fields: str) -> None:
         field.choices = options
         if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
             field.data = session["last_site_id"]
-
-
-def _user_id() -> int:
-    membership = current_membership()
-    assert membership is not None
-    return membership.user_id
 
 
 def _timezone() -> str:
