@@ -27,7 +27,7 @@ import subprocess
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -217,7 +217,7 @@ def backup(target: Path, evidence_dir: Path, reports_dir: Path) -> Summary:
         with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
             database = _add_to_tar(tar, DATABASE_MEMBERS[engine], copy)
             copy.unlink()
-            entries = _add_files(tar, files, summary)
+            entries = _add_files(files, summary, lambda m, p: _add_to_tar(tar, m, p))
             manifest = {
                 "format": FORMAT,
                 "kind": "backup",
@@ -233,13 +233,16 @@ def backup(target: Path, evidence_dir: Path, reports_dir: Path) -> Summary:
     return summary
 
 
-def _add_files(tar: tarfile.TarFile, files: list[StoredFile], summary: Summary) -> list[Entry]:
+def _add_files(
+    files: list[StoredFile], summary: Summary, add: Callable[[str, Path], Entry]
+) -> list[Entry]:
+    """Add each file that is there with `add`; note the missing and the damaged in the summary."""
     entries = []
     for stored in files:
         if not stored.path.is_file():
             summary.missing.append(stored.member)
             continue
-        entry = _add_to_tar(tar, stored.member, stored.path)
+        entry = add(stored.member, stored.path)
         if entry.sha256 != stored.sha256:
             summary.damaged.append(stored.member)  # kept as it is; the app will refuse it
         entries.append(entry)
@@ -549,16 +552,8 @@ def export_organisation(slug: str, target: Path, evidence_dir: Path, reports_dir
         described["user_account"] = _write_csv(
             archive, "user_account", user_columns, db.session.execute(members), entries
         )
-        for stored in stored_files(evidence_dir, reports_dir, organisation.id):
-            if not stored.path.is_file():
-                summary.missing.append(stored.member)
-                continue
-            entry = _file_to_zip(archive, stored.member, stored.path)
-            if entry.sha256 != stored.sha256:
-                summary.damaged.append(stored.member)
-            entries.append(entry)
-            summary.files += 1
-            summary.bytes += entry.size
+        files = stored_files(evidence_dir, reports_dir, organisation.id)
+        entries += _add_files(files, summary, lambda m, p: _file_to_zip(archive, m, p))
         manifest = {
             "format": FORMAT,
             "kind": "organisation-export",
