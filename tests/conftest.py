@@ -7,6 +7,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,23 +40,36 @@ def _postgres_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """Create a database of our own for this test run and drop it afterwards."""
+def require_postgres() -> None:
+    """Skip the test when PostgreSQL cannot be reached; fail it instead on CI."""
     problem = _postgres_problem()
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{problem} (CI=true: PostgreSQL is required)")
         pytest.skip(problem)
-    name = f"logistics_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def scratch_postgres(label: str, server_url: str = POSTGRES_URL) -> Iterator[str]:
+    """Create an empty database of our own on the server; yield its URL; drop it afterwards."""
+    name = f"logistics_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """Create a database of our own for this test run and drop it afterwards."""
+    require_postgres()
+    with scratch_postgres("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,16 +7,14 @@ import hashlib
 import io
 import json
 import tarfile
-import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import api_token, login, make_app
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from conftest import api_token, login, make_app, scratch_postgres
+from sqlalchemy import func, select, text
 
 from logistics.extensions import db
 from logistics.models import Evidence, Membership, Report, StockLevel, User
@@ -292,14 +290,8 @@ def fresh_database_url(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored' / 'instance' / 'logistics.sqlite3'}"
         return
-    name = f"restored_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres("restored", database_url) as url:
+        yield url
 
 
 def test_a_backup_restores_everything_into_a_fresh_instance(

@@ -20,17 +20,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL, _postgres_problem, api_token, build_world
+from conftest import api_token, build_world, require_postgres, scratch_postgres
 from servers import free_port, webhook_server
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from logistics import create_app
 from logistics.config import PROJECT_ROOT
@@ -48,21 +45,9 @@ DEADLINE_SECONDS = 20  # for any one thing to happen; a passing run needs a few 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """Create an empty PostgreSQL database for this test only; drop it afterwards."""
-    problem = _postgres_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{problem} (CI=true: PostgreSQL is required)")
-        pytest.skip(problem)
-    name = f"logistics_production_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    require_postgres()
+    with scratch_postgres("production") as url:
+        yield url
 
 
 def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
