@@ -390,6 +390,17 @@ def read_form(model: type[BaseModel]) -> Any:
         raise refuse(exc.errors(include_url=False)) from exc
 
 
+def check_period(first: date, last: date, max_days: int) -> None:
+    """Refuse a period (from, to) that ends before it starts or is longer than max_days."""
+    if last < first:
+        raise ValidationError("Please check to: it is before from.", {"to": "before from"})
+    if (last - first).days + 1 > max_days:
+        raise ValidationError(
+            f"Please check to: the period can be at most {max_days} days.",
+            {"to": f"at most {max_days} days"},
+        )
+
+
 # --- declaring an operation -----------------------------------------------------------------
 
 

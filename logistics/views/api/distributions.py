@@ -20,7 +20,6 @@ from ...models import DistributionLine, DistributionSeries
 from ...models.types import utcnow
 from ...services import distributions, ledger
 from ...services.distributions import OUTCOME_STATUSES, OutcomeInput
-from ...services.errors import ValidationError
 from .common import (
     Body,
     Day,
@@ -32,6 +31,7 @@ from .common import (
     QueryDay,
     Time,
     bp,
+    check_period,
     current_org_id,
     current_user_id,
     lines_of,
@@ -286,16 +286,6 @@ def _site(query: Agenda) -> int | None:
     return None if query.site_id is None else ledger.get_site(current_org_id(), query.site_id).id
 
 
-def _check_period(first: date, last: date, max_days: int) -> None:
-    if last < first:
-        raise ValidationError("Please check to: it is before from.", {"to": "before from"})
-    if (last - first).days + 1 > max_days:
-        raise ValidationError(
-            f"Please check to: the period can be at most {max_days} days.",
-            {"to": f"at most {max_days} days"},
-        )
-
-
 def _pairs(lines: list[PlannedLineInput]) -> list[tuple[int, int]]:
     return [(line.item_id, line.planned) for line in lines]
 
@@ -313,7 +303,7 @@ def list_distributions(query: Agenda) -> Distributions:
     last = query.to or min(
         first + timedelta(days=limits.DISTRIBUTION_LIST_DAYS - 1), limits.LATEST_DAY
     )
-    _check_period(first, last, limits.MAX_DISTRIBUTION_LIST_DAYS)
+    check_period(first, last, limits.MAX_DISTRIBUTION_LIST_DAYS)
     rows = distributions.distributions_between(org_id, first, last, site_id)
     lines = _lines_by_distribution([d.id for d in rows])
     return Distributions(from_=first, to=last, distributions=[_shown(d, lines[d.id]) for d in rows])
@@ -335,7 +325,7 @@ def distribution_figures(query: Agenda) -> Figures:
     site_id = _site(query)
     last = query.to or distributions.local_today(org_id)
     first = query.from_ or last.replace(day=1)
-    _check_period(first, last, limits.MAX_FIGURES_DAYS)
+    check_period(first, last, limits.MAX_FIGURES_DAYS)
     result = distributions.figures(org_id, first, last, site_id)
     return Figures.model_validate(
         asdict(result) | {"from": first, "to": last, "items": [asdict(i) for i in result.items]}

@@ -35,6 +35,7 @@ from .common import (
     RequestToken,
     Time,
     bp,
+    check_period,
     current_org_id,
     current_user_id,
     lines_of,
@@ -297,14 +298,7 @@ def _period(query: Period, default_days: int | None) -> tuple[date, date]:
     first = query.from_ or (
         last - timedelta(days=default_days) if default_days else last.replace(day=1)
     )
-    if last < first:
-        raise ValidationError("Please check to: it is before from.", {"to": "before from"})
-    if (last - first).days + 1 > limits.MAX_INCIDENT_PERIOD_DAYS:
-        days = limits.MAX_INCIDENT_PERIOD_DAYS
-        raise ValidationError(
-            f"Please check to: the period can be at most {days} days.",
-            {"to": f"at most {days} days"},
-        )
+    check_period(first, last, limits.MAX_INCIDENT_PERIOD_DAYS)
     return first, last
 
 
