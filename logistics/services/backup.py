@@ -156,6 +156,17 @@ class _HashingReader:
         return data
 
 
+def _copy_hashed(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
+    """Copy a file object to another in chunks; return the SHA-256 and size of what passed."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := source.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        target.write(chunk)
+    return digest.hexdigest(), size
+
+
 def _add_to_tar(tar: tarfile.TarFile, member: str, path: Path) -> Entry:
     info = tar.gettarinfo(str(path), arcname=member)
     info.uid = info.gid = 0
@@ -400,14 +411,11 @@ def _extract_verified(
     member = members.get(name)
     if member is None or not member.isfile():
         raise BackupError(f"{name} is in the manifest but not in the archive; nothing restored.")
-    digest = hashlib.sha256()
     source = tar.extractfile(member)
     assert source is not None  # a regular file always has content
     with source, to.open("wb") as target:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            target.write(chunk)
-    if digest.hexdigest() != entry["sha256"]:
+        sha256, _size = _copy_hashed(source, target)
+    if sha256 != entry["sha256"]:
         raise BackupError(
             f"{name} does not match its SHA-256 in the manifest; the archive is damaged. "
             "Nothing was restored."
@@ -585,14 +593,9 @@ def _write_csv(
 def _file_to_zip(archive: zipfile.ZipFile, member: str, path: Path) -> Entry:
     info = zipfile.ZipInfo.from_file(path, member)
     info.compress_type = zipfile.ZIP_STORED  # photos, video and PDFs are compressed already
-    digest = hashlib.sha256()
-    size = 0
     with path.open("rb") as source, archive.open(info, "w") as target:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            target.write(chunk)
-    return Entry(member, digest.hexdigest(), size)
+        sha256, size = _copy_hashed(source, target)
+    return Entry(member, sha256, size)
 
 
 # --- purge --------------------------------------------------------------------------------------
