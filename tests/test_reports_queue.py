@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import api_token, form_token
+from conftest import form_token
 from pypdf import PdfReader
 from sqlalchemy import event, select
 
@@ -22,20 +22,6 @@ from logistics.services.incidents import IncidentInput
 from logistics.services.reports import ReportRequest
 
 DESCRIPTION = "Tents slashed at dawn; the police kept the volunteers back."
-
-
-class Client:
-    """The JSON API as one role of the world sees it."""
-
-    def __init__(self, app, world, role: str) -> None:
-        self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {api_token(world, role)}"}
-
-    def get(self, path: str):
-        return self.client.get(path, headers=self.headers)
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, json=body, headers=self.headers)
 
 
 def record_incident(world, description: str = DESCRIPTION) -> None:
@@ -63,23 +49,23 @@ def state(report_id: int) -> Report:
     return db.session.get(Report, report_id, populate_existing=True)
 
 
-def test_an_evidence_report_is_queued_then_made_by_the_job(app, world):
+def test_an_evidence_report_is_queued_then_made_by_the_job(app, world, api):
     record_incident(world, "Pêche à Étaples: " + DESCRIPTION)
-    api = Client(app, world, "coordinator")
-    asked = api.post("/api/v1/reports", {"kind": "evidence", "request_token": "e1"})
+    coordinator = api("coordinator")
+    asked = coordinator.post("/reports", {"kind": "evidence", "request_token": "e1"})
     assert asked.status_code == 202, asked.get_json()
     queued = asked.get_json()
     assert (queued["status"], queued["pdf_url"], queued["sha256"]) == ("queued", None, None)
-    assert api.get(f"/api/v1/reports/{queued['id']}").get_json()["status"] == "queued"
-    assert api.get(f"/api/v1/reports/{queued['id']}.pdf").status_code == 409
-    replay = api.post("/api/v1/reports", {"kind": "evidence", "request_token": "e1"})
+    assert coordinator.get(f"/reports/{queued['id']}").get_json()["status"] == "queued"
+    assert coordinator.get(f"/reports/{queued['id']}.pdf").status_code == 409
+    replay = coordinator.post("/reports", {"kind": "evidence", "request_token": "e1"})
     assert replay.status_code == 202 and replay.get_json()["replayed"] is True
 
     assert run_job(app, "make-reports") == "1 report(s) made, 0 failed."
-    made = api.get(f"/api/v1/reports/{queued['id']}").get_json()
+    made = coordinator.get(f"/reports/{queued['id']}").get_json()
     assert made["status"] == "ready" and made["failure"] is None and made["pages"] == 1
     assert made["pdf_url"] == f"/api/v1/reports/{queued['id']}.pdf"
-    pdf = api.get(made["pdf_url"])
+    pdf = coordinator.get(made["pdf_url"].removeprefix("/api/v1"))
     assert pdf.status_code == 200 and hashlib.sha256(pdf.data).hexdigest() == made["sha256"]
     pages = PdfReader(io.BytesIO(pdf.data)).pages
     text = " ".join(" ".join(page.extract_text().split()) for page in pages)
@@ -124,7 +110,7 @@ def test_the_reports_page_shows_each_state(app, world, client_as):
     assert hashlib.sha256(download.data).hexdigest() == state(report_id).sha256
 
 
-def test_a_report_that_cannot_be_archived_fails_with_its_reason(app, world, client_as):
+def test_a_report_that_cannot_be_archived_fails_with_its_reason(app, world, client_as, api):
     blocked = Path(app.config["REPORTS_DIR"]) / "calais-aid"
     blocked.parent.mkdir(parents=True, exist_ok=True)
     blocked.write_text("a file where the organisation's folder goes")
@@ -133,7 +119,7 @@ def test_a_report_that_cannot_be_archived_fails_with_its_reason(app, world, clie
     failed = state(report_id)
     assert failed.status == "failed" and failed.file_path is None
     assert failed.failure.startswith("The PDF could not be archived: ")
-    shown = Client(app, world, "coordinator").get(f"/api/v1/reports/{report_id}").get_json()
+    shown = api("coordinator").get(f"/reports/{report_id}").get_json()
     assert (shown["status"], shown["failure"]) == ("failed", failed.failure)
     assert f"Failed: {failed.failure}" in client_as("coordinator").get("/reports").text
 
@@ -209,14 +195,13 @@ def test_a_backup_lists_only_reports_that_have_their_file(app, world):
     assert [file.path.is_file() for file in listed] == [True]
 
 
-def test_the_in_process_scheduler_makes_a_report_as_soon_as_it_is_asked_for(app, world):
+def test_the_in_process_scheduler_makes_a_report_as_soon_as_it_is_asked_for(app, world, api):
     from logistics.scheduler import start_in_process
 
     record_incident(world)
     scheduler = start_in_process(app)  # as `make run` does; make-reports every 10 s
     try:
-        api = Client(app, world, "coordinator")
-        report_id = api.post("/api/v1/reports", {"kind": "evidence"}).get_json()["id"]
+        report_id = api("coordinator").post("/reports", {"kind": "evidence"}).get_json()["id"]
         deadline = time.monotonic() + 5  # well before the job's next turn
         while state(report_id).status != "ready" and time.monotonic() < deadline:
             time.sleep(0.05)
