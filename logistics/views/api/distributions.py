@@ -377,14 +377,14 @@ def create_distribution_series(body: SeriesInput) -> tuple[dict[str, Any], int]:
 # --- outcomes ---------------------------------------------------------------------------------
 
 
-def _distribution(distribution_id: int) -> DistributionRow:
-    # Another organisation's distribution is not found, whatever the body says.
+def distribution_of(distribution_id: int) -> DistributionRow:
+    """Return the distribution a path names (another organisation's is a 404, whatever the body)."""
     return distributions.get_distribution(current_org_id(), distribution_id)
 
 
 @bp.post("/distributions/<int:distribution_id>/outcome")
 @operation(
-    "record_outcomes", {200: Distribution}, body=OutcomeBody, errors=(409,), first=_distribution
+    "record_outcomes", {200: Distribution}, body=OutcomeBody, errors=(409,), first=distribution_of
 )
 def record_distribution_outcome(
     distribution_id: int, found: DistributionRow, body: OutcomeBody

@@ -33,6 +33,7 @@ from .common import (
     text,
     whole,
 )
+from .distributions import distribution_of
 from .stock import Movement
 
 Meals = whole(0, limits.MAX_MEALS)
@@ -306,13 +307,8 @@ def kitchen_plan(query: PlanQuery) -> MealPlan:
     )
 
 
-def _distribution(distribution_id: int) -> Distribution:
-    # Another organisation's distribution is not found, whatever the body says.
-    return distributions.get_distribution(current_org_id(), distribution_id)
-
-
 @bp.post("/kitchen/plan/<int:distribution_id>")
-@operation("plan_kitchen", {200: MealPlanRow}, body=PlannedMealsInput, first=_distribution)
+@operation("plan_kitchen", {200: MealPlanRow}, body=PlannedMealsInput, first=distribution_of)
 def set_planned_meals(
     distribution_id: int, found: Distribution, body: PlannedMealsInput
 ) -> tuple[dict[str, Any], int]:
