@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
+import factories
 import pytest
 from conftest import PASSWORD, ROLES, login, make_app
 from flask import Flask, Response
@@ -208,10 +209,7 @@ def test_no_template_holds_a_style_attribute_or_a_script() -> None:
 
 def _downloads_api_and_static_files(app: Flask, demo_org: Demo) -> None:
     """Downloads keep their Content-Disposition; API answers, CSS and 404s carry the headers."""
-    user = accounts.user_by_email(f"coordinator@{demo.DEMO_SLUG}.example.org")
-    membership = next(m for m in user.memberships if m.organisation_id == demo_org.org_id)
-    token = accounts.create_token(membership.id, "tests")
-    db.session.commit()
+    token = factories.token(demo_org.org_id, f"coordinator@{demo.DEMO_SLUG}.example.org")
     api = {"Authorization": f"Bearer {token}"}
     coordinator = member(app, "coordinator")
     client = app.test_client()
