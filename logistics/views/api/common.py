@@ -372,22 +372,23 @@ def read_body(model: type[BaseModel], *, optional: bool = False) -> Any:
         raise refuse(errors) from exc
 
 
-def read_query(model: type[BaseModel]) -> Any:
-    """Read the query string as model; an empty parameter counts as left out."""
-    given = {name: value for name, value in request.args.items() if value.strip()}
+def _read_fields(model: type[BaseModel], fields: Mapping[str, str]) -> Any:
+    """Read text fields as model; an empty one counts as left out."""
+    given = {name: value for name, value in fields.items() if value.strip()}
     try:
         return model.model_validate(given)
     except PydanticError as exc:
         raise refuse(exc.errors(include_url=False)) from exc
+
+
+def read_query(model: type[BaseModel]) -> Any:
+    """Read the query string as model; an empty parameter counts as left out."""
+    return _read_fields(model, request.args)
 
 
 def read_form(model: type[BaseModel]) -> Any:
     """Read a multipart form's text fields as model (the file itself is the view's)."""
-    given = {name: value for name, value in request.form.items() if value.strip()}
-    try:
-        return model.model_validate(given)
-    except PydanticError as exc:
-        raise refuse(exc.errors(include_url=False)) from exc
+    return _read_fields(model, request.form)
 
 
 def check_period(first: date, last: date, max_days: int) -> None:
