@@ -9,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..auth import current_membership, current_org_id, requires
+from ..auth import current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.distributions import (
     BLANK_LINES,
@@ -205,7 +205,7 @@ def outcome(distribution_id: int) -> str | Response:
         def action() -> dict[str, Any]:
             recorded = distributions.record_outcome(
                 current_org_id(),
-                current_membership().user_id,
+                current_user_id(),
                 distribution.id,
                 distributions.OutcomeInput(
                     status=form.status.data,

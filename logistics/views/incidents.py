@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..auth import current_membership, current_org_id, requires
+from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.incidents import (
     BLANK_LINES,
@@ -77,7 +77,7 @@ def new() -> str | Response:
     if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
-            incident = incidents.record_incident(current_org_id(), _user_id(), _values(form))
+            incident = incidents.record_incident(current_org_id(), current_user_id(), _values(form))
             return {"incident_id": incident.id, "message": _("Incident recorded.")}
 
         result = submit_once(form, "incident_create", action)
@@ -118,7 +118,9 @@ def edit(incident_id: int) -> str | Response:
     elif form.validate_on_submit():
 
         def action() -> dict[str, Any]:
-            incidents.update_incident(current_org_id(), _user_id(), incident.id, _values(form))
+            incidents.update_incident(
+                current_org_id(), current_user_id(), incident.id, _values(form)
+            )
             return {"message": _("Incident saved.")}
 
         if submit_once(form, "incident_edit", action) is not None:
@@ -136,7 +138,7 @@ def lock(incident_id: int) -> Response:
             form,
             "incident_lock",
             lambda: (
-                incidents.lock(current_org_id(), _user_id(), incident.id)
+                incidents.lock(current_org_id(), current_user_id(), incident.id)
                 and {"message": _("Incident locked.")}
             ),
         )
@@ -153,7 +155,7 @@ def amend(incident_id: int) -> Response:
             form,
             "incident_amend",
             lambda: (
-                incidents.amend(current_org_id(), _user_id(), incident.id, form.text.data)
+                incidents.amend(current_org_id(), current_user_id(), incident.id, form.text.data)
                 and {"message": _("Amendment added.")}
             ),
         )
@@ -174,7 +176,7 @@ def upload(incident_id: int) -> Response:
             stored = evidence.add_evidence(
                 evidence_store(),
                 current_org_id(),
-                _user_id(),
+                current_user_id(),
                 incident.id,
                 file_name=upload_file.filename or "",
                 stream=upload_file.stream,
@@ -347,7 +349,3 @@ def _local_now() -> datetime:
 
 def _incident_or_404(incident_id: int) -> Incident:
     return or_404(incidents.get_incident, current_org_id(), incident_id)
-
-
-def _user_id() -> int:
-    return current_membership().user_id

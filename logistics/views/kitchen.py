@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..auth import current_membership, current_org_id, current_role, requires
+from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.kitchen import (
     COOK_ROWS,
@@ -49,7 +49,7 @@ def save_day(day: str) -> str | Response:
     _offer_menu_recipes(form)
     if form.validate_on_submit():
         org_id = current_org_id()
-        user_id = current_membership().user_id
+        user_id = current_user_id()
 
         def action() -> dict[str, Any]:
             meals = 0
@@ -245,7 +245,7 @@ def cooking() -> str | Response:
         def action() -> dict[str, Any]:
             cooked = kitchen.cook(
                 org_id,
-                current_membership().user_id,
+                current_user_id(),
                 site_id=form.site_id.data,
                 meal_item_id=form.meal_item_id.data,
                 split=_split(form),
@@ -298,7 +298,7 @@ def leftovers() -> str | Response:
         def action() -> dict[str, Any]:
             movement = kitchen.record_leftovers(
                 org_id,
-                current_membership().user_id,
+                current_user_id(),
                 site_id=form.site_id.data,
                 meal_item_id=form.meal_item_id.data,
                 meals=form.meals.data,

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from ..auth import current_membership, current_org_id, current_role, requires
+from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
 from ..models import Organisation, Report, ShareLink, User
@@ -132,7 +132,7 @@ def generate() -> Response:
 
         def action() -> dict[str, Any]:
             report_request = _form_request(form, distributions.local_today(org_id))
-            return _made(reports.submit(org_id, _user_id(), report_request, reports_dir()))
+            return _made(reports.submit(org_id, current_user_id(), report_request, reports_dir()))
 
         result = submit_once(form, "report_generate", action)
         if result is not None:
@@ -209,7 +209,10 @@ def create_share_link() -> Response | str:
 
         def action() -> dict[str, Any]:
             link, token = reports.create_share_link(
-                current_org_id(), _user_id(), label=form.label.data or "", days=form.days.data
+                current_org_id(),
+                current_user_id(),
+                label=form.label.data or "",
+                days=form.days.data,
             )
             # The token is shown on this answer only; the stored result never holds it.
             created["url"] = share_url(token)
@@ -388,7 +391,7 @@ def _one_click(report_request: ReportRequest, back: str) -> Response:
     org_id = current_org_id()
 
     def action() -> dict[str, Any]:
-        return _made(reports.generate(org_id, _user_id(), report_request, reports_dir()))
+        return _made(reports.generate(org_id, current_user_id(), report_request, reports_dir()))
 
     result = submit_once(form, "report_sheet", action)
     if result is None:
@@ -447,7 +450,3 @@ def _user_names(ids: set[int]) -> dict[int, str]:
         select(User.id, User.display_name, User.email).where(User.id.in_(ids))
     ).all()
     return {user_id: name or email for user_id, name, email in rows}
-
-
-def _user_id() -> int:
-    return current_membership().user_id
