@@ -38,6 +38,7 @@ from .common import (
     check_period,
     current_org_id,
     current_user_id,
+    dump,
     lines_of,
     may,
     once,
@@ -302,6 +303,12 @@ def _period(query: Period, default_days: int | None) -> tuple[date, date]:
     return first, last
 
 
+def _record_now(incident_id: int, answer: dict[str, Any]) -> dict[str, Any]:
+    """Return the incident's whole record as it is now, marked when the answer was a replay."""
+    shown = dump(_record(incidents.get_incident(current_org_id(), incident_id)))
+    return shown | ({"replayed": True} if answer.get("replayed") else {})
+
+
 def _incident_of(incident_id: int) -> IncidentRow:
     # Another organisation's incident is not found, whatever the body says.
     return incidents.get_incident(current_org_id(), incident_id)
@@ -385,8 +392,7 @@ def create_incident(body: IncidentBody) -> tuple[dict[str, Any], int]:
     answer, status = once("api_incident_create", body.request_token, produce)
     if not may("view_incidents"):
         return answer, status
-    shown = _record(incidents.get_incident(current_org_id(), answer["id"])).model_dump(mode="json")
-    return shown | ({"replayed": True} if answer.get("replayed") else {}), status
+    return _record_now(answer["id"], answer), status
 
 
 @bp.put("/incidents/<int:incident_id>")
@@ -404,8 +410,7 @@ def update_incident(
         return {"id": found.id}, 200
 
     answer, status = once("api_incident_update", body.request_token, produce)
-    shown = _record(incidents.get_incident(current_org_id(), found.id)).model_dump(mode="json")
-    return shown | ({"replayed": True} if answer.get("replayed") else {}), status
+    return _record_now(found.id, answer), status
 
 
 @bp.post("/incidents/<int:incident_id>/lock")
