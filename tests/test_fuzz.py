@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import schemathesis
-from conftest import World
+from conftest import World, api_token
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -130,7 +130,7 @@ def _with_ids(rule: Rule, value: int) -> str:
 def test_every_id_past_the_database_range_is_a_404(app: Flask, stocked: World, client_as) -> None:
     page = client_as("admin")
     api = app.test_client()
-    api_headers = {"Authorization": f"Bearer {_api_token(stocked)}"}
+    api_headers = {"Authorization": f"Bearer {api_token(stocked, 'admin')}"}
     rules = list(_id_rules(app))
     assert len(rules) > 30  # the walk found the rules, not nothing
     wrong = []
@@ -145,12 +145,6 @@ def test_every_id_past_the_database_range_is_a_404(app: Flask, stocked: World, c
                 if response.status_code != 404:
                     wrong.append(f"{method} {path}: {response.status_code}")
     assert wrong == []
-
-
-def _api_token(world: World) -> str:
-    from conftest import api_token
-
-    return api_token(world, "admin")
 
 
 # --- every form, crawled from the pages ---------------------------------------------------------
@@ -460,7 +454,7 @@ def test_the_api_fuzzed_from_its_schema_never_answers_500_and_keeps_to_it(
     app: Flask, stocked: World
 ) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    headers = {"Authorization": f"Bearer {_api_token(stocked)}"}
+    headers = {"Authorization": f"Bearer {api_token(stocked, 'admin')}"}
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
     # Every method of every API rule but the document itself, which schemathesis leaves out.
@@ -500,7 +494,7 @@ def test_a_limit_is_the_same_in_the_document_the_form_and_the_service(
 def test_every_api_method_not_allowed_is_a_405_with_allow(app: Flask, stocked: World) -> None:
     # Every rule of the URL map, every method it does not take: 405, naming the ones it does.
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {_api_token(stocked)}"}
+    headers = {"Authorization": f"Bearer {api_token(stocked, 'admin')}"}
     taken: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
