@@ -55,9 +55,12 @@ class Received:
 
 
 @contextmanager
-def webhook_server(status: int = 200) -> Iterator[tuple[list[Received], str]]:
-    """Run a real HTTP server that records POSTs; yield the list and its URL."""
+def webhook_server(
+    status: int = 200, host: str = "127.0.0.1"
+) -> Iterator[tuple[list[Received], str]]:
+    """Run a real HTTP server (on IPv4 or IPv6) that records POSTs; yield the list and its URL."""
     received: list[Received] = []
+    ipv6 = ":" in host
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
@@ -69,11 +72,15 @@ def webhook_server(status: int = 200) -> Iterator[tuple[list[Received], str]]:
         def log_message(self, *args) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
+
+    server = Server((host, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield received, f"http://127.0.0.1:{server.server_address[1]}/hook"
+        netloc = f"[{host}]" if ipv6 else host
+        yield received, f"http://{netloc}:{server.server_address[1]}/hook"
     finally:
         server.shutdown()
         server.server_close()
