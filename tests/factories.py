@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from logistics.extensions import db
-from logistics.models import Distribution, Item, Site, StockMovement
+from logistics.models import Distribution, Item, Membership, Site, StockMovement
 from logistics.services import accounts, catalogue, distributions, ledger
 from logistics.views.api.openapi import document
 
@@ -72,6 +72,16 @@ def token(org_id: int, email: str, name: str = "tests") -> str:
     made = accounts.create_token(membership.id, name)
     db.session.commit()
     return made
+
+
+def membership_id(world: Any, role: str, user_of: Any = None) -> int:
+    """Return the membership in a world of its member of a role (or of another world's)."""
+    user_id = (user_of or world).users[role]
+    return db.session.scalar(
+        select(Membership.id).where(
+            Membership.organisation_id == world.org_id, Membership.user_id == user_id
+        )
+    )
 
 
 def movement(org_id: int, site_id: int, item_id: int, quantity: int, **extra: Any) -> int:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, api_token, build_world, form_token, login, make_app
+from factories import membership_id
 from servers import smtp_server
 from sqlalchemy import select, update
 
@@ -150,7 +151,7 @@ def test_changing_the_password_ends_other_sign_ins_and_api_tokens(app, client_as
 def test_removing_a_member_ends_their_sessions_and_tokens_there(app, client_as, world) -> None:
     warehouse = client_as("warehouse")
     token = api_token(world, "warehouse")
-    membership = _membership(world, "warehouse")
+    membership = membership_id(world, "warehouse")
     admin = client_as("admin")
     assert admin.post(f"/members/{membership}/remove").status_code == 303
     assert not _signed_in(warehouse)
@@ -161,7 +162,7 @@ def test_removing_a_member_ends_their_sessions_and_tokens_there(app, client_as, 
     login(again, world.email("warehouse"))
     assert again.get("/receive").status_code == 403
     # An admin cannot remove themselves.
-    own = _membership(world, "admin")
+    own = membership_id(world, "admin")
     refused = admin.post(f"/members/{own}/remove")
     assert refused.status_code == 422
     assert "You cannot remove yourself" in refused.get_data(as_text=True)
@@ -173,7 +174,7 @@ def test_deactivating_an_account_ends_everything_until_reactivated(
     kitchen = client_as("kitchen")
     token = api_token(world, "kitchen")
     admin = client_as("admin")
-    membership = _membership(world, "kitchen")
+    membership = membership_id(world, "kitchen")
     assert admin.post(f"/members/{membership}/deactivate").status_code == 303
     assert not _signed_in(kitchen)
     assert _api_status(app, token).status_code == 401
@@ -185,7 +186,7 @@ def test_deactivating_an_account_ends_everything_until_reactivated(
     # Someone who also belongs elsewhere can only be removed from here.
     accounts.add_member(world.org_id, other_world.email("donor"), "donor")
     db.session.commit()
-    shared = _membership(world, "donor", user_of=other_world)
+    shared = membership_id(world, "donor", user_of=other_world)
     refused = admin.post(f"/members/{shared}/deactivate")
     assert refused.status_code == 409
     assert "also belongs to other organisations" in refused.get_data(as_text=True)
@@ -196,19 +197,10 @@ def test_another_organisations_member_cannot_be_removed_or_deactivated(
     client_as, world, other_world
 ) -> None:
     admin = client_as("admin")
-    theirs = _membership(other_world, "warehouse")
+    theirs = membership_id(other_world, "warehouse")
     for action in ("remove", "deactivate", "reactivate"):
         assert admin.post(f"/members/{theirs}/{action}").status_code == 404
     assert db.session.get(Membership, theirs) is not None
-
-
-def _membership(world, role: str, user_of=None) -> int:
-    user_id = (user_of or world).users[role]
-    return db.session.scalar(
-        select(Membership.id).where(
-            Membership.organisation_id == world.org_id, Membership.user_id == user_id
-        )
-    )
 
 
 # --- forgotten passwords ---------------------------------------------------------------------

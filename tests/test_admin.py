@@ -6,19 +6,10 @@ Invitations, removal and deactivation are in test_accounts.py.
 from __future__ import annotations
 
 from conftest import form_token
-from sqlalchemy import select
+from factories import membership_id
 
 from logistics.extensions import db
 from logistics.models import Membership
-
-
-def membership_id(world, role: str) -> int:
-    return db.session.scalar(
-        select(Membership.id).where(
-            Membership.organisation_id == world.org_id,
-            Membership.user_id == world.users[role],
-        )
-    )
 
 
 def role_of(membership: int) -> str:
