@@ -38,6 +38,7 @@ from ..services.accounts import organisation_zone
 from ..services.errors import NotFound
 from ..services.reports import ReportRequest, kinds_for
 from ._submit import or_404, query_id, submit_once
+from .auth import absolute_url
 
 bp = Blueprint("reports", __name__)
 
@@ -249,7 +250,7 @@ def revoke_share_link(link_id: int) -> Response:
 
 def share_url(token: str) -> str:
     """Return the full address of a donor link."""
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/share/{token}"
+    return absolute_url("reports.share", token=token)
 
 
 # --- the public donor page -------------------------------------------------------------------
@@ -423,7 +424,6 @@ def send_pdf(report: Report) -> Response:
         download_name=Path(report.file_path or path).name,
         max_age=0,
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
