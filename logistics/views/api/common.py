@@ -249,19 +249,15 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, serialize_by_alias=True, validate_by_name=True)
 
 
-def _local_iso(value: datetime) -> str:
-    return value.astimezone(ZoneInfo(current_membership().organisation.timezone)).isoformat()
-
-
 def local_time(value: datetime) -> str:
     """Show a stored UTC time in the organisation's time zone, with its offset."""
-    return _local_iso(value)
+    return value.astimezone(ZoneInfo(current_membership().organisation.timezone)).isoformat()
 
 
 # A stored time shown in the organisation's time zone, with its offset.
 LocalTime = Annotated[
     datetime,
-    PlainSerializer(_local_iso, return_type=str),
+    PlainSerializer(local_time, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
