@@ -275,11 +275,6 @@ class LossFigures(Out):
 FIELDS = tuple(name for name in Incident.model_fields if name != "lines")
 
 
-def _incident(row: IncidentRow) -> Incident:
-    values = {name: getattr(row, name) for name in FIELDS}
-    return Incident.model_validate(values | {"lines": row.lines})
-
-
 def _record(row: IncidentRow) -> IncidentRecord:
     values = {name: getattr(row, name) for name in FIELDS}
     return IncidentRecord.model_validate(
@@ -325,7 +320,7 @@ def list_incidents(query: IncidentQuery) -> Incidents:
     area = " ".join(query.area.split()) or None
     # The service loads every incident's lines in one query (selectinload).
     rows = incidents.list_incidents(current_org_id(), first, last, area=area, kind=query.kind)
-    return Incidents(from_=first, to=last, incidents=[_incident(row) for row in rows])
+    return Incidents(from_=first, to=last, incidents=[Incident.model_validate(row) for row in rows])
 
 
 # A fixed segment: werkzeug prefers it to <int:incident_id>, and "figures" is no int anyway.
