@@ -298,11 +298,11 @@ def create_people_estimate(body: PeopleEstimateInput) -> tuple[dict[str, Any], i
         raise ValidationError(
             "Please check as_of: today or earlier.", {"as_of": "today or earlier"}
         )
-    area = " ".join(body.area.split())
 
     def produce() -> tuple[Out, int]:
+        # The service collapses the area's spaces, as for the page.
         estimate = needs.record_estimate(
-            current_org_id(), current_user_id(), area=area, people=body.people, as_of=as_of
+            current_org_id(), current_user_id(), area=body.area, people=body.people, as_of=as_of
         )
         return PeopleEstimate.model_validate(estimate), 201
 
