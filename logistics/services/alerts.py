@@ -101,10 +101,16 @@ def _change(
     return record
 
 
+# Alert lists show each alert's item and its history: loaded with the list, not per row.
+WITH_ITEM_AND_CHANGES = (selectinload(Alert.item), selectinload(Alert.changes))
+
+
 def open_alerts_of(organisation_id: int) -> list[Alert]:
     """Return the organisation's open alerts, criticals first."""
     alerts = db.session.scalars(
-        select(Alert).where(Alert.organisation_id == organisation_id, Alert.resolved_at.is_(None))
+        select(Alert)
+        .where(Alert.organisation_id == organisation_id, Alert.resolved_at.is_(None))
+        .options(*WITH_ITEM_AND_CHANGES)
     )
     return sorted(alerts, key=lambda a: (-SEVERITY_RANK[a.severity], a.opened_at))
 
@@ -116,6 +122,7 @@ def recent_alerts(organisation_id: int, days: int = 14, now: datetime | None = N
         db.session.scalars(
             select(Alert)
             .where(Alert.organisation_id == organisation_id, Alert.resolved_at >= since)
+            .options(*WITH_ITEM_AND_CHANGES)
             .order_by(Alert.resolved_at.desc())
         )
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import limits
 from ..extensions import db
@@ -364,7 +365,12 @@ def _check_meals(meals: int, name: str, allow_zero: bool = False) -> None:
 
 def list_recipes(organisation_id: int, include_retired: bool = False) -> list[Recipe]:
     """Return the organisation's recipes by name."""
-    query = select(Recipe).where(Recipe.organisation_id == organisation_id)
+    # Each recipe is shown with its lines and their items: load them with it, not per row.
+    query = (
+        select(Recipe)
+        .where(Recipe.organisation_id == organisation_id)
+        .options(selectinload(Recipe.lines).selectinload(RecipeLine.item))
+    )
     if not include_retired:
         query = query.where(Recipe.active.is_(True))
     return list(db.session.scalars(query.order_by(Recipe.name)))
