@@ -6,11 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectChoice, SelectField, SubmitField
 
 from ..models import ROLES
-from .common import SubmissionForm
+from .common import SubmissionForm, email_field
 
 ROLE_LABELS: dict[str, Any] = {
     "admin": _l("Admin"),
@@ -23,7 +22,7 @@ ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
 class InviteForm(SubmissionForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = email_field()
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="warehouse")
     submit = SubmitField(_l("Send invitation"))
 

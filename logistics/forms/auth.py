@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .common import SubmissionForm
+from .. import limits
+from .common import SubmissionForm, email_field
 
 PASSWORD_MAX = 200
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = email_field()
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField(_l("Keep me signed in on this phone (30 days)"))
     submit = SubmitField(_l("Log in"))
@@ -42,7 +43,7 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = email_field()
     submit = SubmitField(_l("Send me a link"))
 
 
@@ -55,14 +56,14 @@ class JoinForm(FlaskForm):
     """Accept an invitation with a new account."""
 
     display_name = StringField(
-        _l("Your name, as others see it"), validators=[DataRequired(), Length(max=120)]
+        _l("Your name, as others see it"), validators=[DataRequired(), Length(max=limits.MAX_NAME)]
     )
     password, confirm = new_password_fields()
     submit = SubmitField(_l("Join"))
 
 
 class TokenForm(SubmissionForm):
-    label = StringField(_l("What is this token for?"), validators=[Length(max=120)])
+    label = StringField(_l("What is this token for?"), validators=[Length(max=limits.MAX_NAME)])
     submit = SubmitField(_l("Create API token"))
 
 

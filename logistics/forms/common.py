@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, IntegerField
+from wtforms import DateTimeLocalField, EmailField, HiddenField, IntegerField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional, StopValidation
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from .. import limits
 
@@ -23,6 +23,11 @@ MAX_WHOLE = limits.MAX_INT
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Turn (value, label) pairs into select options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def email_field() -> EmailField:
+    """Return the required e-mail address field, as long as an address may be (limits)."""
+    return EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=limits.MAX_EMAIL)])
 
 
 def whole_id(value: Any) -> int:
