@@ -12,16 +12,21 @@ from .accounts import (
     UserSession,
 )
 from .alerts import (
+    ALERT_KINDS,
     CHANGES,
     CHANNEL_KINDS,
     CHANNEL_MODES,
+    KIT_BASES,
     SEVERITIES,
     Alert,
+    AlertBatch,
     AlertChange,
     Channel,
     Delivery,
     JobLock,
+    NeedsChange,
     PeopleEstimate,
+    ReplacementKitLine,
 )
 from .catalogue import CATEGORIES, HOLDING_SITE_KINDS, SITE_KINDS, Item, Site
 from .distributions import (
@@ -50,7 +55,12 @@ __all__ = [
     "REPORT_KINDS",
     "Report",
     "ShareLink",
+    "ALERT_KINDS",
     "CHANGES",
+    "KIT_BASES",
+    "AlertBatch",
+    "NeedsChange",
+    "ReplacementKitLine",
     "CHANNEL_KINDS",
     "CHANNEL_MODES",
     "SEVERITIES",

@@ -27,6 +27,9 @@ class Organisation(db.Model):
     # When the weekly donor report is made, in the organisation's time (0 = Monday).
     weekly_report_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     weekly_report_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    # An alert resolves only when held reaches the need plus this share, so one unit given or
+    # lost cannot open and close it again and again.
+    resolve_margin_percent: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

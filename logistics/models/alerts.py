@@ -22,11 +22,17 @@ from .catalogue import Item
 from .types import UTCDateTime, utcnow
 
 SEVERITIES = ("warning", "critical")
-CHANGES = ("opened", "escalated", "resolved")
+# Opened, worse, better, gone; "updated" when an eviction's counts are corrected; "expired"
+# when an eviction's replacement is past due (recorded, never sent).
+CHANGES = ("opened", "escalated", "eased", "resolved", "updated", "expired")
+# What an alert is about: an item short across the organisation, a planned distribution whose
+# sources do not hold its lines, or the replacement an eviction calls for.
+ALERT_KINDS = ("item", "distribution", "eviction")
 CHANNEL_KINDS = ("email", "webhook")
 CHANNEL_MODES = ("immediate", "digest")
 # A member's subscription to the weekly donor report (e-mail with the PDF).
 REPORT_MODE = "report"
+KIT_BASES = ("shelter", "person")
 
 
 class PeopleEstimate(db.Model):
@@ -45,14 +51,14 @@ class PeopleEstimate(db.Model):
 
 
 class Alert(db.Model):
-    """A shortage of one item, open until the item recovers. One open alert per item."""
+    """A shortage, open until it is met. One open alert per subject (its key)."""
 
     __tablename__ = "alert"
     __table_args__ = (
         Index(
-            "uq_alert_one_open_per_item",
+            "uq_alert_one_open_per_key",
             "organisation_id",
-            "item_id",
+            "key",
             unique=True,
             sqlite_where=text("resolved_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL"),
@@ -61,14 +67,19 @@ class Alert(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="item", server_default="item")
+    # "item:12", "distribution:345", "incident:7": what the alert is about, one open per key.
+    key: Mapped[str] = mapped_column(String(60))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("item.id"))
+    distribution_id: Mapped[int | None] = mapped_column(ForeignKey("distribution.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
     severity: Mapped[str] = mapped_column(String(10))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The figures of the latest change, so the page shows why without recomputing.
     figures: Mapped[dict] = mapped_column(JSON)
 
-    item: Mapped[Item] = relationship()
+    item: Mapped[Item | None] = relationship()
     changes: Mapped[list[AlertChange]] = relationship(
         back_populates="alert", order_by="AlertChange.id"
     )
@@ -78,19 +89,36 @@ class Alert(db.Model):
         return self.resolved_at is None
 
 
+class AlertBatch(db.Model):
+    """The alert changes of one check: each channel gets one message listing those it wants."""
+
+    __tablename__ = "alert_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changes: Mapped[list[AlertChange]] = relationship(
+        back_populates="batch", order_by="AlertChange.id"
+    )
+
+
 class AlertChange(db.Model):
-    """Opened, escalated or resolved, with the figures that caused it."""
+    """Opened, escalated, eased, resolved (or an eviction updated), with its figures."""
 
     __tablename__ = "alert_change"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    # The check that made the change; none for changes made before batches existed.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("alert_batch.id"), index=True)
     change: Mapped[str] = mapped_column(String(10))
     severity: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     figures: Mapped[dict] = mapped_column(JSON)
 
     alert: Mapped[Alert] = relationship(back_populates="changes")
+    batch: Mapped[AlertBatch | None] = relationship(back_populates="changes")
 
 
 class Channel(db.Model):
@@ -112,11 +140,12 @@ class Channel(db.Model):
 
 
 class Delivery(db.Model):
-    """One message to one channel: an alert change, a day's digest or a report. Sent once."""
+    """One message to one channel: a batch of alert changes, a digest or a report. Sent once."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("channel_id", "alert_change_id"),
+        UniqueConstraint("channel_id", "batch_id"),
         UniqueConstraint("channel_id", "digest_date"),
         UniqueConstraint("channel_id", "report_id"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
@@ -125,7 +154,9 @@ class Delivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channel.id"))
+    # A single change: deliveries queued before batches existed.
     alert_change_id: Mapped[int | None] = mapped_column(ForeignKey("alert_change.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("alert_batch.id"))
     digest_date: Mapped[date | None] = mapped_column(Date)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     status: Mapped[str] = mapped_column(String(10), default="pending")
@@ -139,6 +170,38 @@ class Delivery(db.Model):
 
     channel: Mapped[Channel] = relationship()
     alert_change: Mapped[AlertChange | None] = relationship()
+    batch: Mapped[AlertBatch | None] = relationship()
+
+
+class NeedsChange(db.Model):
+    """A mark that a write changed what an organisation holds or has committed.
+
+    Written with the change (one per organisation per transaction, insert-only so writers never
+    wait on each other); the shortage check reads the marks, checks, and deletes them.
+    """
+
+    __tablename__ = "needs_change"
+    __table_args__ = (Index("ix_needs_change_org", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReplacementKitLine(db.Model):
+    """What replaces one destroyed shelter, or what one affected person needs, of one item."""
+
+    __tablename__ = "replacement_kit_line"
+    __table_args__ = (UniqueConstraint("organisation_id", "basis", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # "shelter": per shelter destroyed; "person": per person affected.
+    basis: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    item: Mapped[Item] = relationship()
 
 
 class JobLock(db.Model):

@@ -15,7 +15,6 @@ from sqlalchemy.orm import aliased
 from .. import limits
 from ..extensions import db
 from ..models import (
-    HOLDING_SITE_KINDS,
     MEAL_UNITS,
     Distribution,
     DistributionLine,
@@ -28,7 +27,7 @@ from ..models import (
 )
 from ..models.catalogue import item_label
 from ..models.types import utcnow
-from . import kitchen
+from . import kitchen, replacement
 from .accounts import organisation_zone
 from .errors import ValidationError
 
@@ -68,6 +67,8 @@ class Need:
     need_from_committed: int
     need_from_rate: float
     need_from_people: float
+    # Replacement of what evictions destroyed, due within 24 hours of each (docs/needs.md).
+    need_from_replacement: int
     min_stock: int
     need: int
     shortfall: int
@@ -76,12 +77,18 @@ class Need:
     short_by: datetime | None
     status: str
     horizon_days: int
+    # Where the stock is: (site id, site name, quantity), most first.
+    held_at: tuple[tuple[int, str, int], ...] = ()
 
     def figures(self) -> dict:
         """Return the figures as plain JSON values (for alerts, webhooks and the API)."""
         # Every field is a plain value: a shallow dict, not asdict's recursive deep copy.
         values = {field.name: getattr(self, field.name) for field in fields(self)}
         values["short_by"] = self.short_by.isoformat() if self.short_by else None
+        values["held_at"] = [
+            {"site_id": site_id, "site": name, "quantity": quantity}
+            for site_id, name, quantity in self.held_at
+        ]
         return values
 
 
@@ -102,23 +109,27 @@ def compute_needs(
             Item.organisation_id == organisation_id, Item.active.is_(True)
         )
     ).all()
-    held = _held(organisation_id)
+    held_at = _held_at(organisation_id)
     used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
     # Critical looks 48 hours ahead even when the horizon is shorter.
     plan = _planned(organisation_id, moment, moment + max(timedelta(days=horizon), CRITICAL_WINDOW))
+    replacing = replacement.demand(organisation_id, moment)
     local_day = moment.astimezone(organisation_zone(organisation_id)).date()
     people = people_estimate(organisation_id, local_day)
     needs = []
     for item in items:
+        sites = held_at.get(item.id, ())
         needs.append(
             _need(
                 item,
-                held.get(item.id, 0),
+                sum(quantity for _site_id, _name, quantity in sites),
                 used.get(item.id, 0),
                 plan.get(item.id, []),
+                replacing.get(item.id, []),
                 people,
                 horizon,
                 moment,
+                held_at=tuple(sites),
             )
         )
     needs.sort(
@@ -132,21 +143,27 @@ def _need(
     held: int,
     used: int,
     plan: list[tuple[datetime, int]],
+    replacing: list[tuple[datetime, int]],
     people: int,
     horizon: int,
     moment: datetime,
+    held_at: tuple[tuple[int, str, int], ...] = (),
 ) -> Need:
     rate = used / RATE_WINDOW_DAYS
     horizon_end = moment + timedelta(days=horizon)
     committed = sum(quantity for starts, quantity in plan if starts < horizon_end)
-    committed_48h = sum(q for starts, q in plan if starts < moment + CRITICAL_WINDOW)
+    # Replacement is due within 24 hours: inside the 48 hours and the horizon alike.
+    from_replacement = sum(quantity for _due, quantity in replacing)
+    committed_48h = (
+        sum(q for starts, q in plan if starts < moment + CRITICAL_WINDOW) + from_replacement
+    )
     per_person = float(item.per_person_per_day or Decimal(0))
     from_rate = rate * horizon
     from_people = people * per_person * horizon
-    need = math.ceil(max(committed, from_rate, from_people)) + item.min_stock
+    need = math.ceil(max(committed, from_rate, from_people)) + from_replacement + item.min_stock
     shortfall = max(0, need - held)
     cover = held / rate if rate > 0 else None
-    if held < committed_48h or (held == 0 and committed > 0):
+    if held < committed_48h or (held == 0 and committed + from_replacement > 0):
         status = "critical"
     elif shortfall > 0 or (cover is not None and cover < item.cover_target_days):
         status = "warning"
@@ -158,22 +175,24 @@ def _need(
         category=item.category,
         unit=item.unit,
         held=held,
-        consumption_rate=round(rate, 3),
+        consumption_rate=rate,
         committed=committed,
         committed_48h=committed_48h,
         people=people,
         per_person_per_day=per_person,
         need_from_committed=committed,
-        need_from_rate=round(from_rate, 1),
-        need_from_people=round(from_people, 1),
+        need_from_rate=from_rate,
+        need_from_people=from_people,
+        need_from_replacement=from_replacement,
         min_stock=item.min_stock,
         need=need,
         shortfall=shortfall,
-        days_of_cover=round(cover, 1) if cover is not None else None,
+        days_of_cover=cover,
         cover_target_days=item.cover_target_days,
-        short_by=_short_by(held, [p for p in plan if p[0] < horizon_end], rate, moment),
+        short_by=_short_by(held, [p for p in plan if p[0] < horizon_end] + replacing, rate, moment),
         status=status,
         horizon_days=horizon,
+        held_at=held_at,
     )
 
 
@@ -191,14 +210,18 @@ def _short_by(
     return None
 
 
-def _held(organisation_id: int) -> dict[int, int]:
+def _held_at(organisation_id: int) -> dict[int, list[tuple[int, str, int]]]:
+    """Return per item the sites that hold it, most first (every kind of site counts)."""
     rows = db.session.execute(
-        select(StockLevel.item_id, func.sum(StockLevel.quantity))
+        select(StockLevel.item_id, Site.id, Site.name, StockLevel.quantity)
         .join(Site, Site.id == StockLevel.site_id)
-        .where(StockLevel.organisation_id == organisation_id, Site.kind.in_(HOLDING_SITE_KINDS))
-        .group_by(StockLevel.item_id)
+        .where(StockLevel.organisation_id == organisation_id, StockLevel.quantity != 0)
+        .order_by(StockLevel.item_id, StockLevel.quantity.desc(), Site.name)
     )
-    return {item_id: int(total) for item_id, total in rows}
+    held: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    for item_id, site_id, name, quantity in rows:
+        held[item_id].append((site_id, name, quantity))
+    return held
 
 
 def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int]:
@@ -249,7 +272,7 @@ def _planned(
             DistributionLine.planned_quantity > 0,
             # Meals from a kitchen are cooked for each distribution, not taken from stock.
             ~_cooked_on_the_day(
-                organisation_id, Distribution.source_site_id, DistributionLine.item_id
+                organisation_id, DistributionLine.source_site_id, DistributionLine.item_id
             ),
         )
     )
