@@ -67,7 +67,8 @@ def install() -> None:
     """Start marking changes in every session (called once by the app factory)."""
     if not event.contains(Session, "before_flush", _mark_changes):
         event.listen(Session, "before_flush", _mark_changes)
-        event.listen(Session, "after_transaction_end", _forget_marks)
+        event.listen(Session, "after_transaction_end", _forget_marks_at_the_end)
+        event.listen(Session, "after_soft_rollback", _forget_marks)
 
 
 def _mark_changes(session: Session, _context: object, _instances: object) -> None:
@@ -84,8 +85,13 @@ def _mark_changes(session: Session, _context: object, _instances: object) -> Non
                 session.add(NeedsChange(organisation_id=organisation_id))
 
 
+def _forget_marks_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction, not a savepoint inside it
+        session.info.pop(MARKED, None)
+
+
 def _forget_marks(session: Session, _transaction: SessionTransaction) -> None:
-    # A rolled-back savepoint takes its mark with it: mark again in the next transaction.
+    # Any rollback, a savepoint's included, may take the mark with it: mark again.
     session.info.pop(MARKED, None)
 
 
