@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -21,16 +21,24 @@ from ..forms.needs import (
     SubscriptionForm,
 )
 from ..models import CATEGORIES, Alert, Channel
+from ..models.types import utcnow
 from ..services import alerts as alerting
 from ..services import catalogue, needs
 from ..services.distributions import local_today
 from ..svg import cover_chart
+from ..templating import local_time
 from ._submit import or_404, submit_once
 
 bp = Blueprint("needs", __name__)
 CHART_CAP_DAYS = 60
 RESOLVED_DAYS = 14
 DELIVERY_LOG = 100
+# Sites named per item, on the needs and alerts pages; more are summed up as "…".
+HELD_SITES = 3
+# Alerts are listed by what to do first: tonight's distributions, evictions, then items.
+KIND_ORDER = ("distribution", "eviction", "item")
+# Times this close are written without their year.
+SOON = timedelta(days=7)
 
 
 @bp.app_template_filter("needs_figure")
@@ -39,6 +47,17 @@ def figure(value: float | int | None, decimals: int = 1) -> str:
     if value is None:
         return ""
     return format_decimal(value, format="#,##0." + "#" * decimals if decimals else "#,##0")
+
+
+@bp.app_template_filter("alert_time")
+def alert_time(value: datetime | None, now: datetime | None = None) -> str:
+    """Show a time briefly when it is within the next 7 days, else with its year."""
+    if value is None:
+        return ""
+    moment = now or utcnow()
+    if moment - SOON <= value <= moment + SOON:
+        return local_time(value, "%a %d %b %H:%M")
+    return local_time(value, "%a %d %b %Y %H:%M")
 
 
 # --- needs -----------------------------------------------------------------------------------
@@ -67,6 +86,7 @@ def index() -> tuple[str, int]:
         categories=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES],
         problems=problems,
         people_total=rows[0].people if rows else 0,
+        held_sites=HELD_SITES,
     ), (422 if problems else 200)
 
 
@@ -155,18 +175,83 @@ class AlertRow:
     figures: dict[str, Any]
     short_by: datetime | None
     escalated_at: datetime | None
+    # When the distribution starts (distribution alerts) or the replacement is due (evictions).
+    when: datetime | None = None
+    # Why an item is short, one plain sentence each (item alerts).
+    reasons: tuple[str, ...] = ()
+    # The sites that hold the item, most first, at most HELD_SITES of them (item alerts).
+    held_at: tuple[dict[str, Any], ...] = ()
+    more_sites: bool = False
 
 
 def _row(alert: Alert) -> AlertRow:
     figures = alert.figures or {}
-    short_by = figures.get("short_by")
     escalations = [c.at for c in alert.changes if c.change == "escalated"]
+    held_at = [h for h in figures.get("held_at") or [] if isinstance(h, dict)]
     return AlertRow(
         alert=alert,
         figures=figures,
-        short_by=datetime.fromisoformat(short_by) if short_by else None,
+        short_by=_moment(figures.get("short_by")),
         escalated_at=escalations[-1] if escalations else None,
+        when=_moment(figures.get("starts_at") or figures.get("due")),
+        reasons=tuple(_reasons(figures)) if alert.kind == "item" else (),
+        held_at=tuple(held_at[:HELD_SITES]),
+        more_sites=len(held_at) > HELD_SITES,
     )
+
+
+def _moment(value: Any) -> datetime | None:
+    """Read a stored ISO time; anything else (none, a damaged value) shows no time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _reasons(figures: dict[str, Any]) -> list[str]:
+    """Say why an item is short, from its stored figures, the most pressing first."""
+    held = figures.get("held") or 0
+    reasons = []
+    committed_48h = figures.get("committed_48h") or 0
+    if held < committed_48h:
+        reasons.append(
+            _(
+                "%(committed)s committed in 48 h, %(held)s held",
+                committed=figure(committed_48h),
+                held=figure(held),
+            )
+        )
+    min_stock = figures.get("min_stock") or 0
+    if held < min_stock:
+        reasons.append(_("below its minimum stock of %(min)s", min=figure(min_stock)))
+    if figures.get("shortfall"):
+        reasons.append(
+            _(
+                "%(need)s needed over %(days)s days, %(short)s short",
+                need=figure(figures.get("need")),
+                days=figures.get("horizon_days"),
+                short=figure(figures["shortfall"]),
+            )
+        )
+    cover, target = figures.get("days_of_cover"), figures.get("cover_target_days")
+    if cover is not None and target is not None and cover < target:
+        reasons.append(
+            _(
+                "%(cover)s days of cover, target %(target)s",
+                cover=figure(cover),
+                target=target,
+            )
+        )
+    return reasons
+
+
+def _by_kind(alerts: list[Alert]) -> list[AlertRow]:
+    """Order alerts as people act on them: distributions, then evictions, then items."""
+    rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
+    ordered = sorted(alerts, key=lambda a: rank.get(a.kind, len(KIND_ORDER)))  # stable
+    return [_row(alert) for alert in ordered]
 
 
 @bp.route("/alerts")
@@ -175,7 +260,7 @@ def alerts() -> str:
     org_id = current_org_id()
     return render_template(
         "needs/alerts.html",
-        open_rows=[_row(a) for a in alerting.open_alerts_of(org_id)],
+        open_rows=_by_kind(alerting.open_alerts_of(org_id)),
         resolved_rows=[_row(a) for a in alerting.recent_alerts(org_id, RESOLVED_DAYS)],
         resolved_days=RESOLVED_DAYS,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -9,14 +10,21 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from .. import limits
 from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
+from ..services.errors import NotFound
 from ._submit import item_from_label, or_404, query_id, submit_once
 
 bp = Blueprint("stock", __name__)
+# Columns shown even when empty. A distribution point's stock counts as held like any other,
+# but most hold nothing between distributions: a column of zeros is noise on a phone.
+ALWAYS_SHOWN_KINDS = ("warehouse", "kitchen")
+# What a link may fill in the transfer form (the alerts' suggested transfers).
+TRANSFER_LINK_IDS = ("item_id", "from_site_id", "to_site_id", "quantity")
 
 
 @bp.route("/")
@@ -32,13 +40,13 @@ def overview() -> str:
     for row in stock.levels(org_id, site_id=site_id, category=category):
         cells[row.item_id][row.site_id] = row.quantity
         stocked.add(row.site_id)
-    # Distribution points rarely hold stock: a column of zeros is noise on a phone.
     shown_sites = [
         s
         for s in sites
         if (site_id is None or s.id == site_id)
-        and (s.kind in HOLDING_SITE_KINDS or s.id in stocked or s.id == site_id)
+        and (s.kind in ALWAYS_SHOWN_KINDS or s.id in stocked or s.id == site_id)
     ]
+    # Every kind of site holds stock (HOLDING_SITE_KINDS): the total counts each listed site.
     holding = {s.id for s in sites if s.kind in HOLDING_SITE_KINDS}
     held_total = {
         item.id: sum(q for s, q in cells[item.id].items() if s in holding) for item in items
@@ -138,6 +146,8 @@ def receive() -> str | Response:
 def transfer() -> str | Response:
     form = TransferForm()
     _offer_sites(form, "from_site_id", "to_site_id")
+    if request.method == "GET":
+        _fill_from_link(form)
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -269,6 +279,33 @@ def _offer_sites(form: Any, *fields: str) -> None:
         field.choices = options
         if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
             field.data = session["last_site_id"]
+
+
+def _fill_from_link(form: TransferForm) -> None:
+    """Fill the transfer form from a suggested transfer's link; ignore what is not ours."""
+    asked = {name: _whole_arg(name) for name in TRANSFER_LINK_IDS}
+    if asked["item_id"] is not None:
+        try:
+            item = ledger.get_item(current_org_id(), asked["item_id"])
+        except NotFound:
+            item = None
+        if item is not None and item.active:
+            form.item.data = item.label
+    # The choices are the organisation's own active sites: any other id is left out.
+    offered = {choice.value for choice in form.from_site_id.choices}
+    for name in ("from_site_id", "to_site_id"):
+        if asked[name] in offered:
+            getattr(form, name).data = asked[name]
+    if asked["quantity"] is not None and 1 <= asked["quantity"] <= limits.MAX_QUANTITY:
+        form.quantity.data = asked["quantity"]
+
+
+def _whole_arg(name: str) -> int | None:
+    """Read a positive whole number from the query string; None for anything else."""
+    raw = (request.args.get(name) or "").strip()
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= limits.MAX_ID:
+        return None
+    return int(raw)
 
 
 def _timezone() -> str:
