@@ -72,7 +72,9 @@ def test_a_series_made_over_the_api_fills_the_agenda(api, world: World) -> None:
     series = response.get_json()
     assert series["generated"] == 29  # today and the 28 days after it
     assert series["weekdays"] == list(range(7)) and series["time"] == "18:00"
-    assert series["lines"] == [{"item_id": world.items["blanket"], "planned": 40}]
+    main = world.sites["main"]
+    blanket = world.items["blanket"]
+    assert series["lines"] == [{"item_id": blanket, "planned": 40, "source_site_id": main}]
 
     week = coordinator.get("/distributions").get_json()
     assert (week["from"], week["to"]) == (today().isoformat(), (today() + timedelta(6)).isoformat())
@@ -85,7 +87,9 @@ def test_a_series_made_over_the_api_fills_the_agenda(api, world: World) -> None:
     # 18:00 where the organisation works, shown with its offset.
     assert datetime.fromisoformat(first["starts_at"]).astimezone(PARIS).time() == time(18)
     assert first["starts_at"].endswith(("+01:00", "+02:00"))
-    assert first["lines"] == [{"item_id": world.items["blanket"], "planned": 40, "given": None}]
+    assert first["lines"] == [
+        {"item_id": blanket, "planned": 40, "given": None, "source_site_id": main}
+    ]
     assert coordinator.get(f"/distributions/{first['id']}").get_json() == first
     elsewhere = coordinator.get("/distributions", site_id=world.sites["kitchen"])
     assert elsewhere.get_json()["distributions"] == []
@@ -177,7 +181,14 @@ def test_an_outcome_gives_out_stock_and_a_correction_balances(api, world: World)
     assert recorded["status"] == "disrupted" and recorded["headcount"] == 120
     assert recorded["headcount_minors"] == 14 and recorded["headcount_women"] is None
     assert recorded["note"] == "CRS stopped it at 18:50"
-    assert recorded["lines"] == [{"item_id": world.items["blanket"], "planned": 40, "given": 25}]
+    assert recorded["lines"] == [
+        {
+            "item_id": world.items["blanket"],
+            "planned": 40,
+            "given": 25,
+            "source_site_id": world.sites["main"],
+        }
+    ]
     assert stock_of(warehouse, world, "main", "blanket") == 175
 
     # The phone retries on a bad connection: the same token records nothing more.

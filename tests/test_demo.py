@@ -260,7 +260,7 @@ def _assert_logins_and_pages(app: Flask, output: str) -> None:
     agenda = coordinator.get("/distributions")
     assert agenda.status_code == 200
     lines = agenda.get_data(as_text=True).split("<li>")
-    assert any("Blanket:" in line and "short" in line for line in lines)
+    assert any("Blanket " in line and "short" in line for line in lines)
 
     lead = app.test_client()
     login(lead, "kitchen@demo.example.org", DEMO_PASSWORD)

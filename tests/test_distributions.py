@@ -309,7 +309,7 @@ def test_done_when_flow_through_the_pages(app, world, client_as):
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     agenda = coordinator.get("/distributions").get_data(as_text=True)
-    assert "Verrotières point" in agenda and "Hot meal: 300" in agenda and "Blanket: 40" in agenda
+    assert "Verrotières point" in agenda and "Hot meal 300" in agenda and "Blanket 40" in agenda
     tonight = db.session.scalar(select(Distribution).where(Distribution.local_date == today))
     warehouse = client_as("warehouse")
     response = warehouse.post(

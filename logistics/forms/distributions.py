@@ -24,6 +24,8 @@ from .. import limits
 from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
+# A planned line's source choice that means "the distribution's own source".
+SAME_SOURCE = 0
 WEEKDAYS = choices(
     enumerate([_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")])
 )
@@ -37,6 +39,12 @@ class LineForm(Form):
     quantity = WholeField(
         _l("Quantity"), validators=[Optional(), NumberRange(min=0, max=limits.MAX_QUANTITY)]
     )
+
+
+class PlannedLineForm(LineForm):
+    """A planned line, with the site its goods come from (0: the distribution's source)."""
+
+    source = SelectField(_l("From"), coerce=whole_id, default=SAME_SOURCE)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -56,7 +64,7 @@ class SeriesForm(SubmissionForm, PlacesMixin):
     local_time = TimeField(_l("Time"), validators=[InputRequired()])
     starts_on = DateField(_l("First day"), validators=[InputRequired()])
     ends_on = DateField(_l("Last day (optional)"), validators=[Optional()])
-    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    lines = FieldList(FormField(PlannedLineForm), min_entries=BLANK_LINES)
     submit = SubmitField(_l("Save series"))
 
 
@@ -64,7 +72,7 @@ class OneOffForm(SubmissionForm, PlacesMixin):
     starts_at = DateTimeLocalField(
         _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
-    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    lines = FieldList(FormField(PlannedLineForm), min_entries=BLANK_LINES)
     submit = SubmitField(_l("Schedule"))
 
 
@@ -72,7 +80,7 @@ class PlanForm(SubmissionForm):
     starts_at = DateTimeLocalField(
         _l("Date and time"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
-    lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    lines = FieldList(FormField(PlannedLineForm), min_entries=BLANK_LINES)
     submit = SubmitField(_l("Save this distribution"))
 
 

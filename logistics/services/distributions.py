@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import limits
 from ..extensions import db
@@ -20,12 +21,13 @@ from ..models import (
     DistributionSeries,
     Item,
     SeriesLine,
+    Site,
     StockMovement,
 )
 from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone
-from .catalogue import cooked_to_plan
+from .coverage import draw_on_sources, levels
 from .errors import ValidationError
 from .lines import sync_lines
 from .outgoing import Take, take_all
@@ -39,8 +41,19 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EARLIEST_DAY = limits.EARLIEST_DAY
 LATEST_DAY = limits.LATEST_DAY
 
-# (item_id, quantity) pairs, as forms and the API give them.
-LineInput = tuple[int, int]
+
+@dataclass(frozen=True)
+class PlanLine:
+    """An item, a quantity and where it comes from (None: the distribution's own source)."""
+
+    item_id: int
+    quantity: int
+    source_site_id: int | None = None
+
+
+# (item_id, quantity) pairs or (item_id, quantity, source_site_id) triples, as forms and the
+# API give them; a PlanLine does as well.
+LineInput = tuple[int, int] | tuple[int, int, int | None] | PlanLine
 
 
 def local_today(organisation_id: int, now: datetime | None = None) -> date:
@@ -83,9 +96,9 @@ def create_one_off(
     lines: Sequence[LineInput],
 ) -> Distribution:
     """Schedule a single distribution with its planned lines."""
-    _check_places(organisation_id, site_id, source_site_id)
+    site = _check_places(organisation_id, site_id, source_site_id)
     _check_starts_at(starts_at)
-    clean = _clean_lines(organisation_id, lines)
+    clean = _clean_lines(organisation_id, lines, site)
     zone = organisation_zone(organisation_id)
     distribution = Distribution(
         organisation_id=organisation_id,
@@ -115,11 +128,11 @@ def create_series(
 ) -> DistributionSeries:
     """Create a recurring series and its occurrences, past ones included, 28 days ahead."""
     series = DistributionSeries(organisation_id=organisation_id)
-    _apply_series_fields(
+    site = _apply_series_fields(
         series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
     )
     _check_start(organisation_id, starts_on, now)
-    _set_series_lines(series, _clean_lines(organisation_id, lines))
+    _set_series_lines(series, _clean_lines(organisation_id, lines, site))
     db.session.add(series)
     db.session.flush()
     generate_occurrences(series, now=now)
@@ -143,11 +156,14 @@ def update_series(
     series = get_series(organisation_id, series_id)
     if starts_on != series.starts_on:
         _check_start(organisation_id, starts_on, now)
-    clean = _clean_lines(organisation_id, lines)
+    site = _check_places(organisation_id, site_id, source_site_id)
+    clean = _clean_lines(organisation_id, lines, site)
     _apply_series_fields(
         series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
     )
+    # Lines that name no source follow the series' source, the new one if it changed.
     _set_series_lines(series, clean)
+    plan = _series_plan(series)
     zone = organisation_zone(organisation_id)
     moment = now or utcnow()
     for occurrence in _untouched_future(series, moment):
@@ -157,7 +173,7 @@ def update_series(
         occurrence.site_id = series.site_id
         occurrence.source_site_id = series.source_site_id
         occurrence.starts_at = starts_at_utc(occurrence.local_date, series.local_time, zone)
-        _set_planned_lines(occurrence, clean, keep_hand_planned=True)
+        _set_planned_lines(occurrence, plan, keep_hand_planned=True)
     db.session.flush()
     generate_occurrences(series, now=now)
     return series
@@ -188,7 +204,7 @@ def generate_occurrences(series: DistributionSeries, now: datetime | None = None
             select(Distribution.local_date).where(Distribution.series_id == series.id)
         )
     )
-    plan = [(line.item_id, line.planned_quantity) for line in series.lines]
+    plan = _series_plan(series)
     created = 0
     day = series.starts_on
     while day <= last:
@@ -229,7 +245,7 @@ def edit_occurrence(
     distribution = get_distribution(organisation_id, distribution_id)
     if distribution.status != "planned":
         raise ValidationError("Only a planned distribution can be changed; correct its outcome.")
-    clean = _clean_lines(organisation_id, lines)
+    clean = _clean_lines(organisation_id, lines, distribution.site)
     if starts_at is not None:
         _check_starts_at(starts_at)
         distribution.starts_at = starts_at.astimezone(UTC)
@@ -268,6 +284,7 @@ def record_outcome(
     distribution = get_distribution(organisation_id, distribution_id, for_update=True)
     moment = now or utcnow()
     given = _check_outcome(organisation_id, distribution, outcome, moment)
+    sources = _given_sources(distribution, given)
     with db.session.begin_nested():
         for movement in live_movements(distribution):
             ledger.reverse(
@@ -279,30 +296,42 @@ def record_outcome(
             user_id,
             (
                 Take(
-                    site_id=distribution.source_site_id,
-                    item_id=item_id,
-                    quantity=quantity,
+                    site_id=sources[line.item_id],
+                    item_id=line.item_id,
+                    quantity=line.quantity,
                     kind="distribution",
                     occurred_at=min(distribution.starts_at, moment),
                     note=f"Distribution at {distribution.site.name}",
                     distribution_id=distribution.id,
                 )
-                for item_id, quantity in given
+                for line in given
             ),
             "Not recorded, the source does not hold enough:",
             {"lines": "not enough stock"},
         )
-    _write_outcome(distribution, outcome, given, user_id, moment)
+    _write_outcome(distribution, outcome, given, sources, user_id, moment)
     db.session.flush()
     return distribution
 
 
+def _given_sources(distribution: Distribution, given: list[PlanLine]) -> dict[int, int]:
+    """Return per item given the site it leaves: as named, else its planned line's source."""
+    planned = {line.item_id: line.source_site_id for line in distribution.lines}
+    return {
+        line.item_id: line.source_site_id
+        or planned.get(line.item_id)
+        or distribution.source_site_id
+        for line in given
+    }
+
+
 def _check_outcome(
     organisation_id: int, distribution: Distribution, outcome: OutcomeInput, moment: datetime
-) -> list[LineInput]:
+) -> list[PlanLine]:
     if outcome.status not in OUTCOME_STATUSES:
         raise ValidationError("Choose held, disrupted or cancelled.", {"status": "unknown"})
-    given = _clean_lines(organisation_id, [(i, q) for i, q in outcome.given if q != 0])
+    lines = [line for line in map(_plan_line, outcome.given) if line.quantity != 0]
+    given = _clean_lines(organisation_id, lines, distribution.site)
     if outcome.status == "cancelled":
         if given:
             raise ValidationError(
@@ -345,17 +374,25 @@ def _check_headcounts(outcome: OutcomeInput) -> None:
 def _write_outcome(
     distribution: Distribution,
     outcome: OutcomeInput,
-    given: list[LineInput],
+    given: list[PlanLine],
+    sources: dict[int, int],
     user_id: int | None,
     moment: datetime,
 ) -> None:
     giving = outcome.status in GIVING_STATUSES
-    by_item = dict(given)
+    by_item = {line.item_id: line.quantity for line in given}
     for line in distribution.lines:
         line.given_quantity = by_item.pop(line.item_id, 0) if giving else None
+        if line.item_id in sources:
+            line.source_site_id = sources[line.item_id]
     for item_id, quantity in by_item.items():
         distribution.lines.append(
-            DistributionLine(item_id=item_id, planned_quantity=0, given_quantity=quantity)
+            DistributionLine(
+                item_id=item_id,
+                planned_quantity=0,
+                given_quantity=quantity,
+                source_site_id=sources[item_id],
+            )
         )
     distribution.status = outcome.status
     distribution.headcount = outcome.headcount if giving else None
@@ -380,6 +417,8 @@ def live_movements(distribution: Distribution) -> list[StockMovement]:
 class AgendaLine:
     line: DistributionLine
     enough: bool
+    # How much of the planned quantity the line's source cannot cover.
+    missing: int = 0
 
 
 @dataclass
@@ -412,33 +451,44 @@ def distributions_between(
     )
     if site_id is not None:
         query = query.where(Distribution.site_id == site_id)
+    # Pages and the agenda show each distribution's places and lines: load them with the list.
+    query = query.options(
+        selectinload(Distribution.site),
+        selectinload(Distribution.source_site),
+        selectinload(Distribution.lines).selectinload(DistributionLine.item),
+        selectinload(Distribution.lines).selectinload(DistributionLine.source_site),
+    )
     return list(db.session.scalars(query.order_by(Distribution.starts_at, Distribution.id)))
 
 
 def agenda(organisation_id: int, first: date, last: date) -> list[AgendaEntry]:
-    """Return the agenda with, per planned line, whether the source still holds enough.
+    """Return the agenda with, per planned line, whether its source still holds enough.
 
-    Planned lines draw on the source in time order, so the third evening that the
+    Planned lines draw on their own source in time order, so the third evening that the
     stock cannot cover is the one marked.
     """
-    distributions = distributions_between(organisation_id, first, last)
-    remaining: dict[tuple[int, int], int] = {}
+    listed = distributions_between(organisation_id, first, last)
+    covers = draw_on_sources(listed)
     entries = []
-    for distribution in distributions:
+    for distribution in listed:
         lines = []
         for line in distribution.lines:
-            if distribution.status != "planned" or cooked_to_plan(
-                distribution.source_site, line.item
-            ):
-                lines.append(AgendaLine(line, True))
-                continue
-            key = (distribution.source_site_id, line.item_id)
-            if key not in remaining:
-                remaining[key] = ledger.held(*key)
-            remaining[key] -= line.planned_quantity
-            lines.append(AgendaLine(line, remaining[key] >= 0))
+            cover = covers.get(line.id)
+            missing = cover.missing if cover is not None else 0
+            lines.append(AgendaLine(line, missing == 0, missing))
         entries.append(AgendaEntry(distribution, lines))
     return entries
+
+
+def held_at_sources(distribution: Distribution) -> dict[int, int]:
+    """Return per item what its line's source holds now, in one query."""
+    found = levels({(line.source_site_id, line.item_id) for line in distribution.lines})
+    return {line.item_id: found[(line.source_site_id, line.item_id)] for line in distribution.lines}
+
+
+def several_sources(distribution: Distribution) -> bool:
+    """Tell whether some line comes from elsewhere than the distribution's own source."""
+    return any(line.source_site_id != distribution.source_site_id for line in distribution.lines)
 
 
 @dataclass
@@ -563,8 +613,8 @@ def _apply_series_fields(
     local_time: time,
     starts_on: date,
     ends_on: date | None,
-) -> None:
-    _check_places(organisation_id, site_id, source_site_id)
+) -> Site:
+    site = _check_places(organisation_id, site_id, source_site_id)
     days = sorted(set(weekdays))
     if not days or any(not 0 <= d <= 6 for d in days):
         raise ValidationError(
@@ -581,6 +631,7 @@ def _apply_series_fields(
     series.local_time = local_time.replace(second=0, microsecond=0)
     series.starts_on = starts_on
     series.ends_on = ends_on
+    return site
 
 
 def _check_start(organisation_id: int, starts_on: date, now: datetime | None) -> None:
@@ -590,23 +641,47 @@ def _check_start(organisation_id: int, starts_on: date, now: datetime | None) ->
         )
 
 
-def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> None:
+def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> Site:
+    """Return the distribution's site once it and its default source are checked."""
     site = ledger.get_site(organisation_id, site_id)
+    if site.kind != "distribution_point":
+        raise ValidationError(
+            f"{site.name} is not a distribution point.", {"site_id": "not a distribution point"}
+        )
+    _check_source(organisation_id, site, source_site_id, "source_site_id")
+    return site
+
+
+def _check_source(organisation_id: int, site: Site, source_site_id: int, name: str) -> Site:
+    """Refuse a source outside the organisation, or one that cannot hold stock.
+
+    A distribution point may give out goods moved there ahead, so it may be its own
+    source; any other site is never a source for itself.
+    """
     source = ledger.get_site(organisation_id, source_site_id)
     if source.kind not in HOLDING_SITE_KINDS:
-        raise ValidationError(
-            "Goods must come from a warehouse or a kitchen.", {"source_site_id": "not a store"}
-        )
-    if site.id == source.id:
+        raise ValidationError(f"{source.name} holds no stock.", {name: "not a store"})
+    if source.id == site.id and site.kind != "distribution_point":
         raise ValidationError(
             "The distribution point and the source must differ.", {"site_id": "same as source"}
         )
+    return source
 
 
-def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineInput]:
-    clean: list[LineInput] = []
+def _plan_line(line: LineInput) -> PlanLine:
+    if isinstance(line, PlanLine):
+        return line
+    return PlanLine(*line)
+
+
+def _clean_lines(
+    organisation_id: int, lines: Sequence[LineInput], site: Site | None = None
+) -> list[PlanLine]:
+    """Check each line's item, quantity and source; a named source is checked against site."""
+    clean: list[PlanLine] = []
     seen: set[int] = set()
-    for item_id, quantity in lines:
+    for line in map(_plan_line, lines):
+        item_id, quantity = line.item_id, line.quantity
         item = ledger.get_item(organisation_id, item_id)
         if quantity < 0:
             raise ValidationError(
@@ -618,18 +693,21 @@ def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[LineI
         if item_id in seen:
             raise ValidationError(f"{item.label} appears twice.", {"lines": "duplicate item"})
         seen.add(item_id)
-        clean.append((item_id, quantity))
+        if line.source_site_id is not None and site is not None:
+            _check_source(organisation_id, site, line.source_site_id, "lines")
+        clean.append(line)
     return clean
 
 
 def _set_planned_lines(
-    distribution: Distribution, plan: Sequence[LineInput], keep_hand_planned: bool = False
+    distribution: Distribution, plan: Sequence[PlanLine], keep_hand_planned: bool = False
 ) -> None:
     """Make the distribution's planned lines match the plan, keeping lines with given goods.
 
-    With keep_hand_planned, a count the kitchen lead chose stays as it is.
+    A line that names no source takes the distribution's. With keep_hand_planned, a count
+    the kitchen lead chose stays as it is.
     """
-    wanted = dict(plan)
+    wanted = {line.item_id: line.quantity for line in plan}
     if keep_hand_planned:
         wanted.update(
             {
@@ -645,16 +723,36 @@ def _set_planned_lines(
         lambda item_id, quantity: DistributionLine(item_id=item_id, planned_quantity=quantity),
         keep=lambda line: bool(line.given_quantity),
     )
+    _set_sources(distribution.lines, plan, distribution.source_site_id)
 
 
-def _set_series_lines(series: DistributionSeries, plan: Sequence[LineInput]) -> None:
+def _set_series_lines(series: DistributionSeries, plan: Sequence[PlanLine]) -> None:
     """Make the series' lines match the plan, updating rows in place (item is unique)."""
     sync_lines(
         series.lines,
-        dict(plan),
+        {line.item_id: line.quantity for line in plan},
         "planned_quantity",
         lambda item_id, quantity: SeriesLine(item_id=item_id, planned_quantity=quantity),
     )
+    _set_sources(series.lines, plan, series.source_site_id)
+
+
+def _set_sources(
+    lines: Sequence[DistributionLine | SeriesLine], plan: Sequence[PlanLine], default: int
+) -> None:
+    """Give each planned line its named source, or the default when it names none."""
+    sources = {line.item_id: line.source_site_id or default for line in plan}
+    for line in lines:
+        if line.item_id in sources:
+            line.source_site_id = sources[line.item_id]
+
+
+def _series_plan(series: DistributionSeries) -> list[PlanLine]:
+    """Return what each occurrence plans: the series' lines with their sources."""
+    return [
+        PlanLine(line.item_id, line.planned_quantity, line.source_site_id or series.source_site_id)
+        for line in series.lines
+    ]
 
 
 def _series_runs_on(series: DistributionSeries, day: date) -> bool:

@@ -27,6 +27,7 @@ from ..models import (
     Cooking,
     Distribution,
     DistributionLine,
+    DistributionSeries,
     Item,
     MenuChoice,
     Organisation,
@@ -189,6 +190,8 @@ class MealRow:
     forecast: Forecast
     recommended: int
     planned: int
+    # The kitchen (or store) the meal line comes from, which may not be the distribution's.
+    source: Site
 
 
 @dataclass
@@ -252,6 +255,7 @@ def meal_plan(organisation_id: int, first_day: date, days: int = 7) -> MealPlan:
                 forecast=expected,
                 recommended=recommended_meals(expected.expected, buffer),
                 planned=line.planned_quantity,
+                source=line.source_site,
             )
         )
     menus = _menus(organisation_id, first_day, last)
@@ -278,8 +282,21 @@ def _meal_lines(
             func.lower(Item.unit).in_(MEAL_UNITS),
         )
         .order_by(Distribution.starts_at, Distribution.id, DistributionLine.id)
+        # Rows show the point and the line's source; forecasts read the series' lines.
+        .options(
+            selectinload(Distribution.site),
+            selectinload(Distribution.series).selectinload(DistributionSeries.lines),
+        )
     )
-    return [(distribution, line) for distribution, line in rows]
+    pairs = [(distribution, line) for distribution, line in rows]
+    _load_sites({line.source_site_id for _, line in pairs})
+    return pairs
+
+
+def _load_sites(ids: set[int]) -> None:
+    """Load these sites in one query, so reading them from their lines asks nothing more."""
+    if ids:
+        list(db.session.scalars(select(Site).where(Site.id.in_(sorted(ids)))))
 
 
 def _plan_meals(distribution: Distribution, line: DistributionLine) -> int:
@@ -307,7 +324,7 @@ def _kitchen_days(
 ) -> list[KitchenDay]:
     by_site: dict[int, KitchenDay] = {}
     for row in rows:
-        source = row.distribution.source_site
+        source = row.source
         if source.id not in by_site:
             menu = menus.get((source.id, day))
             by_site[source.id] = KitchenDay(day, source, recipe=menu.recipe if menu else None)
@@ -546,7 +563,7 @@ def _demand(organisation_id: int, *conditions: Any) -> list[Demand]:
     rows = db.session.execute(
         select(
             Distribution.id,
-            Distribution.source_site_id,
+            DistributionLine.source_site_id,
             Distribution.local_date,
             Distribution.starts_at,
             DistributionLine.planned_quantity,
@@ -558,7 +575,7 @@ def _demand(organisation_id: int, *conditions: Any) -> list[Demand]:
         .join(
             MenuChoice,
             and_(
-                MenuChoice.site_id == Distribution.source_site_id,
+                MenuChoice.site_id == DistributionLine.source_site_id,
                 MenuChoice.local_date == Distribution.local_date,
             ),
         )
@@ -571,14 +588,15 @@ def _demand(organisation_id: int, *conditions: Any) -> list[Demand]:
             *conditions,
         )
     )
-    totals: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
-    about: dict[int, tuple[int, date, datetime]] = {}
+    # Keyed by the meal line's kitchen too: one distribution may carry meals from two.
+    totals: dict[tuple[int, int, int], Decimal] = defaultdict(Decimal)
+    about: dict[int, tuple[date, datetime]] = {}
     for dist_id, site_id, day, starts_at, meals, item_id, per_100 in rows:
-        totals[(dist_id, item_id)] += Decimal(meals) * Decimal(per_100)
-        about[dist_id] = (site_id, day, starts_at)
+        totals[(dist_id, site_id, item_id)] += Decimal(meals) * Decimal(per_100)
+        about[dist_id] = (day, starts_at)
     return [
-        Demand(dist_id, *about[dist_id], item_id, _ceil_hundredth(total))
-        for (dist_id, item_id), total in totals.items()
+        Demand(dist_id, site_id, *about[dist_id], item_id, _ceil_hundredth(total))
+        for (dist_id, site_id, item_id), total in totals.items()
         if total > 0
     ]
 

@@ -353,10 +353,7 @@ def render_pdf(
         distribution = distributions.get_distribution(
             organisation.id, _required(request.distribution_id, "distribution_id")
         )
-        held = {
-            line.item_id: ledger.held(distribution.source_site_id, line.item_id)
-            for line in distribution.lines
-        }
+        held = distributions.held_at_sources(distribution)
         return sheets.run_sheet(frame, distribution, held, zone)
     from ..pdf import kitchen as kitchen_pdf  # the kitchen plan sheet
 

@@ -13,13 +13,14 @@ from ..auth import current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.distributions import (
     BLANK_LINES,
+    SAME_SOURCE,
     EndSeriesForm,
     OneOffForm,
     OutcomeForm,
     PlanForm,
     SeriesForm,
 )
-from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries
+from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..services import catalogue, distributions, ledger
 from ._submit import filled_rows, or_404, query_date, query_id, submit_once
@@ -57,14 +58,11 @@ def agenda() -> str:
 @requires("view_distributions")
 def run_sheet(distribution_id: int) -> str:
     distribution = _distribution_or_404(distribution_id)
-    held = {
-        line.item_id: ledger.held(distribution.source_site_id, line.item_id)
-        for line in distribution.lines
-    }
     return render_template(
         "distributions/run_sheet.html",
         distribution=distribution,
-        held=held,
+        held=distributions.held_at_sources(distribution),
+        several_sources=distributions.several_sources(distribution),
         movements=distributions.live_movements(distribution),
     )
 
@@ -130,10 +128,10 @@ def edit_series(series_id: int) -> str | Response:
     org_id = current_org_id()
     series = or_404(distributions.get_series, org_id, series_id)
     form = SeriesForm()
-    _offer_places(form)
     if request.method == "GET":
         _fill_series_form(form, series)
-    elif form.validate_on_submit():
+    _offer_places(form)
+    if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
             distributions.update_series(org_id, series.id, **_series_values(form))
@@ -176,8 +174,9 @@ def edit_plan(distribution_id: int) -> str | Response:
     form = PlanForm()
     if request.method == "GET":
         form.starts_at.data = _local(distribution.starts_at)
-        _fill_lines(form, [(line.item.label, line.planned_quantity) for line in distribution.lines])
-    elif form.validate_on_submit():
+        _fill_lines(form, _planned_rows(distribution.lines, distribution.source_site_id))
+    _offer_line_sources(form)
+    if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
             distributions.edit_occurrence(
@@ -253,21 +252,62 @@ def _offer_places(form: Any) -> None:
     form.site_id.choices = choices(
         (s.id, f"{s.name} ({s.area})") for s in sites if s.kind == "distribution_point"
     )
+    # Any site holding stock may be a source, a distribution point included (goods moved
+    # there ahead are given out there).
     form.source_site_id.choices = choices(
         (s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS
     )
+    _offer_line_sources(form, sites)
 
 
-def _lines(form: Any) -> list[tuple[int, int]]:
-    """Turn the form's filled rows into (item_id, quantity); unknown items are refused."""
-    return [(item.id, row.quantity.data or 0) for row, item in filled_rows(form.lines)]
+def _offer_line_sources(form: Any, sites: list[Site] | None = None) -> None:
+    """Let each planned line choose its source; by default the distribution's own."""
+    if sites is None:
+        sites = catalogue.list_sites(current_org_id())
+    offered = choices(
+        [
+            (SAME_SOURCE, _("Same as the distribution")),
+            *((s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS),
+        ]
+    )
+    for row in form.lines:
+        row.source.choices = offered
 
 
-def _fill_lines(form: Any, rows: list[tuple[str, int | None]]) -> None:
+def _lines(form: Any) -> list[tuple[int, int, int | None]]:
+    """Turn the form's filled rows into (item_id, quantity, source); unknown items are refused."""
+    return [
+        (item.id, row.quantity.data or 0, _source_of(row)) for row, item in filled_rows(form.lines)
+    ]
+
+
+def _source_of(row: Any) -> int | None:
+    source = getattr(row, "source", None)
+    if source is None or not source.data:
+        return None
+    return source.data
+
+
+def _planned_rows(lines: list[Any], default_source_id: int) -> list[tuple[str, int | None, int]]:
+    """Return (label, planned, source) rows; a line from the default source shows "same"."""
+    return [
+        (
+            line.item.label,
+            line.planned_quantity,
+            SAME_SOURCE if line.source_site_id == default_source_id else line.source_site_id,
+        )
+        for line in lines
+    ]
+
+
+def _fill_lines(form: Any, rows: list[tuple[Any, ...]]) -> None:
     while len(form.lines):
         form.lines.pop_entry()
-    for label, quantity in rows:
-        form.lines.append_entry({"item": label, "quantity": quantity})
+    for label, quantity, *source in rows:
+        values = {"item": label, "quantity": quantity}
+        if source:
+            values["source"] = source[0]
+        form.lines.append_entry(values)
     for _blank in range(BLANK_LINES if not rows else 2):
         form.lines.append_entry()
 
@@ -279,7 +319,7 @@ def _fill_series_form(form: SeriesForm, series: DistributionSeries) -> None:
     form.local_time.data = series.local_time
     form.starts_on.data = series.starts_on
     form.ends_on.data = series.ends_on
-    _fill_lines(form, [(line.item.label, line.planned_quantity) for line in series.lines])
+    _fill_lines(form, _planned_rows(series.lines, series.source_site_id))
 
 
 def _fill_outcome_form(form: OutcomeForm, distribution: Distribution) -> None:

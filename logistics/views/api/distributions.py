@@ -97,17 +97,19 @@ StartsAt = Annotated[Time, AfterValidator(_within_reach)]
 
 
 class PlannedLineInput(Body):
-    """How much of an item a distribution plans to give."""
+    """How much of an item a distribution plans to give, and from where (null: its source)."""
 
     item_id: Id
     planned: LineQuantity
+    source_site_id: Id | None = None
 
 
 class GivenLineInput(Body):
-    """How much of an item was given."""
+    """How much of an item was given, and from where (null: its planned line's source)."""
 
     item_id: Id
     given: LineQuantity
+    source_site_id: Id | None = None
 
 
 class DistributionInput(Once):
@@ -154,11 +156,12 @@ class Agenda(Query):
 
 
 class Line(Out):
-    """A planned line and, once recorded, what was given."""
+    """A planned line, the site it comes from and, once recorded, what was given."""
 
     item_id: int
     planned: int = Field(validation_alias="planned_quantity")
     given: int | None = Field(validation_alias="given_quantity")
+    source_site_id: int
 
 
 class Distribution(Out):
@@ -187,10 +190,11 @@ class Distributions(Out):
 
 
 class SeriesLine(Out):
-    """What each occurrence of a series plans to give."""
+    """What each occurrence of a series plans to give, and from where."""
 
     item_id: int
     planned: int = Field(validation_alias="planned_quantity")
+    source_site_id: int
 
 
 class Series(Out):
@@ -286,8 +290,8 @@ def _site(query: Agenda) -> int | None:
     return None if query.site_id is None else ledger.get_site(current_org_id(), query.site_id).id
 
 
-def _pairs(lines: list[PlannedLineInput]) -> list[tuple[int, int]]:
-    return [(line.item_id, line.planned) for line in lines]
+def _pairs(lines: list[PlannedLineInput]) -> list[tuple[int, int, int | None]]:
+    return [(line.item_id, line.planned, line.source_site_id) for line in lines]
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -396,7 +400,7 @@ def record_distribution_outcome(
         headcount_minors=body.headcount_minors,
         headcount_women=body.headcount_women,
         note=body.note,
-        given=[(line.item_id, line.given) for line in body.lines],
+        given=[(line.item_id, line.given, line.source_site_id) for line in body.lines],
     )
 
     def produce() -> tuple[Out, int]:

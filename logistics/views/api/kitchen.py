@@ -222,7 +222,7 @@ def _meal_row(row: kitchen.MealRow) -> MealPlanRow:
         starts_at=distribution.starts_at,
         local_date=distribution.local_date,
         site_id=distribution.site_id,
-        source_site_id=distribution.source_site_id,
+        source_site_id=row.source.id,
         meal_item_id=row.meal_item.id,
         expected_headcount=row.forecast.expected_headcount,
         basis=row.forecast.basis,
