@@ -280,6 +280,12 @@ class Round:
     extras: str  # which Flow column sizes the items given beyond the plan ("" for none)
     recorder: str  # the role that records the outcome
     disrupted_chance: float
+    # Lines packed elsewhere than the round's source: (item key, site key).
+    line_sources: tuple[tuple[str, str], ...] = ()
+
+    def source_of(self, key: str) -> str:
+        """Return the site key a planned line's goods come from."""
+        return dict(self.line_sources).get(key, self.source)
 
 
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -304,7 +310,9 @@ ROUNDS: tuple[Round, ...] = (
         source="kitchen",
         weekdays=EVERY_DAY,
         at=time(12, 30),
-        plan=(("hot_meal", 420),),
+        # Meals from the kitchen; blankets from Main warehouse for those whose bedding was
+        # gassed or taken overnight (a gassed blanket cannot be washed: docs/field-facts.md).
+        plan=(("hot_meal", 420), ("blanket", 20)),
         # More come at weekends, when the day centres are closed.
         usual=(380, 350, 400, 390, 420, 450, 470),
         per_person=(("hot_meal", 1),),
@@ -312,6 +320,7 @@ ROUNDS: tuple[Round, ...] = (
         extras="",
         recorder="kitchen",
         disrupted_chance=1 / 12,
+        line_sources=(("blanket", "main"),),
     ),
     Round(
         key="calais_water",
@@ -342,6 +351,12 @@ ROUNDS: tuple[Round, ...] = (
         disrupted_chance=1 / 14,
     ),
 )
+# The replacement kit: per shelter destroyed a 2-person tent, 2 sleeping bags and a tarpaulin;
+# per person affected a blanket (item key, quantity).
+REPLACEMENT_KIT: dict[str, tuple[tuple[str, int], ...]] = {
+    "shelter": (("tent2", 1), ("sleeping_bag", 2), ("tarp", 1)),
+    "person": (("blanket", 1),),
+}
 # Calais evenings run between these headcounts (docs/field-facts.md: an evening serves 300–600).
 CALAIS_EVENING_RANGE = (300, 600)
 # Minors and women as shares of the headcount, counted at some distributions only.

@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Distribution, Incident, Item, Recipe, Site
+from ..models import Distribution, Incident, Item, Recipe, ReplacementKitLine, Site
 from ..services import distributions, evidence, incidents, kitchen, ledger
 from ..services.distributions import OutcomeInput
 from ..services.incidents import IncidentInput, LineInput
@@ -54,6 +54,7 @@ from .data import (
     MINUTES,
     OTHER_SUPPLIER,
     RECIPES,
+    REPLACEMENT_KIT,
     ROUNDS,
     SACKS,
     SECOND_POT_WEEKDAY,
@@ -224,7 +225,8 @@ def _planned_ingredients(first: date, days: int) -> dict[str, int]:
             quantity
             for spec in KITCHEN_ROUNDS
             if day.weekday() in spec.weekdays
-            for _, quantity in spec.plan
+            for key, quantity in spec.plan
+            if spec.source_of(key) == "kitchen"
         )
         if meals:
             for key, quantity in _ingredients(_pots(day, meals)).items():
@@ -288,6 +290,7 @@ class Story:
     def tell(self) -> None:
         """Schedule the distributions, write the whole history oldest day first, then review."""
         self._schedule()
+        self._replacement_kit()
         self._write_recipes()
         self._choose_menus()
         for days_ago in range(DAYS, 0, -1):
@@ -455,7 +458,7 @@ class Story:
                 local_time=spec.at,
                 starts_on=self.today - timedelta(days=DAYS),
                 ends_on=None,
-                lines=[(self.items[key], quantity) for key, quantity in spec.plan],
+                lines=[self._planned(spec, key, quantity) for key, quantity in spec.plan],
                 now=self.now,
             )
             self.occurrences[spec.key] = {
@@ -464,6 +467,25 @@ class Story:
                     select(Distribution).where(Distribution.series_id == series.id)
                 )
             }
+
+    def _planned(self, spec: Round, key: str, quantity: int) -> tuple[int, int, int | None]:
+        """Return a series line; one packed at the round's own source names no site."""
+        source = spec.source_of(key)
+        return self.items[key], quantity, None if source == spec.source else self.sites[source]
+
+    def _replacement_kit(self) -> None:
+        """Write what replaces a destroyed shelter, and what each person affected needs."""
+        for basis, lines in REPLACEMENT_KIT.items():
+            for key, quantity in lines:
+                db.session.add(
+                    ReplacementKitLine(
+                        organisation_id=self.org,
+                        basis=basis,
+                        item_id=self.items[key],
+                        quantity=quantity,
+                    )
+                )
+        db.session.flush()
 
     def _cold_night(self, at: datetime) -> None:
         """Hand out the spare bedding at a one-off round, planned that afternoon."""
@@ -530,7 +552,7 @@ class Story:
         wanted = self._wanted(spec, people, share, at, cooked)
         given = {}
         for key, quantity in wanted.items():
-            quantity = min(quantity, self._spare(spec.source, key))
+            quantity = min(quantity, self._spare(spec.source_of(key), key))
             if quantity > 0:
                 given[key] = quantity
         ran_out = [
@@ -556,7 +578,7 @@ class Story:
             now=at + RECORDED_AFTER,
         )
         for key, quantity in given.items():
-            self._moved(spec.source, key, -quantity)
+            self._moved(spec.source_of(key), key, -quantity)
             if key in DESTROYED_SHARE:
                 place = (spec.area, key)
                 self.out_there[place] = self.out_there.get(place, 0) + quantity
@@ -601,7 +623,7 @@ class Story:
         per_person = dict(spec.per_person)
         wanted = {}
         for key, planned in spec.plan:
-            if spec.source == "kitchen":
+            if spec.source_of(key) == "kitchen":
                 mean: float = cooked  # all that was cooked for them, seconds too
             elif key in per_person:
                 mean = people * per_person[key]
