@@ -11,8 +11,16 @@ from factories import assert_error, receive
 from sqlalchemy import func, select
 
 from logistics.extensions import db
-from logistics.models import Channel, PeopleEstimate, Submission
-from logistics.services import accounts, alerts, catalogue, distributions, ledger, needs
+from logistics.models import (
+    Alert,
+    Channel,
+    Distribution,
+    DistributionLine,
+    Incident,
+    PeopleEstimate,
+    Submission,
+)
+from logistics.services import accounts, alerts, catalogue, coverage, distributions, ledger, needs
 
 PARIS = ZoneInfo("Europe/Paris")
 SECRET = "whsec-calais-aid-0123456789-kqZt"
@@ -101,16 +109,19 @@ def test_needs_equal_a_hand_calculation(api, world: World) -> None:
         "need_from_committed": 70,
         "need_from_rate": 10.5,
         "need_from_people": 0.0,
+        "need_from_replacement": 0,
         "min_stock": 10,
         "need": 70 + 10,
         "shortfall": 80 - 58,
-        "days_of_cover": 38.7,
+        "days_of_cover": 58 / 1.5,  # unrounded: pages round, the API does not
         "cover_target_days": 7,
         # 58 held cannot cover the 70 planned: that distribution is when it runs short.
         "short_by": starts.astimezone(PARIS).isoformat(),
         "status": "warning",
         "horizon_days": 7,
+        "held_at": [{"site_id": world.sites["main"], "site": "Main warehouse", "quantity": 58}],
     }
+    assert rows["Blanket"]["days_of_cover"] != round(58 / 1.5, 1)
     water = rows["Drinking water"]
     assert (water["need_from_people"], water["need"], water["shortfall"]) == (8400, 8500, 6500)
     assert (water["days_of_cover"], water["short_by"], water["status"]) == (None, None, "warning")
@@ -198,6 +209,8 @@ def test_alerts_list_open_ones_with_figures_then_recent_ones(api, world: World) 
 
     (alert,) = warehouse.get("/alerts", status="open").get_json()["alerts"]
     assert (alert["item_id"], alert["label"]) == (world.items["blanket"], "Blanket")
+    assert (alert["kind"], alert["key"]) == ("item", f"item:{world.items['blanket']}")
+    assert (alert["distribution_id"], alert["incident_id"]) == (None, None)
     assert (alert["severity"], alert["resolved_at"]) == ("critical", None)
     figures = alert["figures"]
     assert (figures["held"], figures["committed_48h"], figures["need"]) == (10, 40, 50)
@@ -217,6 +230,91 @@ def test_alerts_list_open_ones_with_figures_then_recent_ones(api, world: World) 
     assert resolved["id"] == alert["id"] and resolved["resolved_at"] is not None
     assert [c["change"] for c in resolved["changes"]] == ["opened", "resolved"]
     assert_error(warehouse.get("/alerts", status="closed"), 422, "invalid", "status")
+
+
+def test_distribution_and_eviction_alerts_say_their_kind_key_and_local_times(
+    api, world: World, other_world: World
+) -> None:
+    receive(world, "gs_store", "blanket", 86)
+    starts = (datetime.now(UTC) + timedelta(hours=6)).replace(microsecond=0)
+    planned = Distribution(
+        organisation_id=world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["main"],
+        starts_at=starts,
+        local_date=starts.date(),
+        lines=[DistributionLine(item_id=world.items["blanket"], planned_quantity=40)],
+    )
+    evicted = Incident(
+        organisation_id=world.org_id,
+        occurred_at=datetime.now(UTC),
+        kind="eviction",
+        area="Calais",
+        shelters_affected=40,
+    )
+    db.session.add_all([planned, evicted])
+    db.session.commit()
+    (shortage,) = coverage.distribution_shortages(world.org_id)
+    due = starts + timedelta(hours=12)
+    eviction_figures = {"incident_id": evicted.id, "area": "Calais", "shelters": 40, "people": 0}
+    for kind, key, figures, ids in (
+        (
+            "distribution",
+            f"distribution:{planned.id}",
+            shortage.figures(),
+            {"distribution_id": planned.id},
+        ),
+        (
+            "eviction",
+            f"incident:{evicted.id}",
+            {**eviction_figures, "due": due.isoformat(), "lines": []},
+            {"incident_id": evicted.id},
+        ),
+    ):
+        db.session.add(
+            Alert(
+                organisation_id=world.org_id,
+                kind=kind,
+                key=key,
+                severity="critical",
+                figures=figures,
+                **ids,
+            )
+        )
+    db.session.add(
+        Alert(
+            organisation_id=other_world.org_id,
+            kind="eviction",
+            key="incident:1",
+            severity="critical",
+            figures={},
+        )
+    )
+    db.session.commit()
+
+    listed = {a["kind"]: a for a in api("warehouse").get("/alerts").get_json()["alerts"]}
+    assert set(listed) == {"distribution", "eviction"}  # not the other organisation's
+    short = listed["distribution"]
+    assert (short["key"], short["distribution_id"]) == (f"distribution:{planned.id}", planned.id)
+    assert (short["item_id"], short["label"], short["incident_id"]) == (None, None, None)
+    local = starts.astimezone(PARIS).isoformat()
+    assert short["figures"]["starts_at"] == local
+    (line,) = short["figures"]["lines"]
+    assert (line["source_site"], line["planned"], line["available"], line["missing"]) == (
+        "Main warehouse",
+        40,
+        0,
+        40,
+    )
+    (transfer,) = line["transfers"]
+    assert (transfer["from_site_id"], transfer["quantity"], transfer["before"]) == (
+        world.sites["gs_store"],
+        40,
+        local,
+    )
+    eviction = listed["eviction"]
+    assert (eviction["key"], eviction["incident_id"]) == (f"incident:{evicted.id}", evicted.id)
+    assert eviction["figures"]["due"] == due.astimezone(PARIS).isoformat()
 
 
 def test_channels_keep_their_secret_and_their_organisation(

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from logistics.extensions import db
 from logistics.models import Channel
 from logistics.services import accounts, alerts, catalogue, distributions, ledger
+from logistics.services import needs as needs_service
 
 SVG = "{http://www.w3.org/2000/svg}"
 SECRET = "relay-secret-of-good-length-WXYZ"
@@ -21,7 +22,7 @@ SECRET = "relay-secret-of-good-length-WXYZ"
 
 def _cells(html: str, item_id: int) -> list[str]:
     """Return the text of each cell of an item's row on the needs page."""
-    match = re.search(rf'<tr id="need-{item_id}"([^>]*)>(.*?)</tr>', html, re.S)
+    match = re.search(rf'<tr id="item-{item_id}"([^>]*)>(.*?)</tr>', html, re.S)
     assert match, f"no row for item {item_id}"
     cells = re.findall(r"<td[^>]*>(.*?)</td>", match.group(2), re.S)
     texts = [" ".join(unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
@@ -104,7 +105,7 @@ def test_needs_page_shows_each_term_marks_the_critical_and_draws_the_chart(clien
     assert row[1:] == [
         "Blanket piece",
         "critical",
-        "44",
+        "44 Main warehouse 44",
         "2",
         "50",
         "50",
@@ -117,8 +118,8 @@ def test_needs_page_shows_each_term_marks_the_critical_and_draws_the_chart(clien
         "22 7",
         runs_out,
     ]
-    assert html.index('id="need-{}"'.format(world.items["blanket"])) < html.index(
-        'id="need-{}"'.format(world.items["water"])
+    assert html.index('id="item-{}"'.format(world.items["blanket"])) < html.index(
+        'id="item-{}"'.format(world.items["water"])
     )  # most urgent first
     # Water: no use yet, 0 people: need = 500 (min stock), nothing short.
     water = _cells(html, world.items["water"])
@@ -170,8 +171,8 @@ def test_horizon_and_category_filters_and_a_bad_horizon_gets_a_message(client_as
         assert "The horizon is a whole number of days from 1 to 90; showing 7 days." in page
     page = client.get("/needs?horizon_days=14&category=water").get_data(as_text=True)
     assert "next 14 days" in page
-    assert f'id="need-{world.items["water"]}"' in page
-    assert f'id="need-{world.items["blanket"]}"' not in page
+    assert f'id="item-{world.items["water"]}"' in page
+    assert f'id="item-{world.items["blanket"]}"' not in page
 
 
 def test_a_coordinator_records_an_estimate_and_the_water_need_follows(client_as, world):
@@ -265,3 +266,45 @@ def test_a_member_chooses_a_daily_digest(client_as, world):
     page = client.get("/alerts/subscription").get_data(as_text=True)
     assert "Now: One e-mail a day listing the open shortages" in page
     assert re.search(r'<input checked[^>]*value="digest"', page)
+
+
+def test_needs_rows_name_where_the_stock_is_and_round_the_figures(
+    client_as, world, monkeypatch
+) -> None:
+    now = datetime.now(UTC)
+    for site, quantity in (("main", 100), ("gs_store", 9), ("kitchen", 2), ("point", 1)):
+        ledger.receive(
+            world.org_id,
+            None,
+            site_id=world.sites[site],
+            item_id=world.items["blanket"],
+            quantity=quantity,
+            occurred_at=now - timedelta(days=30),
+        )
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=world.items["blanket"],
+        quantity=3,
+        reason="damp",
+        occurred_at=now - timedelta(days=5),
+    )
+    db.session.commit()
+    client = client_as("warehouse")
+    html = client.get("/needs").get_data(as_text=True)
+    # 3 used in 28 days: 0.107… a day, 0.75 over 7 days; 109 held last 1,017.33… days.
+    row = _cells(html, world.items["blanket"])
+    assert row[3] == "109 Main warehouse 97, Grande-Synthe store 9, Community kitchen 2, …"
+    assert (row[4], row[8], row[13]) == ("0.11", "0.8", "1,017.3 7")
+    assert "after evictions" not in html  # no eviction: no such column
+
+    # Replacement after an eviction is its own term, in its own column.
+    due = now + timedelta(hours=20)
+    monkeypatch.setattr(
+        needs_service.replacement, "demand", lambda org, moment: {world.items["tent"]: [(due, 40)]}
+    )
+    html = client.get("/needs").get_data(as_text=True)
+    assert "+ after evictions" in html
+    tent = _cells(html, world.items["tent"])
+    assert (tent[10], tent[11], tent[12]) == ("40", "10", "50")  # replacement, min stock, need

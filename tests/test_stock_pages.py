@@ -197,4 +197,8 @@ def test_overview_shows_points_only_when_they_hold_stock(client_as, world):
         quantity=2,
     )
     db.session.commit()
-    assert "Verrotières point</th>" in client.get("/").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    assert "Verrotières point</th>" in page
+    # Stock at a point is held like any other: Main 3 + point 2, under the minimum of 10.
+    cells = re.findall(r'<td class="num">(\d+)</td>', _row_for(page, "Tent (2-person)"))
+    assert cells[-2:] == ["5", "10"] and "2" in cells

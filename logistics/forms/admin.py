@@ -7,9 +7,10 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SubmitField
+from wtforms.validators import InputRequired, NumberRange
 
 from ..models import ROLES
-from .common import SubmissionForm, email_field
+from .common import SubmissionForm, WholeField, email_field
 
 ROLE_LABELS: dict[str, Any] = {
     "admin": _l("Admin"),
@@ -18,6 +19,8 @@ ROLE_LABELS: dict[str, Any] = {
     "kitchen": _l("Kitchen lead"),
     "donor": _l("Donor (read only)"),
 }
+# An alert resolves only when held reaches the need plus this share (Organisation).
+MARGIN_RANGE = (0, 100)
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
 
 
@@ -30,3 +33,16 @@ class InviteForm(SubmissionForm):
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     submit = SubmitField(_l("Change role"))
+
+
+class AlertSettingsForm(SubmissionForm):
+    resolve_margin_percent = WholeField(
+        _l("Resolve alerts only when stock is this much above the need (%)"),
+        validators=[
+            InputRequired(_l("Give a whole number of percent, from 0 to 100.")),
+            NumberRange(
+                *MARGIN_RANGE, message=_l("Give a whole number of percent, from 0 to 100.")
+            ),
+        ],
+    )
+    submit = SubmitField(_l("Save alert settings"))

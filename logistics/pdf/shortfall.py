@@ -62,7 +62,7 @@ def _needed_now(needs: list[Need]) -> list[Flowable]:
             n.held,
             n.need,
             n.shortfall,
-            "–" if n.days_of_cover is None else f"{n.days_of_cover:g}",
+            "–" if n.days_of_cover is None else _days(n.days_of_cover),
         ]
         for n in short
     ]
@@ -77,6 +77,11 @@ def _needed_now(needs: list[Need]) -> list[Flowable]:
         )
     )
     return parts
+
+
+def _days(cover: float) -> str:
+    """Write days of cover to one decimal, without a needless ".0" (38.666… → 38.7)."""
+    return f"{cover:,.1f}".removesuffix(".0")
 
 
 def _shortfall_chart(needs: list[Need]) -> Drawing | None:

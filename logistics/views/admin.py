@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..auth import current_membership, current_org_id, requires
 from ..extensions import db
-from ..forms.admin import ROLE_LABELS, InviteForm, RoleForm
+from ..forms.admin import ROLE_LABELS, AlertSettingsForm, InviteForm, RoleForm
 from ..forms.auth import PlainForm
 from ..models import Membership
 from ..services import accounts
@@ -132,6 +132,27 @@ def set_active(membership_id: int, action: str) -> str | Response | tuple[str, i
     )
 
 
+@bp.route("/members/alert-settings", methods=["POST"])
+@requires("manage_users")
+def alert_settings() -> str | Response | tuple[str, int]:
+    form = AlertSettingsForm()
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            margin = form.resolve_margin_percent.data
+            current_membership().organisation.resolve_margin_percent = margin
+            return {
+                "message": _(
+                    "Alerts now resolve only when stock is %(margin)s%% above the need.",
+                    margin=margin,
+                )
+            }
+
+        if submit_once(form, "alert_settings", action) is not None:
+            return redirect(url_for("admin.members"), 303)
+    return _members_page(status=422, settings_form=form)
+
+
 def _apply(change: Callable[[], Any], done: str) -> str | Response | tuple[str, int]:
     """Make one change to a member, commit and say so; on refusal show the list with why."""
     if not PlainForm().validate_on_submit():
@@ -146,14 +167,20 @@ def _apply(change: Callable[[], Any], done: str) -> str | Response | tuple[str, 
     return redirect(url_for("admin.members"), 303)
 
 
-def _members_page(error: str | None = None, status: int = 200) -> Any:
+def _members_page(
+    error: str | None = None, status: int = 200, settings_form: AlertSettingsForm | None = None
+) -> Any:
     org_id = current_org_id()
+    if settings_form is None:
+        margin = current_membership().organisation.resolve_margin_percent
+        settings_form = AlertSettingsForm(formdata=None, resolve_margin_percent=margin)
     page = render_template(
         "admin/members.html",
         members=accounts.members(org_id),
         invitations=accounts.pending_invitations(org_id),
         role_labels=ROLE_LABELS,
         error=error,
+        settings_form=settings_form,
     )
     return (page, status) if status != 200 else page
 

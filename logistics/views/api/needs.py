@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from ... import limits
-from ...models import CHANNEL_KINDS, CHANNEL_MODES, SEVERITIES
+from ...models import ALERT_KINDS, CHANNEL_KINDS, CHANNEL_MODES, SEVERITIES
 from ...models import Alert as AlertRow
 from ...models import Channel as ChannelRow
 from ...models import Delivery as DeliveryRow
@@ -37,6 +37,8 @@ from .common import (
 )
 
 HINT_LENGTH = 4
+# The figures that are times, stored in UTC, shown in the organisation's time zone.
+TIME_FIGURES = frozenset({"short_by", "starts_at", "before", "due"})
 
 # --- what goes in -----------------------------------------------------------------------------
 
@@ -82,8 +84,16 @@ class ChannelInput(Once):
 # --- what comes out ---------------------------------------------------------------------------
 
 
+class HeldAt(Out):
+    """What one site holds of an item."""
+
+    site_id: int
+    site: str
+    quantity: int
+
+
 class Need(Out):
-    """One item's need with every term (docs/needs.md), short_by in local time."""
+    """One item's need with every term (docs/needs.md), unrounded; short_by in local time."""
 
     item_id: int
     label: str
@@ -98,6 +108,7 @@ class Need(Out):
     need_from_committed: int
     need_from_rate: float
     need_from_people: float
+    need_from_replacement: int
     min_stock: int
     need: int
     shortfall: int
@@ -106,6 +117,7 @@ class Need(Out):
     short_by: LocalTime | None
     status: str
     horizon_days: int
+    held_at: list[HeldAt]
 
 
 class Needs(Out):
@@ -143,11 +155,19 @@ class AlertChange(Out):
 
 
 class Alert(Out):
-    """An alert with the figures of its latest change and its history."""
+    """An alert with the figures of its latest change and its history.
+
+    kind "item": item_id and label name the item; "distribution" and "eviction" alerts name
+    their distribution or incident instead, and their figures say what is missing where.
+    """
 
     id: int
-    item_id: int
-    label: str
+    kind: Literal[ALERT_KINDS]
+    key: str
+    item_id: int | None
+    label: str | None
+    distribution_id: int | None
+    incident_id: int | None
     severity: str
     opened_at: LocalTime
     resolved_at: LocalTime | None
@@ -187,6 +207,8 @@ class Delivery(Out):
     id: int
     alert_id: int | None
     change: str | None
+    # The check whose changes one message listed (alert_id and change are then none).
+    batch_id: int | None
     digest_date: date | None
     status: str
     attempts: int
@@ -203,11 +225,20 @@ class Deliveries(Out):
     deliveries: list[Delivery]
 
 
+def _need(need: needs.Need) -> Need:
+    held_at = [HeldAt(site_id=s, site=name, quantity=q) for s, name, q in need.held_at]
+    return Need.model_validate({**vars(need), "held_at": held_at})
+
+
 def _alert(alert: AlertRow) -> Alert:
     return Alert(
         id=alert.id,
+        kind=alert.kind,
+        key=alert.key,
         item_id=alert.item_id,
-        label=alert.item.label,
+        label=alert.item.label if alert.item is not None else None,
+        distribution_id=alert.distribution_id,
+        incident_id=alert.incident_id,
         severity=alert.severity,
         opened_at=alert.opened_at,
         resolved_at=alert.resolved_at,
@@ -216,16 +247,31 @@ def _alert(alert: AlertRow) -> Alert:
     )
 
 
-def _local_figures(figures: dict[str, Any]) -> dict[str, Any]:
-    """Show the stored figures' short_by (kept in UTC) in the organisation's time zone."""
-    short_by = figures.get("short_by")
+def _local_figures(figures: Any) -> Any:
+    """Show the stored figures' times (kept in UTC) in the organisation's time zone.
+
+    Item figures carry short_by; a distribution's its starts_at and each transfer's before;
+    an eviction's its due time. Lists and nested figures are walked; other values kept.
+    """
+    if isinstance(figures, list):
+        return [_local_figures(value) for value in figures]
+    if not isinstance(figures, dict):
+        return figures
+    return {
+        name: _local_moment(value) if name in TIME_FIGURES else _local_figures(value)
+        for name, value in figures.items()
+    }
+
+
+def _local_moment(value: Any) -> Any:
+    """Return a stored UTC time in local time; leave anything that is not one as it is."""
     try:
-        when = datetime.fromisoformat(short_by) if isinstance(short_by, str) else None
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        return dict(figures)
-    return figures | {"short_by": local_time(when)}
+        return value
+    return local_time(when)
 
 
 def _channel(channel: ChannelRow) -> Channel:
@@ -247,6 +293,7 @@ def _delivery(delivery: DeliveryRow) -> Delivery:
         id=delivery.id,
         alert_id=None if change is None else change.alert_id,
         change=None if change is None else change.change,
+        batch_id=delivery.batch_id,
         digest_date=delivery.digest_date,
         status=delivery.status,
         attempts=delivery.attempts,
@@ -267,7 +314,7 @@ def list_needs(query: Horizon) -> Needs:
     horizon = query.horizon_days or current_membership().organisation.forecast_horizon_days
     moment = utcnow()
     rows = needs.compute_needs(current_org_id(), horizon, now=moment)
-    return Needs(at=moment, horizon_days=horizon, needs=[Need.model_validate(n) for n in rows])
+    return Needs(at=moment, horizon_days=horizon, needs=[_need(n) for n in rows])
 
 
 # --- people estimates -------------------------------------------------------------------------
