@@ -162,7 +162,7 @@ def test_the_move_button_opens_the_filled_transfer_and_saving_it_moves_the_stock
 
     volunteer = client_as("warehouse")
     form = volunteer.get(link).get_data(as_text=True)
-    assert value_of(form, "item") == "Blanket"
+    assert value_of(form, "item") == "Blanket" and 'id="from-alert"' in form
     assert value_of(form, "quantity") == "20"
     assert selected(form, "from_site_id") == str(world.sites["gs_store"])
     assert selected(form, "to_site_id") == str(world.sites["main"])
