@@ -207,7 +207,11 @@ def test_alerts_list_open_ones_with_figures_then_recent_ones(api, world: World) 
     alerts.reconcile(world.org_id)
     db.session.commit()
 
-    (alert,) = warehouse.get("/alerts", status="open").get_json()["alerts"]
+    listed = warehouse.get("/alerts", status="open").get_json()["alerts"]
+    # The distribution its source cannot cover has an alert of its own.
+    by_kind = {a["kind"]: a for a in listed}
+    assert sorted(by_kind) == ["distribution", "item"] and len(listed) == 2
+    alert = by_kind["item"]
     assert (alert["item_id"], alert["label"]) == (world.items["blanket"], "Blanket")
     assert (alert["kind"], alert["key"]) == ("item", f"item:{world.items['blanket']}")
     assert (alert["distribution_id"], alert["incident_id"]) == (None, None)
@@ -226,7 +230,9 @@ def test_alerts_list_open_ones_with_figures_then_recent_ones(api, world: World) 
     alerts.reconcile(world.org_id)
     db.session.commit()
     assert warehouse.get("/alerts").get_json()["alerts"] == []
-    (resolved,) = warehouse.get("/alerts", status="recent").get_json()["alerts"]
+    recent = warehouse.get("/alerts", status="recent").get_json()["alerts"]
+    assert {a["kind"] for a in recent} == {"distribution", "item"}
+    (resolved,) = [a for a in recent if a["kind"] == "item"]
     assert resolved["id"] == alert["id"] and resolved["resolved_at"] is not None
     assert [c["change"] for c in resolved["changes"]] == ["opened", "resolved"]
     assert_error(warehouse.get("/alerts", status="closed"), 422, "invalid", "status")
@@ -373,11 +379,9 @@ def test_channels_keep_their_secret_and_their_organisation(
     deliveries = admin.get(f"/channels/{hook['id']}/deliveries")
     responses.append(deliveries)
     (delivery,) = deliveries.get_json()["deliveries"]
-    assert (delivery["status"], delivery["attempts"], delivery["change"]) == (
-        "pending",
-        0,
-        "opened",
-    )
+    # One message for the check's changes (a batch), not one per alert change.
+    assert (delivery["status"], delivery["attempts"], delivery["change"]) == ("pending", 0, None)
+    assert delivery["batch_id"] is not None
     assert (
         admin.get(f"/channels/{email.get_json()['id']}/deliveries").get_json()["deliveries"] == []
     )

@@ -139,9 +139,17 @@ def test_needs_page_shows_each_term_marks_the_critical_and_draws_the_chart(clien
     alerts.reconcile(world.org_id)
     db.session.commit()
     page = client.get("/alerts").get_data(as_text=True)
-    first = re.search(r'<div class="card[^"]*" id="alert-\d+"[^>]*>(.*?)</div>', page, re.S)
-    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", first.group(1))).split())
+    cards = [
+        " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+        for body in re.findall(
+            r'<div class="card[^"]*" id="alert-\d+"[^>]*>(.*?)</div>', page, re.S
+        )
+    ]
+    # Tonight's distribution comes first: its source holds 44 of the 50 planned.
+    assert "Main warehouse holds 44 of 50 Blanket (6 missing)" in cards[0]
+    (text,) = [card for card in cards if card.startswith("Blanket critical")]
     assert text.startswith(f"Blanket critical runs out {runs_out}")
+    assert "50 committed in 48 h, 44 held" in text and "Held at: Main warehouse 44" in text
     assert "held 44 · committed 50 in 48 h, 50 in 7 days · need 60 · short 16" in text
     ledger.receive(
         world.org_id,
