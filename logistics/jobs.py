@@ -25,7 +25,7 @@ from .extensions import db
 from .models import Delivery, JobLock, Organisation, Report
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
-from .services import alerts, distributions, reports
+from .services import alerts, changes, distributions, reports
 from .services.accounts import organisation_zone
 
 log = logging.getLogger(__name__)
@@ -47,18 +47,38 @@ def extend_series() -> str:
 
 def check_shortages() -> str:
     """Reconcile every organisation's alerts, then make the first attempt of due deliveries."""
-    opened = failed_orgs = 0
-    for organisation_id in _organisation_ids():
+    return _check(dict.fromkeys(_organisation_ids()), "check-shortages")
+
+
+def check_changed() -> str:
+    """Reconcile only the organisations a write marked, once the writes settle; then send.
+
+    The marks read are deleted in the same transaction as the check, so a change is checked
+    once; a write after the read leaves a newer mark for the next turn.
+    """
+    due = changes.due()
+    db.session.commit()
+    if not due:
+        return "nothing changed."
+    return _check(due, "check-changed")
+
+
+def _check(organisations: dict[int, int | None], job: str) -> str:
+    """Reconcile each organisation (forgetting its marks up to an id), commit, then send."""
+    changed = failed_orgs = 0
+    for organisation_id, up_to_id in organisations.items():
         try:
-            changes = alerts.reconcile(organisation_id)
+            made = alerts.reconcile(organisation_id)
+            if up_to_id is not None:
+                changes.forget(organisation_id, up_to_id)
             db.session.commit()
-            opened += sum(1 for c in changes if c.change in ("opened", "escalated"))
+            changed += sum(1 for c in made if c.change != "expired")
         except Exception:  # one organisation's trouble must not stop the others
             db.session.rollback()
             failed_orgs += 1
-            log.exception("check-shortages failed for organisation %s", organisation_id)
+            log.exception("%s failed for organisation %s", job, organisation_id)
     sent, failed = send_due_deliveries()
-    summary = f"{opened} alert(s) opened or escalated; {sent} delivered, {failed} failed."
+    summary = f"{changed} alert change(s); {sent} delivered, {failed} failed."
     return summary + (f" {failed_orgs} organisation(s) failed." if failed_orgs else "")
 
 
@@ -165,9 +185,45 @@ class _Progress:
 
 def send_due_deliveries() -> tuple[int, int]:
     """Try every due delivery once; a failing delivery is logged and never stops the rest."""
+    return _deliver(alerts.due_delivery_ids())
+
+
+def deliver_batch_now(batch_id: int) -> tuple[int, int]:
+    """Send a batch's due deliveries now (an eviction saved by a request); never raise.
+
+    The same claim, attempt and record as the scheduler, so nothing goes twice; what fails
+    stays queued for the scheduler's retries.
+    """
+    try:
+        with write_intent():
+            return _deliver(alerts.due_delivery_ids(batch_id=batch_id))
+    except Exception:  # the request that saved the incident must not fail for a message
+        db.session.rollback()
+        log.exception("batch %s could not be delivered now; the scheduler retries", batch_id)
+        return 0, 0
+
+
+def deliver_eviction_now(organisation_id: int, incident_id: int) -> tuple[int, int]:
+    """Send at once what an incident's save queued about its replacement; never raise."""
+    try:
+        batch_ids = alerts.pending_batches_of(organisation_id, f"incident:{incident_id}")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("incident %s: its alert could not be looked up", incident_id)
+        return 0, 0
+    sent = failed = 0
+    for batch_id in batch_ids:
+        ok, bad = deliver_batch_now(batch_id)
+        sent, failed = sent + ok, failed + bad
+    return sent, failed
+
+
+def _deliver(delivery_ids: list[int]) -> tuple[int, int]:
+    """Claim, attempt and record each delivery; return how many were sent and failed."""
     config = current_app.config
     sent = failed = 0
-    for delivery_id in alerts.due_delivery_ids():
+    for delivery_id in delivery_ids:
         delivery = alerts.claim(delivery_id)
         db.session.commit()  # the claim (and its attempt) stands whatever happens next
         if delivery is None:
@@ -208,6 +264,7 @@ def _organisation_ids() -> list[int]:
 
 JOBS: dict[str, Callable[[], str]] = {
     "check-shortages": check_shortages,
+    "check-changed": check_changed,
     "extend-series": extend_series,
     "daily-digest": daily_digest,
     "weekly-reports": weekly_reports,
@@ -215,12 +272,16 @@ JOBS: dict[str, Callable[[], str]] = {
 }
 
 
+# Jobs that share another's lock: the quick check never reconciles alongside the full one.
+LOCKS = {"check-changed": "check-shortages"}
+
+
 def run_job(app: Flask, name: str) -> str:
     """Run one job once under its lock, in an app context; return what it did."""
     job = JOBS[name]
     with app.app_context(), write_intent():
         try:
-            with job_lock(name):
+            with job_lock(LOCKS.get(name, name)):
                 return job()
         except JobBusy:
             return f"{name} is already running elsewhere; skipped."

@@ -1,4 +1,4 @@
-"""Deliver alerts: compose the message, send it by e-mail (SMTP) or webhook (HMAC-signed JSON)."""
+"""Deliver alerts: compose one message per batch, send it by e-mail (SMTP) or signed webhook."""
 
 from __future__ import annotations
 
@@ -11,20 +11,31 @@ import logging
 import smtplib
 import socket
 import ssl
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from . import wording
 from .extensions import db
-from .models import Alert, Channel, Delivery, Item, Organisation, Report
+from .models import AlertChange, Channel, Delivery, Organisation, Report
+from .models.types import utcnow
 from .services import alerts, reports
 
 SIGNATURE_HEADER = "X-Logistics-Signature"
 TIMEOUT_SECONDS = 10
 REFUSED_PRIVATE = "refused: the address is private"
+# A subject names this many subjects of its changes, then says how many more.
+SUBJECT_TITLES = 3
 UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
 
 log = logging.getLogger(__name__)
@@ -42,42 +53,276 @@ class Message:
     attachment: tuple[str, bytes] | None = None
 
 
-def compose(delivery: Delivery, config: dict[str, Any]) -> Message:
-    """Build the message of a delivery: an alert change, a day's digest or a weekly report."""
+def compose(delivery: Delivery, config: dict[str, Any], now: datetime | None = None) -> Message:
+    """Build the message of a delivery: a batch of alert changes, a digest or a weekly report."""
     organisation = db.session.get(Organisation, delivery.organisation_id)
     zone = ZoneInfo(organisation.timezone)
     base_url = config["BASE_URL"].rstrip("/")
-    needs_url = f"{base_url}/needs"
+    moment = now or utcnow()
     if delivery.report_id is not None:
         return _report(organisation, delivery, Path(config["REPORTS_DIR"]), base_url)
-    if delivery.alert_change_id is None:
-        return _digest(organisation, delivery, needs_url, zone)
-    change = delivery.alert_change
-    alert = db.session.get(Alert, change.alert_id)
-    item = db.session.get(Item, alert.item_id)
-    figures = change.figures
-    subject = f"[{organisation.name}] {change.severity.upper()}: {item.label} short" + (
-        f" by {_when(figures.get('short_by'), zone)}" if figures.get("short_by") else ""
+    if delivery.batch_id is None and delivery.alert_change_id is None:
+        return _digest(organisation, delivery, base_url, zone, moment)
+    changes = alerts.batch_changes(delivery)
+    lines = sorted(
+        (_line(change, base_url, moment, zone) for change in changes),
+        key=lambda line: (line.urgency, line.order),
     )
-    text = "\n".join(
-        [
-            f"{item.label} is {change.severity} at {organisation.name} ({change.change}).",
-            *_figure_lines(figures, item.unit, zone),
-            f"Needs page: {needs_url}",
-        ]
-    )
-    payload = {
-        "event": f"alert.{change.change}",
-        "organisation": organisation.slug,
-        "alert_id": alert.id,
-        "change_id": change.id,
+    return _alerts_message(organisation, delivery, lines, base_url)
+
+
+# --- a batch of alert changes ------------------------------------------------------------------
+
+# Most urgent first: critical openings and escalations, warnings, eased, resolved.
+CRITICAL, WARNING, EASED, RESOLVED = range(4)
+PREFIX = {
+    "escalated": _l("Worse: "),
+    "eased": _l("Eased: "),
+    "resolved": _l("Resolved: "),
+    "updated": _l("Updated: "),
+}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One change as a message line: how urgent, its short title, its text, its link."""
+
+    urgency: int
+    # Within an urgency: distributions by time, then evictions, then items by name.
+    order: tuple[Any, ...]
+    title: str
+    text: str
+    url: str
+    payload: dict[str, Any]
+
+
+def _urgency(change: AlertChange) -> int:
+    if change.change in ("resolved", "expired"):
+        return RESOLVED
+    if change.change == "eased":
+        return EASED
+    return CRITICAL if change.severity == "critical" else WARNING
+
+
+def _line(change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo) -> ChangeLine:
+    alert = change.alert
+    if alert.kind == "distribution":
+        return _distribution_line(change, base_url, now, zone)
+    if alert.kind == "eviction":
+        return _eviction_line(change, base_url, now, zone)
+    return _item_line(change, base_url, now, zone)
+
+
+def _payload(change: AlertChange, url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "change": change.change,
         "severity": change.severity,
-        "item": {"id": item.id, "label": item.label, "unit": item.unit},
-        "figures": figures,
-        "url": needs_url,
+        "kind": change.alert.kind,
+        **extra,
+        "figures": change.figures,
+        "url": url,
+    }
+
+
+def _item_line(change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo) -> ChangeLine:
+    figures = change.figures
+    alert = change.alert
+    item = alert.item
+    label = item.label if item is not None else str(figures.get("label", ""))
+    unit = str(figures.get("unit") or (item.unit if item is not None else ""))
+    url = f"{base_url}/needs#item-{alert.item_id}"
+    text = f"{PREFIX.get(change.change, '')}{label}: {_item_why(change, unit, now, zone)}"
+    where = _held_at(figures, unit) if change.change in ("opened", "escalated") else ""
+    payload = _payload(
+        change,
+        url,
+        item={"id": alert.item_id, "label": label, "unit": unit},
+        sites=figures.get("held_at", []),
+    )
+    return ChangeLine(
+        _urgency(change), (2, label), label, "\n".join(filter(None, [text, where])), url, payload
+    )
+
+
+def _item_why(change: AlertChange, unit: str, now: datetime, zone: ZoneInfo) -> str:
+    """Say why an item is short: held against what is committed, the minimum or the cover."""
+    f = change.figures
+    held = _("%(held)s held", held=wording.quantity(f["held"], unit))
+    if change.change == "resolved":
+        return _("%(held)s, %(need)s needed in %(days)s days", held=held, **_need_of(f))
+    if change.severity == "critical":
+        if f.get("committed_48h", 0) > f["held"]:
+            why = _("%(committed)s committed in 48 h", committed=f["committed_48h"])
+        else:
+            why = _(
+                "%(committed)s committed in %(days)s days",
+                committed=f.get("committed", 0),
+                days=f.get("horizon_days"),
+            )
+    elif f["held"] < f.get("min_stock", 0):
+        why = _("below its minimum stock of %(minimum)s", minimum=f["min_stock"])
+    elif f.get("shortfall", 0) > 0:
+        why = _("%(need)s needed in %(days)s days", **_need_of(f))
+    elif f.get("days_of_cover") is not None:
+        why = _(
+            "%(cover)s days of cover, target %(target)s",
+            cover=wording.number(round(f["days_of_cover"], 1)),
+            target=f.get("cover_target_days"),
+        )
+    else:
+        why = _("within the margin of its need")
+    text = f"{held}, {why}"
+    if f.get("short_by"):
+        runs_out = datetime.fromisoformat(f["short_by"])
+        text += ", " + _("runs out %(when)s", when=wording.half_day(runs_out, now, zone))
+    return f"{text} — {_(change.severity)}"
+
+
+def _need_of(figures: dict[str, Any]) -> dict[str, Any]:
+    return {"need": figures.get("need", 0), "days": figures.get("horizon_days", 0)}
+
+
+def _held_at(figures: dict[str, Any], unit: str) -> str:
+    sites = figures.get("held_at") or []
+    if not sites:
+        return ""
+    held = ", ".join(f"{site['site']} {wording.quantity(site['quantity'], unit)}" for site in sites)
+    return "  " + _("Held at: %(sites)s.", sites=held)
+
+
+def _distribution_line(
+    change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo
+) -> ChangeLine:
+    f = change.figures
+    starts = datetime.fromisoformat(f["starts_at"])
+    head = f"{f['site']}, {wording.day_time(starts, now, zone)}"
+    if change.change in ("resolved", "expired"):
+        text = PREFIX["resolved"] + _("%(head)s: its sources hold every planned line", head=head)
+        links: list[str] = []
+        transfers: list[dict[str, Any]] = []
+    else:
+        parts, links, transfers = [], [], []
+        for line in f.get("lines", []):
+            parts.append(_short_line_text(line, now, zone))
+            for transfer in line.get("transfers", []):
+                link = _transfer_url(base_url, transfer)
+                transfers.append({**transfer, "url": link})
+                links.append("  " + _("Transfer form: %(url)s", url=link))
+        text = f"{PREFIX.get(change.change, '')}{head}: " + "; ".join(parts)
+    url = f"{base_url}/distributions/{f['distribution_id']}"
+    local = starts.astimezone(zone)
+    same_day = local.date() == now.astimezone(zone).date()
+    title = f"{f['site']} {local:%H:%M}" if same_day else f"{f['site']} {local:%a %H:%M}"
+    payload = _payload(
+        change,
+        url,
+        site={"id": f.get("site_id"), "name": f["site"], "area": f.get("area")},
+        distribution={"id": f["distribution_id"], "starts_at": f["starts_at"]},
+        transfers=transfers,
+    )
+    body = "\n".join([text, *links]) if links else text
+    return ChangeLine(_urgency(change), (0, f["starts_at"]), title, body, url, payload)
+
+
+def _short_line_text(line: dict[str, Any], now: datetime, zone: ZoneInfo) -> str:
+    """Say what a source lacks and what to move: "Main warehouse holds 20 of 40 Blanket — …"."""
+    text = _(
+        "%(source)s holds %(available)s of %(planned)s",
+        source=line["source_site"],
+        available=line["available"],
+        planned=wording.amount_of(line["planned"], line["unit"], line["item"]),
+    )
+    moves = [
+        _(
+            "Move %(amount)s from %(from)s to %(to)s before %(when)s",
+            amount=wording.amount_of(t["quantity"], t["unit"], t["item"]),
+            **{"from": t["from_site"]},
+            to=t["to_site"],
+            when=wording.deadline(datetime.fromisoformat(t["before"]), now, zone),
+        )
+        for t in line.get("transfers", [])
+    ]
+    unmet = line["missing"] - sum(t["quantity"] for t in line.get("transfers", []))
+    if unmet > 0:
+        moves.append(_("%(amount)s spare nowhere", amount=wording.quantity(unmet, line["unit"])))
+    return " — ".join([text, "; ".join(moves)]) if moves else text
+
+
+def _transfer_url(base_url: str, transfer: dict[str, Any]) -> str:
+    query = urlencode(
+        {
+            "item_id": transfer["item_id"],
+            "from_site_id": transfer["from_site_id"],
+            "to_site_id": transfer["to_site_id"],
+            "quantity": transfer["quantity"],
+        }
+    )
+    return f"{base_url}/stock/transfer?{query}"
+
+
+def _eviction_line(change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo) -> ChangeLine:
+    f = change.figures
+    head = _("Eviction in %(area)s", area=f.get("area", ""))
+    counts = []
+    if f.get("shelters"):
+        counts.append(
+            ngettext("%(num)d shelter destroyed", "%(num)d shelters destroyed", f["shelters"])
+        )
+    if f.get("people"):
+        counts.append(ngettext("%(num)d person affected", "%(num)d people affected", f["people"]))
+    if change.change == "resolved":
+        text = PREFIX["resolved"] + _("%(head)s: nothing left to replace", head=head)
+    else:
+        wanted = ", ".join(
+            _(
+                "%(amount)s (%(held)s held)",
+                amount=wording.amount_of(line["quantity"], line["unit"], line["label"]),
+                held=line.get("held", 0),
+            )
+            for line in f.get("lines", [])
+        )
+        due = wording.deadline(datetime.fromisoformat(f["due"]), now, zone)
+        text = f"{PREFIX.get(change.change, '')}{head}: {', '.join(counts)} → " + _(
+            "%(wanted)s needed by %(due)s", wanted=wanted, due=due
+        )
+    url = f"{base_url}/incidents/{f.get('incident_id')}"
+    payload = _payload(
+        change,
+        url,
+        incident={"id": f.get("incident_id"), "area": f.get("area"), "due": f.get("due")},
+    )
+    return ChangeLine(_urgency(change), (1, f.get("due", "")), head, text, url, payload)
+
+
+def _alerts_message(
+    organisation: Organisation, delivery: Delivery, lines: list[ChangeLine], base_url: str
+) -> Message:
+    counts = Counter(line.urgency for line in lines)
+    named = [
+        ngettext("%(num)d critical", "%(num)d critical", counts[CRITICAL]),
+        ngettext("%(num)d warning", "%(num)d warnings", counts[WARNING]),
+        ngettext("%(num)d eased", "%(num)d eased", counts[EASED]),
+        ngettext("%(num)d resolved", "%(num)d resolved", counts[RESOLVED]),
+    ]
+    tally = ", ".join(text for urgency, text in enumerate(named) if counts[urgency])
+    titles = list(dict.fromkeys(line.title for line in lines))
+    shown = ", ".join(titles[:SUBJECT_TITLES])
+    if len(titles) > SUBJECT_TITLES:
+        shown += " " + _("and %(num)d more", num=len(titles) - SUBJECT_TITLES)
+    subject = f"[{organisation.name}] {tally}: {shown}"
+    body = [f"{line.text}\n  {line.url}" for line in lines]
+    text = "\n\n".join([*body, _("Needs page: %(url)s", url=f"{base_url}/needs")])
+    payload = {
+        "event": "alerts",
+        "organisation": organisation.slug,
+        "batch_id": delivery.batch_id,
+        "changes": [line.payload for line in lines],
         "text": text,
     }
     return Message(subject, text, payload)
+
+
+# --- reports and digests ---------------------------------------------------------------------
 
 
 def _report(
@@ -100,31 +345,31 @@ def _report(
 
 
 def _digest(
-    organisation: Organisation, delivery: Delivery, needs_url: str, zone: ZoneInfo
+    organisation: Organisation, delivery: Delivery, base_url: str, zone: ZoneInfo, now: datetime
 ) -> Message:
-    lines = alerts.digest_lines(organisation.id)
+    lines = alerts.digest_lines(organisation.id)  # criticals first
     critical = sum(1 for line in lines if line.severity == "critical")
-    subject = (
-        f"[{organisation.name}] Shortages on {delivery.digest_date:%a %d %b}: "
-        f"{critical} critical, {len(lines) - critical} warning"
+    subject = f"[{organisation.name}] " + _(
+        "Shortages on %(day)s: %(critical)d critical, %(warning)d warning",
+        day=f"{delivery.digest_date:%a} {delivery.digest_date.day} {delivery.digest_date:%b}",
+        critical=critical,
+        warning=len(lines) - critical,
     )
-    body = [
-        f"- {line.label} ({line.severity}): held {line.figures['held']}, "
-        f"need {line.figures['need']}, short {line.figures['shortfall']}"
-        + (
-            f", runs out {_when(line.figures['short_by'], zone)}"
-            if line.figures.get("short_by")
-            else ""
-        )
-        for line in lines
-    ] or ["Nothing is short. Well done."]
-    text = "\n".join([subject, "", *body, "", f"Needs page: {needs_url}"])
+    body = [_digest_line(line, now, zone) for line in lines] or [_("Nothing is short. Well done.")]
+    needs_url = f"{base_url}/needs"
+    text = "\n".join([subject, "", *body, "", _("Needs page: %(url)s", url=needs_url)])
     payload = {
         "event": "digest",
         "organisation": organisation.slug,
         "date": delivery.digest_date.isoformat(),
         "alerts": [
-            {"label": line.label, "severity": line.severity, "figures": line.figures}
+            {
+                "kind": line.kind,
+                "label": line.label,
+                "unit": line.unit,
+                "severity": line.severity,
+                "figures": line.figures,
+            }
             for line in lines
         ],
         "url": needs_url,
@@ -133,28 +378,28 @@ def _digest(
     return Message(subject, text, payload)
 
 
-def _figure_lines(figures: dict[str, Any], unit: str, zone: ZoneInfo) -> list[str]:
-    cover = figures.get("days_of_cover")
-    lines = [
-        f"Held: {figures['held']} {unit} in warehouses and kitchens.",
-        f"Committed to distributions: {figures['committed_48h']} in the next 48 h, "
-        f"{figures['committed']} in {figures['horizon_days']} days.",
-        f"Need over {figures['horizon_days']} days: {figures['need']} "
-        f"(min stock {figures['min_stock']} included); short by {figures['shortfall']}.",
-        "Days of cover: "
-        + (
-            f"{cover} (target {figures['cover_target_days']})."
-            if cover is not None
-            else "no use yet."
-        ),
-    ]
-    if figures.get("short_by"):
-        lines.append(f"Runs out: {_when(figures['short_by'], zone)}.")
-    return lines
-
-
-def _when(value: str, zone: ZoneInfo) -> str:
-    return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
+def _digest_line(line: alerts.DigestLine, now: datetime, zone: ZoneInfo) -> str:
+    """Say one open alert in a line, with units: "- Blanket (critical): 10 pieces held, …"."""
+    f = line.figures
+    head = f"- {line.label} ({_(line.severity)}): "
+    if line.kind == "distribution":
+        starts = wording.day_time(datetime.fromisoformat(f["starts_at"]), now, zone)
+        return head + _(
+            "%(when)s, %(missing)s missing at its sources", when=starts, missing=f["missing"]
+        )
+    if line.kind == "eviction":
+        due = wording.deadline(datetime.fromisoformat(f["due"]), now, zone)
+        return head + _("eviction replacement needed by %(due)s", due=due)
+    text = head + _(
+        "%(held)s held, need %(need)s, short by %(short)s",
+        held=wording.quantity(f["held"], line.unit),
+        need=f["need"],
+        short=f["shortfall"],
+    )
+    if f.get("short_by"):
+        runs_out = datetime.fromisoformat(f["short_by"])
+        text += ", " + _("runs out %(when)s", when=wording.half_day(runs_out, now, zone))
+    return text
 
 
 def send(channel: Channel, message: Message, config: dict[str, Any]) -> None:
@@ -172,6 +417,9 @@ def send_email(to: str, message: Message, config: dict[str, Any]) -> None:
     email["From"] = config["SMTP_FROM"]
     email["To"] = to
     email["Subject"] = message.subject
+    # RFC 5322 wants both; some servers add them, others mark the mail as spam without.
+    email["Date"] = formatdate(localtime=False, usegmt=True)
+    email["Message-ID"] = make_msgid(domain=_mail_domain(config))
     email.set_content(message.text)
     if message.attachment is not None:
         name, content = message.attachment
@@ -187,6 +435,12 @@ def send_email(to: str, message: Message, config: dict[str, Any]) -> None:
             smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryFailed(f"SMTP {config['SMTP_HOST']}:{config['SMTP_PORT']}: {exc}") from exc
+
+
+def _mail_domain(config: dict[str, Any]) -> str:
+    """Return the host of BASE_URL, for Message-IDs (the sender's own name, not localhost's)."""
+    host = urlsplit(str(config.get("BASE_URL") or "")).hostname
+    return host or "localhost"
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -20,6 +20,9 @@ DIGEST_CHECK_MINUTES = 15
 WEEKLY_CHECK_MINUTES = 60
 # Queued reports are looked for this often (one indexed query when there are none).
 REPORT_QUEUE_SECONDS = 10
+# Writes that change what is held or committed are looked for this often (one small query);
+# with changes.QUIET and LONGEST, a change is checked within a minute.
+CHANGED_CHECK_SECONDS = 15
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
@@ -28,6 +31,8 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
     scheduler = kind(job_defaults=JOB_DEFAULTS, timezone="UTC")
     triggers = {
         "check-shortages": IntervalTrigger(minutes=app.config["CHECK_SHORTAGES_MINUTES"]),
+        # Only the organisations written to since: the full check's lock, so never alongside.
+        "check-changed": IntervalTrigger(seconds=CHANGED_CHECK_SECONDS),
         # Nightly, when nobody is recording outcomes.
         "extend-series": CronTrigger(hour=2, minute=30, timezone="Europe/Paris"),
         # Each organisation's digest goes at 07:00 its own time; the job checks often.
@@ -37,9 +42,12 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         # Reports asked for on the page or through the API, made off the request path.
         "make-reports": IntervalTrigger(seconds=REPORT_QUEUE_SECONDS),
     }
+    # The full check runs at start-up too: no blind half-hour after a restart.
+    first_runs = {"check-shortages": datetime.now(UTC)}
     for name, trigger in triggers.items():
+        extra = {"next_run_time": first_runs[name]} if name in first_runs else {}
         scheduler.add_job(
-            _runner(app, name), trigger=trigger, id=name, name=name, replace_existing=True
+            _runner(app, name), trigger=trigger, id=name, name=name, replace_existing=True, **extra
         )
     return scheduler
 

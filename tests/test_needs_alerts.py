@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from email.header import decode_header, make_header
 
+import pytest
 from servers import free_port, smtp_server, webhook_server
 from sqlalchemy import func, select
 
@@ -105,19 +107,19 @@ def test_needs_equal_a_hand_calculation(world):
 
     figures = _by_item(world, now)
     blanket = figures[world.items["blanket"]]
-    held = 150 - 5 - 56 - 28 + 20
-    assert blanket.held == held == 81
-    assert blanket.consumption_rate == 3.0
+    held = 150 - 56 - 28 + 20  # the 5 moved to the point are held there too
+    assert blanket.held == held == 86
+    assert blanket.consumption_rate == pytest.approx(3.0)
     assert (blanket.committed, blanket.committed_48h) == (105, 55)
     assert blanket.need == max(105, 3.0 * 7, 0) + 10 == 115
-    assert blanket.shortfall == 115 - 81
-    assert blanket.days_of_cover == 27.0
+    assert blanket.shortfall == 115 - 86
+    assert blanket.days_of_cover == pytest.approx(86 / 3)  # unrounded: pages round
     assert blanket.status == "warning"
-    assert blanket.short_by == now + timedelta(hours=72)  # 81 - 30 - 25 - 50 < 0 there
+    assert blanket.short_by == now + timedelta(hours=72)  # 86 - 30 - 25 - 50 < 0 there
 
     water = figures[world.items["water"]]
     assert water.people == 120
-    assert water.need_from_people == 120 * 15 * 7
+    assert water.need_from_people == pytest.approx(120 * 15 * 7)
     assert water.need == 12_600 + 500
     assert water.shortfall == 12_600 + 500 - 3000
     assert water.days_of_cover is None
@@ -167,26 +169,92 @@ def test_alerts_open_escalate_resolve_without_duplicates(world):
     db.session.commit()
     (opened,) = alerts.reconcile(world.org_id, now)
     assert (opened.change, opened.severity, opened.figures["shortfall"]) == ("opened", "warning", 5)
+    assert opened.alert.key == f"item:{world.items['tent']}"
     assert alerts.reconcile(world.org_id, now) == []  # no second alert
 
-    _one_off(world, "tent", 60, now + timedelta(hours=10))  # 60 in 48 h > 50 held
+    tonight = _one_off(world, "tent", 60, now + timedelta(hours=10))  # 60 in 48 h > 50 held
     db.session.commit()
-    (escalated,) = alerts.reconcile(world.org_id, now)
+    escalated, short_tonight = alerts.reconcile(world.org_id, now)
     assert (escalated.change, escalated.severity) == ("escalated", "critical")
     assert escalated.alert_id == opened.alert_id
+    assert (short_tonight.change, short_tonight.alert.key) == (
+        "opened",
+        f"distribution:{tonight.id}",
+    )
+    assert short_tonight.figures["lines"][0]["missing"] == 10
+    assert escalated.batch_id == short_tonight.batch_id != opened.batch_id
 
     _receive(world, "tent", 500, days_ago=0)
     db.session.commit()
-    (resolved,) = alerts.reconcile(world.org_id, now)
-    assert (resolved.change, resolved.alert_id) == ("resolved", opened.alert_id)
+    resolved = alerts.reconcile(world.org_id, now)
+    assert [(c.change, c.alert.kind) for c in resolved] == [
+        ("resolved", "item"),
+        ("resolved", "distribution"),
+    ]
     db.session.commit()
     assert alerts.open_alerts_of(world.org_id) == []
-    queued = {(d.channel_id, d.alert_change_id) for d in db.session.scalars(select(Delivery))}
+    queued = {(d.channel_id, d.batch_id) for d in db.session.scalars(select(Delivery))}
+    # One delivery per channel per batch; the critical-only channel hears the escalation
+    # and that the critical is over, not the first warning.
     assert queued == {
-        (channel.id, opened.id),
-        (channel.id, escalated.id),
-        (critical_only.id, escalated.id),
+        (channel.id, opened.batch_id),
+        (channel.id, escalated.batch_id),
+        (critical_only.id, escalated.batch_id),
+        (channel.id, resolved[0].batch_id),
+        (critical_only.id, resolved[0].batch_id),
     }
+
+
+def test_an_item_resolves_only_past_the_margin_and_a_met_critical_eases(world):
+    now = datetime.now(UTC)
+    for key in ("blanket", "sleeping_bag", "tent", "tarp", "water"):
+        catalogue.set_item_active(world.org_id, world.items[key], False)
+    # Shoes: min stock 10, nothing planned, 4 held: a warning.
+    _receive(world, "shoes42", 4)
+    db.session.commit()
+    (opened,) = alerts.reconcile(world.org_id, now)
+    assert (opened.change, opened.severity) == ("opened", "warning")
+    # A donation brings it to its need (10): ok, but within the 10 % margin (11): stays open.
+    _receive(world, "shoes42", 6, days_ago=0)
+    db.session.commit()
+    assert alerts.reconcile(world.org_id, now) == []
+    assert [a.key for a in alerts.open_alerts_of(world.org_id)] == [opened.alert.key]
+    # One pair lost: short again, but the alert never closed, so nothing new is said.
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=world.items["shoes42"],
+        quantity=1,
+        reason="worn out",
+        occurred_at=now - timedelta(hours=1),
+    )
+    db.session.commit()
+    assert alerts.reconcile(world.org_id, now) == []
+    # The lost pair made a use rate, so the need is 11 now: 13 held = ceil(11 × 1.1) resolves.
+    _receive(world, "shoes42", 4, days_ago=0)
+    db.session.commit()
+    (resolved,) = alerts.reconcile(world.org_id, now)
+    assert (resolved.change, resolved.alert_id) == ("resolved", opened.alert_id)
+
+    # A critical that is met again eases to a warning (with a change) until past the margin.
+    distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["gs_store"],
+        starts_at=now + timedelta(hours=30),
+        lines=[(world.items["shoes42"], 20)],
+    )
+    db.session.commit()
+    changes = alerts.reconcile(world.org_id, now)
+    item_change = next(c for c in changes if c.alert.kind == "item")
+    assert (item_change.change, item_change.severity) == ("opened", "critical")
+    _receive(world, "shoes42", 18, days_ago=0)  # 31 held, need 30, threshold 33
+    db.session.commit()
+    changes = alerts.reconcile(world.org_id, now)
+    eased = next(c for c in changes if c.alert.kind == "item")
+    assert (eased.change, eased.severity, eased.alert.severity) == ("eased", "warning", "warning")
+    assert alerts.wants("critical", eased)  # a critical-only channel hears it is over
 
 
 def _short_blankets(world) -> None:
@@ -209,27 +277,33 @@ def test_email_and_signed_webhook_arrive_and_a_dead_channel_is_retried(app, worl
         )
         db.session.commit()
         summary = run_job(app, "check-shortages")
-        assert "1 alert(s) opened or escalated; 2 delivered, 1 failed." in summary
+        # The item and tonight's distribution: one message per channel listing both.
+        assert "2 alert change(s); 2 delivered, 1 failed." in summary
         (mail,) = inbox.messages
         assert mail["To"] == "coordinator@example.org"
-        assert mail["Subject"].startswith("[Calais Aid] CRITICAL: Blanket short by ")
-        body = mail.get_payload()
-        assert "Held: 10 piece in warehouses and kitchens." in body
-        assert "Committed to distributions: 40 in the next 48 h" in body
-        assert "http://127.0.0.1:5000/needs" in body
+        subject = str(make_header(decode_header(mail["Subject"])))
+        assert subject.startswith("[Calais Aid] 2 critical: Verrotières point ")
+        assert subject.endswith(", Blanket")
+        assert mail["Date"] and mail["Message-ID"].endswith("@127.0.0.1>")
+        body = mail.get_payload(decode=True).decode()
+        assert "Blanket: 10 pieces held, 40 committed in 48 h, runs out " in body
+        assert "Main warehouse holds 10 of 40 Blanket — 30 pieces spare nowhere" in body
+        assert body.index("Verrotières point") < body.index("Blanket: 10 pieces held")
+        assert f"http://127.0.0.1:5000/needs#item-{world.items['blanket']}" in body
         (hook,) = hooks
         expected = hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
         assert hook.headers["X-Logistics-Signature"] == expected
-        assert hook.json["event"] == "alert.opened"
-        assert hook.json["figures"]["held"] == 10 and hook.json["figures"]["shortfall"] == 40
+        assert hook.json["event"] == "alerts"
+        shortage, item = hook.json["changes"]
+        assert (shortage["kind"], shortage["site"]["name"]) == ("distribution", "Verrotières point")
+        assert item["item"]["label"] == "Blanket"
+        assert item["figures"]["held"] == 10 and item["figures"]["shortfall"] == 40
         failed = db.session.scalar(select(Delivery).where(Delivery.channel_id == dead.id))
         assert (failed.status, failed.attempts) == ("pending", 1)
         assert "Connection refused" in failed.last_error or "refused" in failed.last_error.lower()
         assert failed.next_attempt_at > datetime.now(UTC)
         # A rerun sends nothing twice, and the dead channel waits for its backoff.
-        assert "0 alert(s) opened or escalated; 0 delivered, 0 failed." in run_job(
-            app, "check-shortages"
-        )
+        assert "0 alert change(s); 0 delivered, 0 failed." in run_job(app, "check-shortages")
         assert len(inbox.messages) == 1 and len(hooks) == 1
 
 
@@ -285,10 +359,11 @@ def test_two_schedulers_at_once_deliver_each_alert_once(app, world, database_url
     opened = db.session.scalar(
         select(func.count(AlertChange.id)).where(AlertChange.change == "opened")
     )
-    assert opened == 2  # blankets and tents
-    assert len(inbox.messages) == 2
-    assert len(hooks) == 2
-    assert sorted(h.json["item"]["label"] for h in hooks) == ["Blanket", "Tent (2-person)"]
+    assert opened == 4  # blankets and tents, and the two distributions they are short for
+    assert len(inbox.messages) == 1  # one batch: one message per channel
+    (hook,) = hooks
+    labels = sorted(c["item"]["label"] for c in hook.json["changes"] if c["kind"] == "item")
+    assert labels == ["Blanket", "Tent (2-person)"]
 
 
 def test_run_job_refuses_an_unknown_job_and_lists_the_real_ones(app):
@@ -313,8 +388,11 @@ def test_daily_digest_is_queued_once_per_day_and_lists_open_alerts(app, world):
         assert send_due_deliveries() == (1, 0)
     (mail,) = inbox.messages
     assert mail["To"] == world.email("coordinator")
-    assert mail["Subject"] == "[Calais Aid] Shortages on Thu 26 Nov: 1 critical, 0 warning"
-    assert "- Blanket (critical): held 10, need 50, short 40" in mail.get_payload()
+    # Tonight's distribution short of blankets, and blankets short across the organisation.
+    assert mail["Subject"] == "[Calais Aid] Shortages on Thu 26 Nov: 2 critical, 0 warning"
+    body = mail.get_payload(decode=True).decode()
+    assert "- Blanket (critical): 10 pieces held, need 50, short by 40" in body
+    assert "30 missing at its sources" in body
 
 
 def test_a_delivery_that_cannot_be_composed_is_logged_and_others_still_go(app, world, tmp_path):

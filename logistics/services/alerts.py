@@ -1,8 +1,9 @@
-"""Shortage alerts: reconcile them with the needs, queue deliveries, and track each attempt."""
+"""Alerts: reconcile them with the needs, the distributions and evictions; deliver batches."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,13 +21,17 @@ from ..models import (
     CHANNEL_MODES,
     SEVERITIES,
     Alert,
+    AlertBatch,
     AlertChange,
     Channel,
     Delivery,
-    Item,
+    Distribution,
+    Incident,
     Membership,
+    Organisation,
 )
 from ..models.types import utcnow
+from . import coverage, replacement
 from .errors import ValidationError
 from .needs import Need, compute_needs
 from .rows import owned
@@ -42,55 +47,253 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 
 def reconcile(organisation_id: int, now: datetime | None = None) -> list[AlertChange]:
-    """Open, escalate and resolve alerts so they match the needs; queue their deliveries.
+    """Bring item and distribution alerts in line with the needs; queue one batch of changes.
 
-    Safe to rerun: an item with an open alert never gets a second one.
+    Every change of the check goes in one AlertBatch, and each channel gets one delivery
+    listing the changes it wants. Safe to rerun: a subject has one open alert at most (its
+    key), and a rerun with nothing new changes nothing.
     """
     moment = now or utcnow()
-    needs = {need.item_id: need for need in compute_needs(organisation_id, now=moment)}
-    open_alerts = {alert.item_id: alert for alert in open_alerts_of(organisation_id)}
+    margin = db.session.get(Organisation, organisation_id).resolve_margin_percent
+    open_by_key = {alert.key: alert for alert in _open_alerts(organisation_id)}
+    changes = [
+        *_reconcile_items(organisation_id, open_by_key, margin, moment),
+        *_reconcile_distributions(organisation_id, open_by_key, moment),
+        *_expire_evictions(open_by_key, moment),
+    ]
+    _batch(organisation_id, changes, moment)
+    return changes
+
+
+def resolve_threshold(need: int, margin_percent: int) -> int:
+    """Return what must be held for an item alert to resolve: the need plus the margin."""
+    return math.ceil(need * (100 + margin_percent) / 100)
+
+
+def _open_alerts(organisation_id: int, key: str | None = None) -> list[Alert]:
+    query = select(Alert).where(
+        Alert.organisation_id == organisation_id, Alert.resolved_at.is_(None)
+    )
+    if key is not None:
+        query = query.where(Alert.key == key)
+    return list(db.session.scalars(query))
+
+
+def _reconcile_items(
+    organisation_id: int, open_by_key: dict[str, Alert], margin: int, moment: datetime
+) -> list[AlertChange]:
     changes = []
-    for item_id, need in needs.items():
-        alert = open_alerts.pop(item_id, None)
+    watched = set()
+    for need in compute_needs(organisation_id, now=moment):
+        key = f"item:{need.item_id}"
+        watched.add(key)
+        alert = open_by_key.get(key)
         if alert is None and need.status == "ok":
             continue  # most items: nothing to open or resolve, no figures to build
-        change = _reconcile_item(organisation_id, alert, need, moment)
+        change = _reconcile_item(organisation_id, alert, need, margin, moment)
         if change is not None:
             changes.append(change)
-    for alert in open_alerts.values():  # items retired since: nothing to watch any more
-        changes.append(_change(alert, "resolved", alert.severity, alert.figures, moment))
-        alert.resolved_at = moment
-    db.session.flush()  # one flush writes every alert and change
-    queue_alert_deliveries(
-        organisation_id, [c for c in changes if c.change in ("opened", "escalated")], moment
-    )
+    for key, alert in open_by_key.items():
+        if alert.kind == "item" and key not in watched:  # retired since: nothing to watch
+            changes.append(_resolve(alert, "resolved", alert.figures, moment))
     return changes
 
 
 def _reconcile_item(
-    organisation_id: int, alert: Alert | None, need: Need, moment: datetime
+    organisation_id: int, alert: Alert | None, need: Need, margin: int, moment: datetime
 ) -> AlertChange | None:
+    """Open, escalate, ease or resolve one item's alert; it resolves only past the margin."""
     figures = need.figures()
-    if need.status == "ok":
-        if alert is None:
-            return None
-        alert.resolved_at = moment
-        alert.figures = figures
-        return _change(alert, "resolved", alert.severity, figures, moment)
     if alert is None:
-        alert = Alert(
-            organisation_id=organisation_id,
-            item_id=need.item_id,
-            severity=need.status,
-            opened_at=moment,
-            figures=figures,
-        )
-        db.session.add(alert)
+        alert = _open(organisation_id, "item", f"item:{need.item_id}", need.status, figures, moment)
+        alert.item_id = need.item_id
         return _change(alert, "opened", need.status, figures, moment)
-    escalates = SEVERITY_RANK[need.status] > SEVERITY_RANK[alert.severity]
-    alert.severity = need.status  # an easing critical becomes a warning, without a message
-    alert.figures = figures
-    return _change(alert, "escalated", need.status, figures, moment) if escalates else None
+    if need.status == "ok" and need.held >= resolve_threshold(need.need, margin):
+        return _resolve(alert, "resolved", figures, moment)
+    # Short, or met but within the margin: it stays open, and a met critical is a warning.
+    status = "warning" if need.status == "ok" else need.status
+    _set_figures(alert, figures)
+    if status == alert.severity:
+        return None
+    change = "escalated" if SEVERITY_RANK[status] > SEVERITY_RANK[alert.severity] else "eased"
+    alert.severity = status
+    return _change(alert, change, status, figures, moment)
+
+
+def _reconcile_distributions(
+    organisation_id: int, open_by_key: dict[str, Alert], moment: datetime
+) -> list[AlertChange]:
+    """Open an alert per distribution its sources cannot cover; resolve or expire the rest."""
+    changes = []
+    found = set()
+    for shortage in coverage.distribution_shortages(organisation_id, moment):
+        key = f"distribution:{shortage.distribution_id}"
+        found.add(key)
+        figures = shortage.figures()
+        alert = open_by_key.get(key)
+        if alert is None:
+            alert = _open(organisation_id, "distribution", key, "critical", figures, moment)
+            alert.distribution_id = shortage.distribution_id
+            changes.append(_change(alert, "opened", "critical", figures, moment))
+        elif shortage.missing > int(alert.figures.get("missing", 0)):
+            _set_figures(alert, figures)
+            changes.append(_change(alert, "escalated", "critical", figures, moment))
+        else:  # less missing, or other transfers: the page shows it, nobody is messaged
+            _set_figures(alert, figures)
+    gone = [a for k, a in open_by_key.items() if a.kind == "distribution" and k not in found]
+    if gone:
+        ahead = _still_ahead({a.distribution_id for a in gone if a.distribution_id}, moment)
+        for alert in gone:
+            covered = alert.distribution_id in ahead
+            changes.append(
+                _resolve(alert, "resolved" if covered else "expired", alert.figures, moment)
+            )
+    return changes
+
+
+def _still_ahead(distribution_ids: set[int], moment: datetime) -> set[int]:
+    """Return which distributions are still planned and yet to start."""
+    if not distribution_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Distribution.id).where(
+                Distribution.id.in_(sorted(distribution_ids)),
+                Distribution.status == "planned",
+                Distribution.starts_at >= moment,
+            )
+        )
+    )
+
+
+def _expire_evictions(open_by_key: dict[str, Alert], moment: datetime) -> list[AlertChange]:
+    """Close, without a message, the eviction alerts whose replacement is past due."""
+    return [
+        _resolve(alert, "expired", alert.figures, moment)
+        for alert in open_by_key.values()
+        if alert.kind == "eviction" and _past_due(alert.figures, moment)
+    ]
+
+
+def _past_due(figures: dict[str, Any], moment: datetime) -> bool:
+    due = figures.get("due")
+    return due is not None and datetime.fromisoformat(due) <= moment
+
+
+# --- evictions -------------------------------------------------------------------------------
+
+
+def respond_to_eviction(
+    organisation_id: int, incident: Incident, now: datetime | None = None
+) -> AlertBatch | None:
+    """Open, update or resolve the alert of an incident's replacement; return its batch.
+
+    Called when an incident is saved. Its counts times the replacement kit make the lines;
+    an empty kit, or no counts, means no alert. The batch's deliveries are queued here; the
+    view sends them once it has committed.
+    """
+    moment = now or utcnow()
+    key = f"incident:{incident.id}"
+    alert = next(iter(_open_alerts(organisation_id, key)), None)
+    counted = bool(incident.shelters_affected or incident.people_affected)
+    if alert is None and not counted:
+        return None  # most incidents: nothing to replace, nothing to close
+    lines = _eviction_needs(organisation_id, incident, moment) if counted else []
+    figures = _eviction_figures(incident, lines) if lines else None
+    late = figures is not None and _past_due(figures, moment)
+    if late:
+        figures = None  # recorded after the fact: nothing left to bring in time
+    change = None
+    if alert is None and figures is not None:
+        alert = _open(organisation_id, "eviction", key, "critical", figures, moment)
+        alert.incident_id = incident.id
+        change = _change(alert, "opened", "critical", figures, moment)
+    elif alert is not None and figures is None:  # counts removed (a message), or past due
+        change = _resolve(alert, "expired" if late else "resolved", alert.figures, moment)
+    elif alert is not None and figures is not None:
+        asked = _asked(figures) != _asked(alert.figures)
+        _set_figures(alert, figures)
+        if asked:
+            change = _change(alert, "updated", "critical", figures, moment)
+    return _batch(organisation_id, [change] if change else [], moment)
+
+
+def _eviction_needs(organisation_id: int, incident: Incident, moment: datetime) -> list[Any]:
+    # replacement.eviction_needs lands with the replacement kit's service; until then, no
+    # kit can be read, so no eviction asks for anything.
+    needs_of = getattr(replacement, "eviction_needs", None)
+    return list(needs_of(organisation_id, incident, moment)) if needs_of else []
+
+
+def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
+    plain = [_plain(line) for line in lines]
+    due = min(line["due"] for line in plain)
+    return {
+        "incident_id": incident.id,
+        "area": incident.area,
+        "shelters": incident.shelters_affected or 0,
+        "people": incident.people_affected or 0,
+        "due": due,
+        "lines": plain,
+    }
+
+
+def _plain(line: Any) -> dict[str, Any]:
+    """Return a replacement line as plain JSON values (its due time in ISO 8601)."""
+    values = dict(line) if isinstance(line, dict) else dict(vars(line))
+    values = {
+        name: values[name]
+        for name in ("item_id", "label", "unit", "quantity", "held", "due")
+        if name in values
+    }
+    if isinstance(values.get("due"), datetime):
+        values["due"] = values["due"].isoformat()
+    return values
+
+
+def _asked(figures: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what an eviction asks for (counts and quantities), not what is held today."""
+    return (
+        figures.get("shelters"),
+        figures.get("people"),
+        tuple((line["item_id"], line["quantity"]) for line in figures.get("lines", [])),
+    )
+
+
+# --- alerts, changes and batches -------------------------------------------------------------
+
+
+def _open(
+    organisation_id: int,
+    kind: str,
+    key: str,
+    severity: str,
+    figures: dict[str, Any],
+    moment: datetime,
+) -> Alert:
+    alert = Alert(
+        organisation_id=organisation_id,
+        kind=kind,
+        key=key,
+        severity=severity,
+        opened_at=moment,
+        figures=figures,
+    )
+    db.session.add(alert)
+    return alert
+
+
+def _set_figures(alert: Alert, figures: dict[str, Any]) -> None:
+    if alert.figures != figures:  # an equal value would still be written
+        alert.figures = figures
+
+
+def _resolve(alert: Alert, change: str, figures: dict[str, Any], moment: datetime) -> AlertChange:
+    """Close an alert: "resolved" is sent, "expired" is only recorded."""
+    alert.resolved_at = moment
+    _set_figures(alert, figures)
+    # The change keeps the severity it had, so a critical-only channel hears it is over.
+    return _change(alert, change, alert.severity, figures, moment)
 
 
 def _change(
@@ -99,6 +302,32 @@ def _change(
     record = AlertChange(alert=alert, change=change, severity=severity, at=moment, figures=figures)
     db.session.add(record)
     return record
+
+
+def _batch(organisation_id: int, changes: list[AlertChange], moment: datetime) -> AlertBatch | None:
+    """Put one check's changes in one batch; queue one delivery per channel that wants any."""
+    if not changes:
+        db.session.flush()  # figures brought up to date are written all the same
+        return None
+    batch = AlertBatch(organisation_id=organisation_id, created_at=moment)
+    db.session.add(batch)
+    for change in changes:
+        change.batch = batch
+    db.session.flush()  # one flush writes every alert, change and the batch
+    queue_batch_deliveries(organisation_id, batch, changes, moment)
+    return batch
+
+
+def wants(min_severity: str, change: AlertChange) -> bool:
+    """Return whether a channel of this minimum severity is sent this change.
+
+    Expired changes are never sent. An eased or resolved change is judged by the severity
+    the alert had, so a critical-only channel is told its critical is over.
+    """
+    if change.change == "expired":
+        return False
+    severity = "critical" if change.change == "eased" else change.severity
+    return SEVERITY_RANK[severity] >= SEVERITY_RANK[min_severity]
 
 
 # Alert lists show each alert's item and its history: loaded with the list, not per row.
@@ -336,29 +565,55 @@ def _alert_channels_of(organisation_id: int, membership_id: int) -> list[Channel
 # --- deliveries --------------------------------------------------------------------------------
 
 
-def queue_alert_deliveries(
-    organisation_id: int, changes: list[AlertChange], moment: datetime
+def queue_batch_deliveries(
+    organisation_id: int, batch: AlertBatch, changes: list[AlertChange], moment: datetime
 ) -> int:
-    """Queue one delivery of each alert change per active immediate channel that wants it."""
-    if not changes:
-        return 0
-    channels = _active_channels(organisation_id, mode="immediate")
+    """Queue one delivery of a batch per active immediate channel that wants any change of it."""
     rows = [
         {
             "organisation_id": organisation_id,
             "channel_id": channel.id,
-            "alert_change_id": change.id,
+            "batch_id": batch.id,
             "next_attempt_at": moment,
         }
-        for change in changes
-        for channel in channels
-        if SEVERITY_RANK[change.severity] >= SEVERITY_RANK[channel.min_severity]
+        for channel in _active_channels(organisation_id, mode="immediate")
+        if any(wants(channel.min_severity, change) for change in changes)
     ]
     if rows:
-        # One bulk INSERT, no objects and no RETURNING: nothing here reads a delivery back
-        # (85 of them: 15 ms through the unit of work on PostgreSQL, 6 ms this way).
+        # One bulk INSERT, no objects and no RETURNING: nothing here reads a delivery back.
         db.session.execute(insert(Delivery), rows)
     return len(rows)
+
+
+def batch_changes(delivery: Delivery) -> list[AlertChange]:
+    """Return the changes a delivery carries that its channel wants (one for an old delivery)."""
+    if delivery.batch_id is None:
+        return [delivery.alert_change] if delivery.alert_change is not None else []
+    changes = db.session.scalars(
+        select(AlertChange)
+        .where(AlertChange.batch_id == delivery.batch_id)
+        .options(selectinload(AlertChange.alert).selectinload(Alert.item))
+        .order_by(AlertChange.id)
+    )
+    return [change for change in changes if wants(delivery.channel.min_severity, change)]
+
+
+def pending_batches_of(organisation_id: int, key: str) -> list[int]:
+    """Return the batches with a change of an alert (by key) that still have a delivery to make."""
+    return list(
+        db.session.scalars(
+            select(Delivery.batch_id)
+            .join(AlertChange, AlertChange.batch_id == Delivery.batch_id)
+            .join(Alert, Alert.id == AlertChange.alert_id)
+            .where(
+                Alert.organisation_id == organisation_id,
+                Alert.key == key,
+                Delivery.status == "pending",
+            )
+            .distinct()
+            .order_by(Delivery.batch_id)
+        )
+    )
 
 
 def queue_digests(organisation_id: int, day: date, moment: datetime | None = None) -> int:
@@ -399,16 +654,21 @@ def _active_channels(organisation_id: int, mode: str) -> list[Channel]:
     )
 
 
-def due_delivery_ids(now: datetime | None = None, limit: int = 200) -> list[int]:
-    """Return pending deliveries whose time has come, oldest first (every organisation)."""
+def due_delivery_ids(
+    now: datetime | None = None, limit: int = 200, *, batch_id: int | None = None
+) -> list[int]:
+    """Return pending deliveries whose time has come, oldest first (every organisation).
+
+    With batch_id, only that batch's (an eviction's message, sent by the request).
+    """
     moment = now or utcnow()
+    query = select(Delivery.id).where(
+        Delivery.status == "pending", Delivery.next_attempt_at <= moment
+    )
+    if batch_id is not None:
+        query = query.where(Delivery.batch_id == batch_id)
     return list(
-        db.session.scalars(
-            select(Delivery.id)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= moment)
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-        )
+        db.session.scalars(query.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
     )
 
 
@@ -459,20 +719,34 @@ def deliveries_of(
     query = select(Delivery).where(Delivery.organisation_id == organisation_id)
     if channel_id is not None:
         query = query.where(Delivery.channel_id == channel_id)
-    query = query.options(selectinload(Delivery.alert_change))
+    query = query.options(selectinload(Delivery.alert_change), selectinload(Delivery.batch))
     return list(db.session.scalars(query.order_by(Delivery.id.desc()).limit(limit)))
 
 
 @dataclass(frozen=True)
-class ItemLine:
+class DigestLine:
+    kind: str
     label: str
+    unit: str
     severity: str
     figures: dict[str, Any]
 
 
-def digest_lines(organisation_id: int) -> list[ItemLine]:
-    """Return one line per open alert, for a digest."""
-    return [
-        ItemLine(db.session.get(Item, a.item_id).label, a.severity, a.figures)
-        for a in open_alerts_of(organisation_id)
-    ]
+def digest_lines(organisation_id: int) -> list[DigestLine]:
+    """Return one line per open alert for a digest, most urgent first."""
+    lines = []
+    for alert in open_alerts_of(organisation_id):
+        item = alert.item
+        label = item.label if item is not None else _subject_label(alert)
+        lines.append(
+            DigestLine(alert.kind, label, item.unit if item else "", alert.severity, alert.figures)
+        )
+    return lines
+
+
+def _subject_label(alert: Alert) -> str:
+    """Name what a distribution or eviction alert is about, from its figures."""
+    figures = alert.figures
+    if alert.kind == "distribution":
+        return str(figures.get("site", ""))
+    return str(figures.get("area", ""))

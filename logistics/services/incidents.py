@@ -28,7 +28,7 @@ from ..models import (
     StockMovement,
 )
 from ..models.types import utcnow
-from . import ledger
+from . import alerts, ledger
 from .distributions import EARLIEST_DAY, LATEST_DAY, check_period, given_by_item, organisation_zone
 from .errors import Conflict, ValidationError
 from .outgoing import Take, take_all
@@ -83,6 +83,7 @@ def record_incident(organisation_id: int, user_id: int | None, values: IncidentI
     db.session.add(incident)
     db.session.flush()
     _write_lines(incident, user_id, values.lines)
+    alerts.respond_to_eviction(organisation_id, incident)
     return incident
 
 
@@ -93,6 +94,7 @@ def update_incident(
     incident = _unlocked(organisation_id, incident_id)
     _apply_fields(incident, organisation_id, values)
     _write_lines(incident, user_id, values.lines)
+    alerts.respond_to_eviction(organisation_id, incident)  # corrected counts update it
     return incident
 
 
@@ -122,6 +124,7 @@ def amend(
     amendment = IncidentAmendment(incident_id=incident.id, created_by_id=user_id, text=clean)
     db.session.add(amendment)
     db.session.flush()
+    alerts.respond_to_eviction(organisation_id, incident)
     return amendment
 
 

@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from .. import jobs
 from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.incidents import (
@@ -82,6 +83,7 @@ def new() -> str | Response:
 
         result = submit_once(form, "incident_create", action)
         if result is not None:
+            jobs.deliver_eviction_now(current_org_id(), result["incident_id"])
             if can(current_membership().role, "view_incidents"):
                 return redirect(url_for(".show", incident_id=result["incident_id"]))
             flash(_("A coordinator will review it."))
@@ -124,6 +126,7 @@ def edit(incident_id: int) -> str | Response:
             return {"message": _("Incident saved.")}
 
         if submit_once(form, "incident_edit", action) is not None:
+            jobs.deliver_eviction_now(current_org_id(), incident.id)
             return redirect(url_for(".show", incident_id=incident.id))
     return _form_page(form, incident=incident)
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from flask import Response, request, send_file
 from pydantic import AfterValidator, Field, RootModel, model_validator
 
-from ... import limits
+from ... import jobs, limits
 from ...models import INCIDENT_KINDS, LINE_ACTIONS, LINE_ORIGINS, TRISTATE
 from ...models import Evidence as EvidenceRow
 from ...models import Incident as IncidentRow
@@ -385,6 +385,7 @@ def create_incident(body: IncidentBody) -> tuple[dict[str, Any], int]:
         return IncidentReceipt(id=incident.id, message=RECORDED), 201
 
     answer, status = once("api_incident_create", body.request_token, produce)
+    jobs.deliver_eviction_now(current_org_id(), answer["id"])  # coordinators hear it now
     if not may("view_incidents"):
         return answer, status
     return _record_now(answer["id"], answer), status
@@ -405,6 +406,7 @@ def update_incident(
         return {"id": found.id}, 200
 
     answer, status = once("api_incident_update", body.request_token, produce)
+    jobs.deliver_eviction_now(current_org_id(), found.id)
     return _record_now(found.id, answer), status
 
 

@@ -1,0 +1,121 @@
+"""Words for figures: quantities with their units, dates with or without the year, half-days.
+
+Used by the alert messages and by pages, so "20 pieces" and "Sat 6 Dec, afternoon" read the
+same everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+# Units written as symbols stay as they are: 1 kg, 20 kg.
+SYMBOLS = frozenset({"kg", "g", "l", "ml", "cl", "m", "cm", "km", "m2", "m²", "m3", "m³"})
+# Dates this close ahead are shown without their year.
+NEAR = timedelta(days=7)
+
+
+def unit_word(quantity: float, unit: str) -> str:
+    """Return the unit as it reads after a quantity: piece / pieces, kg / kg."""
+    clean = (unit or "").strip()
+    if not clean or clean.lower() in SYMBOLS or quantity == 1:
+        return clean
+    known = _KNOWN.get(clean.lower())
+    if known is not None:
+        return known()
+    if clean.endswith("s"):
+        return clean
+    if clean.endswith(("x", "sh", "ch")):
+        return clean + "es"
+    return clean + "s"
+
+
+# The common units, through ngettext so a translation can say them its own way.
+_KNOWN = {
+    "piece": lambda: ngettext("piece", "pieces", 2),
+    "pair": lambda: ngettext("pair", "pairs", 2),
+    "litre": lambda: ngettext("litre", "litres", 2),
+    "liter": lambda: ngettext("litre", "litres", 2),
+    "meal": lambda: ngettext("meal", "meals", 2),
+    "box": lambda: ngettext("box", "boxes", 2),
+    "bag": lambda: ngettext("bag", "bags", 2),
+    "pack": lambda: ngettext("pack", "packs", 2),
+    "bottle": lambda: ngettext("bottle", "bottles", 2),
+    "roll": lambda: ngettext("roll", "rolls", 2),
+}
+
+
+def number(value: float) -> str:
+    """Return a figure as people read it: whole numbers plain, others to one decimal."""
+    if float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.1f}"
+
+
+def quantity(value: float, unit: str) -> str:
+    """Return a quantity with its unit: "1 piece", "20 pieces", "3 kg"."""
+    word = unit_word(value, unit)
+    return f"{number(value)} {word}".strip()
+
+
+def amount_of(value: float, unit: str, label: str) -> str:
+    """Return a quantity of an item: "40 Tent" for pieces, "80 litres Drinking water" else."""
+    if (unit or "").strip().lower() in ("", "piece", "pieces"):
+        return f"{number(value)} {label}"
+    return f"{quantity(value, unit)} {label}"
+
+
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
+    return value.astimezone(zone)
+
+
+def day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return the local day: "Fri 5 Dec", with its year unless within the next 7 days."""
+    local = _local(value, zone)
+    text = f"{local:%a} {local.day} {local:%b}"
+    if not now <= value < now + NEAR and not _same_day(value, now, zone):
+        text += f" {local.year}"
+    return text
+
+
+def day_time(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return the local day and time to the minute: "Fri 5 Dec 18:00" (a planned time)."""
+    return f"{day(value, now, zone)} {_local(value, zone):%H:%M}"
+
+
+def relative_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return "today", "tomorrow" or the day, as a deadline reads."""
+    local, today = _local(value, zone).date(), _local(now, zone).date()
+    if local == today:
+        return _("today")
+    if local == today + timedelta(days=1):
+        return _("tomorrow")
+    return day(value, now, zone)
+
+
+def deadline(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return a deadline: "18:00 today", "tomorrow 18:00" style, "Fri 5 Dec 18:00" later."""
+    local = _local(value, zone)
+    when = relative_day(value, now, zone)
+    if local.date() == _local(now, zone).date():
+        return _("%(time)s today", time=f"{local:%H:%M}")
+    return f"{when} {local:%H:%M}"
+
+
+def half_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return an estimate to the half-day: "Sat 6 Dec, afternoon" (not a false minute)."""
+    local = _local(value, zone)
+    if local.hour < 12:
+        part = _("morning")
+    elif local.hour < 18:
+        part = _("afternoon")
+    else:
+        part = _("evening")
+    return f"{day(value, now, zone)}, {part}"
+
+
+def _same_day(value: datetime, now: datetime, zone: ZoneInfo) -> bool:
+    return _local(value, zone).date() == _local(now, zone).date()
