@@ -7,6 +7,7 @@ stock that can be given out there.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,13 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import World
 from factories import assert_error, kitchen_items, occurrence, receive, site
+from pypdf import PdfReader
 from sqlalchemy import event, select
 
 from logistics.extensions import db
-from logistics.models import Distribution, StockMovement
-from logistics.services import distributions, kitchen, ledger, needs
+from logistics.models import Distribution, Organisation, StockMovement
+from logistics.services import distributions, kitchen, ledger, needs, reports
 from logistics.services.distributions import OutcomeInput, PlanLine
 from logistics.services.errors import InsufficientStock, ValidationError
+from logistics.services.reports import ReportRequest
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -477,3 +480,52 @@ def test_the_forms_let_each_line_choose_its_source_without_javascript(meal_world
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert sources(made)[world.items["blanket"]] == world.sites["gs_store"]
+
+
+def test_the_run_sheet_pdf_says_where_to_pack_each_line(app, meal_world) -> None:
+    world = meal_world
+    receive(world, "main", "blanket", 25)
+    tonight = meals_and_blankets(world, today(world) + timedelta(days=1))
+    organisation = db.session.get(Organisation, world.org_id)
+    data = reports.render_pdf(
+        organisation, ReportRequest("run_sheet", distribution_id=tonight), datetime.now(UTC)
+    )
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages
+    )
+    assert "pack from several sites" in text
+    # Item, unit, pack, pack from, held there now.
+    assert "Blanket piece 40 Main warehouse 25" in text
+    assert "Hot meal meal 300 Community kitchen 0" in text
+
+
+def test_the_series_form_keeps_each_lines_source(meal_world, client_as) -> None:
+    world = meal_world
+    coordinator = client_as("coordinator")
+    values = {
+        "site_id": world.sites["point"],
+        "source_site_id": world.sites["kitchen"],
+        "weekdays": [str(d) for d in range(7)],
+        "local_time": "12:30",
+        "starts_on": today(world).isoformat(),
+        "lines-0-item": "Hot meal",
+        "lines-0-quantity": "420",
+        "lines-0-source": "0",
+        "lines-1-item": "Blanket",
+        "lines-1-quantity": "20",
+        "lines-1-source": str(world.sites["main"]),
+        "request_token": "series-sources-1",
+    }
+    response = coordinator.post("/series/new", data=values)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    listing = coordinator.get("/series").get_data(as_text=True)
+    assert "Blanket 20 <span" in listing and "(from Main warehouse)" in listing
+    assert "Hot meal 420," in listing
+    [series] = distributions.list_series(world.org_id)
+    form = coordinator.get(f"/series/{series.id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{world.sites["main"]}">' in form
+
+    # A source outside the offered sites is a form error, not a 500.
+    values |= {"lines-1-source": "99999999", "request_token": "series-sources-2"}
+    refused = coordinator.post(f"/series/{series.id}/edit", data=values)
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)

@@ -436,6 +436,13 @@ def list_series(organisation_id: int, include_ended: bool = False) -> list[Distr
     query = select(DistributionSeries).where(DistributionSeries.organisation_id == organisation_id)
     if not include_ended:
         query = query.where(DistributionSeries.active.is_(True))
+    # The list shows each series' places and lines with their sources: load them with it.
+    query = query.options(
+        selectinload(DistributionSeries.site),
+        selectinload(DistributionSeries.source_site),
+        selectinload(DistributionSeries.lines).selectinload(SeriesLine.item),
+        selectinload(DistributionSeries.lines).selectinload(SeriesLine.source_site),
+    )
     return list(db.session.scalars(query.order_by(DistributionSeries.id.desc())))
 
 
