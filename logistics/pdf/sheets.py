@@ -33,15 +33,48 @@ def stocktake(frame: ReportFrame, site: Site, rows: list[tuple[Item, int]]) -> b
 def run_sheet(
     frame: ReportFrame, distribution: Distribution, held: dict[int, int], zone: Any
 ) -> bytes:
-    """Render what to pack for one distribution, with what the source holds now."""
+    """Render what to pack for one distribution, with what each line's source holds now."""
     starts = distribution.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
-    sources = {line.source_site_id: line.source_site.name for line in distribution.lines}
-    place = distribution.source_site.name
-    if len(sources) > 1 or set(sources) - {distribution.source_site_id}:
-        # Lines come from several sites: say on each where to pack it.
-        place = "several sites (see each line)"
-        header = ["Item", "Unit", "Pack", "Pack from", "Held there now", "Packed ✓"]
-        rows = [
+    several = any(line.source_site_id != distribution.source_site_id for line in distribution.lines)
+    place = "several sites (see each line)" if several else distribution.source_site.name
+    story: list[Flowable] = [
+        paragraph(frame.title, "title"),
+        paragraph(
+            f"{distribution.site.name} ({distribution.site.area}) · {starts} · "
+            f"pack from {place} · status {distribution.status}",
+            "body",
+        ),
+        _pack_table(distribution, held, several),
+        paragraph(
+            "After the distribution: people served (count) ______  minors ______  "
+            "women ______  What happened: held / disrupted / cancelled",
+            "body",
+        ),
+    ]
+    return render(frame, story)
+
+
+def _pack_table(distribution: Distribution, held: dict[int, int], several: bool) -> Flowable:
+    """Return the lines to pack; with a "Pack from" column when they come from several sites."""
+    if not several:
+        return table(
+            ["Item", "Unit", "Pack", "Held at source now", "Packed ✓"],
+            [
+                [
+                    line.item.label,
+                    line.item.unit,
+                    line.planned_quantity,
+                    held.get(line.item_id, 0),
+                    "",
+                ]
+                for line in distribution.lines
+            ],
+            widths=[70 * mm, 20 * mm, 22 * mm, 38 * mm, 28 * mm],
+            numeric=(2, 3),
+        )
+    return table(
+        ["Item", "Unit", "Pack", "Pack from", "Held there now", "Packed ✓"],
+        [
             [
                 line.item.label,
                 line.item.unit,
@@ -51,29 +84,7 @@ def run_sheet(
                 "",
             ]
             for line in distribution.lines
-        ]
-        widths = [55 * mm, 18 * mm, 18 * mm, 40 * mm, 25 * mm, 22 * mm]
-        numeric: tuple[int, ...] = (2, 4)
-    else:
-        header = ["Item", "Unit", "Pack", "Held at source now", "Packed ✓"]
-        rows = [
-            [line.item.label, line.item.unit, line.planned_quantity, held.get(line.item_id, 0), ""]
-            for line in distribution.lines
-        ]
-        widths = [70 * mm, 20 * mm, 22 * mm, 38 * mm, 28 * mm]
-        numeric = (2, 3)
-    story: list[Flowable] = [
-        paragraph(frame.title, "title"),
-        paragraph(
-            f"{distribution.site.name} ({distribution.site.area}) · {starts} · "
-            f"pack from {place} · status {distribution.status}",
-            "body",
-        ),
-        table(header, rows, widths=widths, numeric=numeric),
-        paragraph(
-            "After the distribution: people served (count) ______  minors ______  "
-            "women ______  What happened: held / disrupted / cancelled",
-            "body",
-        ),
-    ]
-    return render(frame, story)
+        ],
+        widths=[55 * mm, 18 * mm, 18 * mm, 40 * mm, 25 * mm, 22 * mm],
+        numeric=(2, 4),
+    )

@@ -39,6 +39,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import distributions, ledger
 from .catalogue import is_meal
+from .coverage import levels
 from .errors import Conflict, ValidationError
 from .lines import sync_lines
 from .outgoing import Take, take_all
@@ -643,6 +644,8 @@ def ingredient_needs(organisation_id: int, first_day: date, days: int = 7) -> li
     by_key: dict[tuple[int, int], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for demand in rows:
         by_key[(demand.site_id, demand.item_id)][demand.local_date] += demand.quantity
+    # One query for what each kitchen holds, not one per ingredient row.
+    held = levels(set(by_key))
     needs = []
     for (site_id, item_id), by_day in by_key.items():
         needs.append(
@@ -650,7 +653,7 @@ def ingredient_needs(organisation_id: int, first_day: date, days: int = 7) -> li
                 site=db.session.get(Site, site_id),
                 item=db.session.get(Item, item_id),
                 needed=sum(by_day.values()),
-                held=ledger.held(site_id, item_id),
+                held=held[(site_id, item_id)],
                 by_day=dict(by_day),
             )
         )
