@@ -64,6 +64,19 @@ def organisation_by_slug(slug: str) -> Organisation:
     return organisation
 
 
+def set_resolve_margin(organisation_id: int, percent: int) -> Organisation:
+    """Set how far above the need stock must be before an alert resolves (0 to 100 %)."""
+    if percent is None or not 0 <= percent <= 100:
+        raise ValidationError(
+            _l("The margin is a whole number from 0 to 100."),
+            {"resolve_margin_percent": _l("from 0 to 100")},
+        )
+    organisation = db.session.get(Organisation, organisation_id)
+    organisation.resolve_margin_percent = percent
+    db.session.flush()
+    return organisation
+
+
 def organisation_zone(organisation_id: int) -> ZoneInfo:
     """Return the organisation's time zone."""
     organisation = db.session.get(Organisation, organisation_id)

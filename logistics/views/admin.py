@@ -140,7 +140,7 @@ def alert_settings() -> str | Response | tuple[str, int]:
 
         def action() -> dict[str, Any]:
             margin = form.resolve_margin_percent.data
-            current_membership().organisation.resolve_margin_percent = margin
+            accounts.set_resolve_margin(current_org_id(), margin)
             return {
                 "message": _(
                     "Alerts now resolve only when stock is %(margin)s%% above the need.",
