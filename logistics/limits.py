@@ -31,6 +31,8 @@ MAX_PEOPLE = 1_000_000
 MAX_MEALS = 100_000
 MAX_PER_100 = 1_000_000
 PER_100_PLACES = 3
+# Of one item in the replacement kit, per shelter destroyed or per person affected.
+MAX_KIT_QUANTITY = 100
 
 # --- text -----------------------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_loss_figures": ALL_ROLES,
     "view_needs": ALL_ROLES,
     "record_estimates": frozenset({"admin", "coordinator"}),
+    # What each destroyed shelter and affected person call for: read and edited together.
+    "edit_replacement_kit": frozenset({"admin", "coordinator"}),
     "view_alerts": STAFF,
     "manage_channels": frozenset({"admin", "coordinator"}),
     "plan_kitchen": frozenset({"admin", "coordinator", "kitchen"}),
