@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         incidents,
         kitchen,
         needs,
+        replacement,
         reports,
         stock,
     )
@@ -28,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
         distributions,
         kitchen,
         incidents,
+        replacement,
         catalogue,
         admin,
         csv_io,

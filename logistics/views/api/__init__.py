@@ -13,6 +13,7 @@ from . import (
     kitchen,
     needs,
     openapi,
+    replacement,
     reports,
     stock,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "kitchen",
     "needs",
     "openapi",
+    "replacement",
     "reports",
     "stock",
 ]
