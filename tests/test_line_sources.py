@@ -529,3 +529,32 @@ def test_the_series_form_keeps_each_lines_source(meal_world, client_as) -> None:
     values |= {"lines-1-source": "99999999", "request_token": "series-sources-2"}
     refused = coordinator.post(f"/series/{series.id}/edit", data=values)
     assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+
+
+def test_an_outcome_over_the_api_may_name_where_a_line_was_taken(meal_world, api) -> None:
+    world = meal_world
+    receive(world, "kitchen", "meal", 100)
+    receive(world, "gs_store", "blanket", 30)  # Main holds none: the van brought them
+    yesterday = meals_and_blankets(world, today(world) - timedelta(days=1), meals=100)
+    body = {
+        "status": "held",
+        "headcount": 90,
+        "lines": [
+            {"item_id": world.items["meal"], "given": 90},
+            {
+                "item_id": world.items["blanket"],
+                "given": 30,
+                "source_site_id": world.sites["gs_store"],
+            },
+        ],
+        "request_token": "given-from-1",
+    }
+    response = api("coordinator").post(f"/distributions/{yesterday}/outcome", body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    lines = {line["item_id"]: line for line in response.get_json()["lines"]}
+    assert lines[world.items["blanket"]]["source_site_id"] == world.sites["gs_store"]
+    assert lines[world.items["meal"]]["source_site_id"] == world.sites["kitchen"]
+    assert given_at(yesterday) == {
+        (world.sites["kitchen"], world.items["meal"]): -90,
+        (world.sites["gs_store"], world.items["blanket"]): -30,
+    }
