@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -16,7 +14,7 @@ from sqlalchemy import func, select
 from ... import limits
 from ...extensions import db
 from ...models import Distribution as DistributionRow
-from ...models import DistributionLine, DistributionSeries
+from ...models import DistributionSeries
 from ...models.types import utcnow
 from ...services import distributions, ledger
 from ...services.distributions import OUTCOME_STATUSES, OutcomeInput
@@ -249,10 +247,10 @@ FIELDS = (
 )
 
 
-def _shown(row: DistributionRow, lines: Iterable[DistributionLine] | None = None) -> Distribution:
-    """Return a distribution, with lines loaded beforehand when given."""
+def _shown(row: DistributionRow) -> Distribution:
+    """Return a distribution with its lines."""
     values: dict[str, Any] = {name: getattr(row, name) for name in FIELDS}
-    return Distribution.model_validate(values | {"lines": row.lines if lines is None else lines})
+    return Distribution.model_validate(values | {"lines": row.lines})
 
 
 def _series(series: DistributionSeries) -> Series:
@@ -270,20 +268,6 @@ def _series(series: DistributionSeries) -> Series:
         lines=[SeriesLine.model_validate(line) for line in series.lines],
         generated=generated or 0,
     )
-
-
-def _lines_by_distribution(ids: list[int]) -> dict[int, list[DistributionLine]]:
-    """Load the lines of many distributions in one query rather than one per distribution."""
-    grouped: dict[int, list[DistributionLine]] = defaultdict(list)
-    if ids:
-        rows = db.session.scalars(
-            select(DistributionLine)
-            .where(DistributionLine.distribution_id.in_(ids))
-            .order_by(DistributionLine.id)
-        )
-        for line in rows:
-            grouped[line.distribution_id].append(line)
-    return grouped
 
 
 def _site(query: Agenda) -> int | None:
@@ -308,9 +292,9 @@ def list_distributions(query: Agenda) -> Distributions:
         first + timedelta(days=limits.DISTRIBUTION_LIST_DAYS - 1), limits.LATEST_DAY
     )
     check_period(first, last, limits.MAX_DISTRIBUTION_LIST_DAYS)
+    # The list comes with its lines loaded (one query for all of them, not one per row).
     rows = distributions.distributions_between(org_id, first, last, site_id)
-    lines = _lines_by_distribution([d.id for d in rows])
-    return Distributions(from_=first, to=last, distributions=[_shown(d, lines[d.id]) for d in rows])
+    return Distributions(from_=first, to=last, distributions=[_shown(d) for d in rows])
 
 
 @bp.get("/distributions/<int:distribution_id>")
