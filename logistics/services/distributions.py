@@ -15,13 +15,11 @@ from .. import limits
 from ..extensions import db
 from ..models import (
     GIVING_STATUSES,
-    HOLDING_SITE_KINDS,
     Distribution,
     DistributionLine,
     DistributionSeries,
     Item,
     SeriesLine,
-    Site,
     StockMovement,
 )
 from ..models.types import utcnow
@@ -96,9 +94,9 @@ def create_one_off(
     lines: Sequence[LineInput],
 ) -> Distribution:
     """Schedule a single distribution with its planned lines."""
-    site = _check_places(organisation_id, site_id, source_site_id)
+    _check_places(organisation_id, site_id, source_site_id)
     _check_starts_at(starts_at)
-    clean = _clean_lines(organisation_id, lines, site)
+    clean = _clean_lines(organisation_id, lines)
     zone = organisation_zone(organisation_id)
     distribution = Distribution(
         organisation_id=organisation_id,
@@ -128,11 +126,11 @@ def create_series(
 ) -> DistributionSeries:
     """Create a recurring series and its occurrences, past ones included, 28 days ahead."""
     series = DistributionSeries(organisation_id=organisation_id)
-    site = _apply_series_fields(
+    _apply_series_fields(
         series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
     )
     _check_start(organisation_id, starts_on, now)
-    _set_series_lines(series, _clean_lines(organisation_id, lines, site))
+    _set_series_lines(series, _clean_lines(organisation_id, lines))
     db.session.add(series)
     db.session.flush()
     generate_occurrences(series, now=now)
@@ -156,8 +154,7 @@ def update_series(
     series = get_series(organisation_id, series_id)
     if starts_on != series.starts_on:
         _check_start(organisation_id, starts_on, now)
-    site = _check_places(organisation_id, site_id, source_site_id)
-    clean = _clean_lines(organisation_id, lines, site)
+    clean = _clean_lines(organisation_id, lines)
     _apply_series_fields(
         series, organisation_id, site_id, source_site_id, weekdays, local_time, starts_on, ends_on
     )
@@ -245,7 +242,7 @@ def edit_occurrence(
     distribution = get_distribution(organisation_id, distribution_id)
     if distribution.status != "planned":
         raise ValidationError("Only a planned distribution can be changed; correct its outcome.")
-    clean = _clean_lines(organisation_id, lines, distribution.site)
+    clean = _clean_lines(organisation_id, lines)
     if starts_at is not None:
         _check_starts_at(starts_at)
         distribution.starts_at = starts_at.astimezone(UTC)
@@ -331,7 +328,7 @@ def _check_outcome(
     if outcome.status not in OUTCOME_STATUSES:
         raise ValidationError("Choose held, disrupted or cancelled.", {"status": "unknown"})
     lines = [line for line in map(_plan_line, outcome.given) if line.quantity != 0]
-    given = _clean_lines(organisation_id, lines, distribution.site)
+    given = _clean_lines(organisation_id, lines)
     if outcome.status == "cancelled":
         if given:
             raise ValidationError(
@@ -620,8 +617,8 @@ def _apply_series_fields(
     local_time: time,
     starts_on: date,
     ends_on: date | None,
-) -> Site:
-    site = _check_places(organisation_id, site_id, source_site_id)
+) -> None:
+    _check_places(organisation_id, site_id, source_site_id)
     days = sorted(set(weekdays))
     if not days or any(not 0 <= d <= 6 for d in days):
         raise ValidationError(
@@ -638,7 +635,6 @@ def _apply_series_fields(
     series.local_time = local_time.replace(second=0, microsecond=0)
     series.starts_on = starts_on
     series.ends_on = ends_on
-    return site
 
 
 def _check_start(organisation_id: int, starts_on: date, now: datetime | None) -> None:
@@ -648,31 +644,16 @@ def _check_start(organisation_id: int, starts_on: date, now: datetime | None) ->
         )
 
 
-def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> Site:
-    """Return the distribution's site once it and its default source are checked."""
+def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> None:
+    """Refuse a distribution anywhere but a point, or a source outside the organisation."""
     site = ledger.get_site(organisation_id, site_id)
     if site.kind != "distribution_point":
         raise ValidationError(
             f"{site.name} is not a distribution point.", {"site_id": "not a distribution point"}
         )
-    _check_source(organisation_id, site, source_site_id, "source_site_id")
-    return site
-
-
-def _check_source(organisation_id: int, site: Site, source_site_id: int, name: str) -> Site:
-    """Refuse a source outside the organisation, or one that cannot hold stock.
-
-    A distribution point may give out goods moved there ahead, so it may be its own
-    source; any other site is never a source for itself.
-    """
-    source = ledger.get_site(organisation_id, source_site_id)
-    if source.kind not in HOLDING_SITE_KINDS:
-        raise ValidationError(f"{source.name} holds no stock.", {name: "not a store"})
-    if source.id == site.id and site.kind != "distribution_point":
-        raise ValidationError(
-            "The distribution point and the source must differ.", {"site_id": "same as source"}
-        )
-    return source
+    # Any site holds stock, so any may be the source: the point itself gives out goods
+    # moved there ahead.
+    ledger.get_site(organisation_id, source_site_id)
 
 
 def _plan_line(line: LineInput) -> PlanLine:
@@ -681,10 +662,8 @@ def _plan_line(line: LineInput) -> PlanLine:
     return PlanLine(*line)
 
 
-def _clean_lines(
-    organisation_id: int, lines: Sequence[LineInput], site: Site | None = None
-) -> list[PlanLine]:
-    """Check each line's item, quantity and source; a named source is checked against site."""
+def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[PlanLine]:
+    """Check each line's item, quantity and the source it names (any site of the organisation)."""
     clean: list[PlanLine] = []
     seen: set[int] = set()
     for line in map(_plan_line, lines):
@@ -700,8 +679,8 @@ def _clean_lines(
         if item_id in seen:
             raise ValidationError(f"{item.label} appears twice.", {"lines": "duplicate item"})
         seen.add(item_id)
-        if line.source_site_id is not None and site is not None:
-            _check_source(organisation_id, site, line.source_site_id, "lines")
+        if line.source_site_id is not None:
+            ledger.get_site(organisation_id, line.source_site_id)
         clean.append(line)
     return clean
 
