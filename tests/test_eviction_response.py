@@ -6,35 +6,23 @@ from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 
 import factories
-import pytest
 from servers import free_port, smtp_server, webhook_server
 from sqlalchemy import select
 
 from logistics.extensions import db
 from logistics.jobs import run_job
-from logistics.models import Alert, AlertChange, Delivery, ReplacementKitLine
+from logistics.models import Alert, AlertChange, Delivery
 from logistics.services import alerts, incidents, replacement
 from logistics.services.incidents import IncidentInput
 
 SECRET = "a-webhook-secret-of-some-length"
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(replacement, "eviction_needs"),
-    reason="replacement.eviction_needs (the replacement kit's service) has not landed yet",
-)
-
 
 def _kit(world) -> None:
     """Per shelter 1 Tent and 2 Sleeping bag; 12 Tent and 54 Sleeping bag held."""
-    for key, quantity in (("tent", 1), ("sleeping_bag", 2)):
-        db.session.add(
-            ReplacementKitLine(
-                organisation_id=world.org_id,
-                basis="shelter",
-                item_id=world.items[key],
-                quantity=quantity,
-            )
-        )
+    replacement.save_kit(
+        world.org_id, [(world.items["tent"], 1), (world.items["sleeping_bag"], 2)], []
+    )
     factories.receive(world, "main", "tent", 12)
     factories.receive(world, "main", "sleeping_bag", 54)
     db.session.commit()

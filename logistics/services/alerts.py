@@ -198,7 +198,7 @@ def respond_to_eviction(
     counted = bool(incident.shelters_affected or incident.people_affected)
     if alert is None and not counted:
         return None  # most incidents: nothing to replace, nothing to close
-    lines = _eviction_needs(organisation_id, incident, moment) if counted else []
+    lines = replacement.eviction_needs(organisation_id, incident, moment) if counted else []
     figures = _eviction_figures(incident, lines) if lines else None
     late = figures is not None and _past_due(figures, moment)
     if late:
@@ -218,13 +218,6 @@ def respond_to_eviction(
     return _batch(organisation_id, [change] if change else [], moment)
 
 
-def _eviction_needs(organisation_id: int, incident: Incident, moment: datetime) -> list[Any]:
-    # replacement.eviction_needs lands with the replacement kit's service; until then, no
-    # kit can be read, so no eviction asks for anything.
-    needs_of = getattr(replacement, "eviction_needs", None)
-    return list(needs_of(organisation_id, incident, moment)) if needs_of else []
-
-
 def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
     plain = [_plain(line) for line in lines]
     due = min(line["due"] for line in plain)
@@ -240,11 +233,9 @@ def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
 
 def _plain(line: Any) -> dict[str, Any]:
     """Return a replacement line as plain JSON values (its due time in ISO 8601)."""
-    values = dict(line) if isinstance(line, dict) else dict(vars(line))
     values = {
-        name: values[name]
+        name: line[name] if isinstance(line, dict) else getattr(line, name)
         for name in ("item_id", "label", "unit", "quantity", "held", "due")
-        if name in values
     }
     if isinstance(values.get("due"), datetime):
         values["due"] = values["due"].isoformat()
@@ -595,7 +586,10 @@ def batch_changes(delivery: Delivery) -> list[AlertChange]:
         .options(selectinload(AlertChange.alert).selectinload(Alert.item))
         .order_by(AlertChange.id)
     )
-    return [change for change in changes if wants(delivery.channel.min_severity, change)]
+    sent = [change for change in changes if change.change != "expired"]
+    wanted = [change for change in sent if wants(delivery.channel.min_severity, change)]
+    # A channel set to criticals after the batch was queued still gets a message, not nothing.
+    return wanted or sent
 
 
 def pending_batches_of(organisation_id: int, key: str) -> list[int]:
