@@ -34,7 +34,7 @@ def kit() -> str | Response:
         if submit_once(form, "replacement_kit", action) is not None:
             return redirect(url_for(".kit"))
     _offer_items(form, current)
-    return render_template("incidents/replacement_kit.html", form=form, kit=current)
+    return render_template("incidents/replacement_kit.html", form=form)
 
 
 def _fill(form: ReplacementKitForm, current: replacement.Kit) -> None:
