@@ -338,3 +338,38 @@ def test_another_organisations_incident_and_evidence_are_404(app, world, other_w
     for url in (f"/incidents/{theirs.id}/lock", f"/incidents/{theirs.id}/amend"):
         assert client.post(url, data={"request_token": "x", "text": "y"}).status_code == 404, url
     assert _upload(client, theirs.id, "mine.jpg", JPEG, "m1").status_code == 404
+
+
+def test_blank_line_rows_sent_by_a_browser_are_left_out(app, world, client_as):
+    client = client_as("coordinator")
+    local_morning = datetime.now(distributions.organisation_zone(world.org_id)) - timedelta(hours=1)
+    blank_row = {"item": "", "quantity": "", "action": "slashed", "origin": "after_distribution"}
+    response = client.post(
+        "/incidents/new",
+        data={
+            "occurred_at": local_morning.strftime("%Y-%m-%dT%H:%M"),
+            "kind": "eviction",
+            "area": "Calais",
+            "site_id": "0",
+            "bailiff_present": "unknown",
+            "interpreter_present": "unknown",
+            "legal_basis_shown": "unknown",
+            "shelter_offered": "unknown",
+            "people_affected": "",
+            "shelters_affected": "12",
+            "lines-0-item": "Tent (2-person)",
+            "lines-0-quantity": "3",
+            "lines-0-action": "slashed",
+            "lines-0-origin": "after_distribution",
+            "lines-0-site_id": "0",
+            **{f"lines-{n}-{name}": value for n in (1, 2) for name, value in blank_row.items()},
+            "lines-1-site_id": "0",
+            "lines-2-site_id": "0",
+            "request_token": "incident-blank-rows",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    incident_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    incident = db.session.get(Incident, incident_id)
+    assert (incident.shelters_affected, incident.people_affected) == (12, None)
+    assert [(line.item_id, line.quantity) for line in incident.lines] == [(world.items["tent"], 3)]

@@ -43,6 +43,11 @@ class WholeField(IntegerField):
     """A whole number a column can hold: any longer number gets a field message, not a crash."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        # An empty box, as a browser sends every blank row, is no number rather than a wrong
+        # one: Optional lets it pass, InputRequired still asks for it.
+        if valuelist and not str(valuelist[0]).strip():
+            self.data = None
+            return
         # Measured before int(), which refuses 5,000 digits with a message of its own.
         too_long = bool(valuelist) and len(str(valuelist[0]).strip()) > 20
         if not too_long:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from wtforms import FieldList, Form, FormField, SelectField, SubmitField
 from wtforms.validators import NumberRange, Optional
@@ -17,21 +15,11 @@ BLANK_ROWS = 3
 MAX_ROWS = limits.MAX_LINES + BLANK_ROWS
 
 
-class KitQuantityField(WholeField):
-    """A quantity where an empty box, as a browser sends it, means none rather than an error."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if valuelist and not str(valuelist[0]).strip():
-            self.data = None
-            return
-        super().process_formdata(valuelist)
-
-
 class KitRowForm(Form):
     """One line: an item (0 for none) and how many; no item, or 0 or empty, removes it."""
 
     item_id = SelectField(_l("Item"), coerce=whole_id, validate_choice=False, default=0)
-    quantity = KitQuantityField(
+    quantity = WholeField(
         _l("Quantity"),
         validators=[Optional(), NumberRange(min=0, max=limits.MAX_KIT_QUANTITY)],
     )
