@@ -29,6 +29,7 @@ from logistics.services import (
     kitchen,
     ledger,
     needs,
+    replacement,
     reports,
     submissions,
 )
@@ -104,6 +105,7 @@ def fill_every_table(app, world, own_photo: bytes) -> dict[str, int]:
         split=[(recipe.id, 100)],
     )  # fmt: skip
     needs.record_estimate(org, admin, area="Calais", people=900, as_of=date.today())
+    replacement.save_kit(org, [(world.items["tent"], 1)], [(world.items["blanket"], 1)])
     # An incident: a loss from stock, locked, amended, with two evidence files.
     incident = incidents.record_incident(
         org, admin,
