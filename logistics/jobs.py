@@ -63,14 +63,14 @@ def check_changed() -> str:
     return _check(due, "check-changed")
 
 
-def _check(organisations: dict[int, int | None], job: str) -> str:
-    """Reconcile each organisation (forgetting its marks up to an id), commit, then send."""
+def _check(organisations: dict[int, list[int] | None], job: str) -> str:
+    """Reconcile each organisation (forgetting the marks read for it), commit, then send."""
     changed = failed_orgs = 0
-    for organisation_id, up_to_id in organisations.items():
+    for organisation_id, mark_ids in organisations.items():
         try:
             made = alerts.reconcile(organisation_id)
-            if up_to_id is not None:
-                changes.forget(organisation_id, up_to_id)
+            if mark_ids:
+                changes.forget(organisation_id, mark_ids)
             db.session.commit()
             changed += sum(1 for c in made if c.change != "expired")
         except Exception:  # one organisation's trouble must not stop the others

@@ -18,8 +18,10 @@ from logistics.demo import DEMO_PASSWORD, demo_logins, seed
 from logistics.extensions import db
 from logistics.models import (
     HOLDING_SITE_KINDS,
+    Alert,
     Cooking,
     Distribution,
+    Incident,
     MenuChoice,
     Organisation,
     StockMovement,
@@ -33,6 +35,7 @@ from logistics.services import (
     kitchen,
     ledger,
     needs,
+    replacement,
     stock,
 )
 
@@ -132,6 +135,14 @@ def _assert_distributions(org_id: int) -> None:
 
 def _assert_incidents(org_id: int) -> None:
     """Evictions in both areas, most locked, and tents destroyed soon after they were given."""
+    # Six weeks of evictions are history, recorded as they happened: only one of the last
+    # 24 hours may still ask for its replacement, and none opened an alert while seeding.
+    everything = db.session.scalars(select(Incident).where(Incident.organisation_id == org_id))
+    created = sorted(incident.created_at for incident in everything)
+    assert created[0] < utcnow() - timedelta(days=30)
+    if created[-1] < utcnow() - timedelta(hours=24):
+        assert replacement.demand(org_id, utcnow()) == {}
+    assert not db.session.scalar(select(func.count(Alert.id)).where(Alert.kind == "eviction"))
     today = distributions.local_today(org_id)
     recorded = incidents.list_incidents(org_id, today - timedelta(days=42), today)
     after_distribution = {

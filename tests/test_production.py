@@ -223,7 +223,8 @@ def test_two_gunicorn_workers_and_a_scheduler_deliver_a_shortage_once(fresh_post
         assert web_log.exists() and "Booting worker" in web_log.read_text()
 
     message = hooks[0]
-    assert message.json["event"] == "alert.opened"
-    assert (message.json["item"]["label"], message.json["severity"]) == ("Blanket", "warning")
+    assert message.json["event"] == "alerts"
+    (change,) = message.json["changes"]
+    assert (change["item"]["label"], change["severity"]) == ("Blanket", "warning")
     signature = hmac.new(SECRET.encode(), message.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, message.headers["X-Logistics-Signature"])

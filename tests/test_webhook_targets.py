@@ -142,7 +142,7 @@ def test_the_setting_lets_a_test_bench_deliver_to_itself(app, world):
         _queue_one_alert(world)
         assert send_due_deliveries() == (1, 0)
     (hook,) = hooks
-    assert hook.json["event"] == "alert.opened"
+    assert hook.json["event"] == "alerts"
 
 
 def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_used(app, world, monkeypatch):

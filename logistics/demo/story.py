@@ -290,13 +290,14 @@ class Story:
     def tell(self) -> None:
         """Schedule the distributions, write the whole history oldest day first, then review."""
         self._schedule()
-        self._replacement_kit()
         self._write_recipes()
         self._choose_menus()
         for days_ago in range(DAYS, 0, -1):
             day = self.today - timedelta(days=days_ago)
             for at, event in sorted(self._events(day, days_ago), key=lambda pair: pair[0]):
                 event(datetime.combine(day, at, self.zone).astimezone(UTC))
+        # After the history: past evictions ask for no replacement, and send no message.
+        self._replacement_kit()
         self._plan_ahead()
         self._review_incidents()
 
@@ -780,9 +781,9 @@ class Story:
             description=self.rng.choice(DESCRIPTIONS[area]).format(point=SITES[point][0]),
             lines=lines,
         )
-        self.incidents.append(
-            incidents.record_incident(self.org, self.users["coordinator"], values)
-        )
+        incident = incidents.record_incident(self.org, self.users["coordinator"], values)
+        incident.created_at = at  # recorded as it happened, not when the demo was seeded
+        self.incidents.append(incident)
 
     def _stock_incident(self, at: datetime, spec: StockIncident) -> None:
         """Record police taking stock we still held; the loss must fit what is there."""
@@ -814,9 +815,9 @@ class Story:
             description=spec.description,
             lines=lines,
         )
-        self.incidents.append(
-            incidents.record_incident(self.org, self.users["coordinator"], values)
-        )
+        incident = incidents.record_incident(self.org, self.users["coordinator"], values)
+        incident.created_at = at  # recorded as it happened, not when the demo was seeded
+        self.incidents.append(incident)
         self._moved(spec.store, spec.item, -quantity)
 
     def _review_incidents(self) -> None:

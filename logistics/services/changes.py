@@ -9,10 +9,11 @@ one another for them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
@@ -95,31 +96,32 @@ def _forget_marks(session: Session, _transaction: SessionTransaction) -> None:
     session.info.pop(MARKED, None)
 
 
-def due(now: datetime | None = None) -> dict[int, int]:
-    """Return, per organisation whose marks are due, the newest mark id to delete once checked.
+def due(now: datetime | None = None) -> dict[int, list[int]]:
+    """Return, per organisation whose marks are due, the ids of the marks read.
 
     Due: no write for QUIET, or the oldest mark waited LONGEST (debounced, within a minute).
+    Exactly the ids read are forgotten after the check: a mark that commits late, even with
+    a lower id, stays for the next turn.
     """
     moment = now or utcnow()
+    marks: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     rows = db.session.execute(
-        select(
-            NeedsChange.organisation_id,
-            func.max(NeedsChange.id),
-            func.min(NeedsChange.at),
-            func.max(NeedsChange.at),
-        ).group_by(NeedsChange.organisation_id)
+        select(NeedsChange.organisation_id, NeedsChange.id, NeedsChange.at).order_by(NeedsChange.id)
     )
+    for organisation_id, mark_id, at in rows:
+        marks[organisation_id].append((mark_id, at))
     return {
-        organisation_id: newest_id
-        for organisation_id, newest_id, oldest, newest in rows
-        if newest <= moment - QUIET or oldest <= moment - LONGEST
+        organisation_id: [mark_id for mark_id, _at in read]
+        for organisation_id, read in marks.items()
+        if max(at for _id, at in read) <= moment - QUIET
+        or min(at for _id, at in read) <= moment - LONGEST
     }
 
 
-def forget(organisation_id: int, up_to_id: int) -> None:
-    """Delete an organisation's marks up to one id, once its alerts were checked."""
+def forget(organisation_id: int, mark_ids: list[int]) -> None:
+    """Delete the marks read for an organisation, once its alerts were checked."""
     db.session.execute(
         delete(NeedsChange).where(
-            NeedsChange.organisation_id == organisation_id, NeedsChange.id <= up_to_id
+            NeedsChange.organisation_id == organisation_id, NeedsChange.id.in_(mark_ids)
         )
     )
