@@ -32,8 +32,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app)
 
     from . import auth, errors, guards, security, templating, views
-    from .services import changes
     from .cli import register_commands
+    from .services import changes
 
     changes.install()  # every write that changes a need marks its organisation for a check
     guards.init_app(app)  # before the blueprints: it bounds their <int:…> ids
