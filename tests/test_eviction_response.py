@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from logistics.extensions import db
 from logistics.jobs import run_job
-from logistics.models import Alert, AlertChange, Delivery
+from logistics.models import Alert, AlertChange, Delivery, Incident
 from logistics.services import alerts, incidents, replacement
 from logistics.services.incidents import IncidentInput
 
@@ -186,3 +186,64 @@ def test_the_scheduler_leaves_a_fresh_eviction_alone(app, world):
     run_job(app, "check-shortages")
     (eviction,) = [a for a in alerts.open_alerts_of(world.org_id) if a.kind == "eviction"]
     assert [c.change for c in eviction.changes] == ["opened"]
+
+
+def test_an_amendment_correcting_a_locked_incidents_counts_updates_its_replacement(
+    app, world, api, client_as
+):
+    _kit(world)
+    with webhook_server() as (hooks, url):
+        alerts.save_channel(world.org_id, kind="webhook", target=url, secret=SECRET)
+        db.session.commit()
+        coordinator = api("coordinator")
+        created = coordinator.post(
+            "/incidents",
+            {
+                "occurred_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+                "kind": "eviction",
+                "area": "Calais",
+                "shelters_affected": 40,
+                "lines": [],
+                "request_token": "amend-evict-1",
+            },
+        )
+        incident_id = created.get_json()["id"]
+        locked = coordinator.post(
+            f"/incidents/{incident_id}/lock", {"request_token": "amend-lock-1"}
+        )
+        assert locked.status_code == 200, locked.get_json()
+
+        amended = coordinator.post(
+            f"/incidents/{incident_id}/amendments",
+            {"text": "Recounted: 50 shelters.", "shelters_affected": 50, "request_token": "a-1"},
+        )
+        assert amended.status_code == 201, amended.get_json()
+        assert amended.get_json()["shelters_affected"] == 50
+        # The same request told the coordinators; the locked record kept its 40.
+        assert len(hooks) == 2
+        assert hooks[1].json["changes"][0]["change"] == "updated"
+        assert "50 shelters destroyed → 50 Tent (2-person)" in hooks[1].json["text"]
+        db.session.rollback()
+        assert db.session.get(Incident, incident_id).shelters_affected == 40
+        due = replacement.demand(world.org_id, datetime.now(UTC))
+        assert sum(q for _due, q in due[world.items["tent"]]) == 50
+
+        # On the page too; a note alone changes no count and sends nothing.
+        page = client_as("coordinator")
+        for text, shelters, token in (("Photos added.", "", "a-2"), ("Recount: 30.", "30", "a-3")):
+            answer = page.post(
+                f"/incidents/{incident_id}/amend",
+                data={"text": text, "shelters_affected": shelters, "request_token": token},
+            )
+            assert answer.status_code == 302
+        assert len(hooks) == 3
+        assert "30 shelters destroyed" in hooks[2].json["text"]
+        shown = page.get(f"/incidents/{incident_id}").get_data(as_text=True)
+        assert "shelters affected corrected to 30" in shown
+
+        refused = coordinator.post(
+            f"/incidents/{incident_id}/amendments",
+            {"text": "Oops.", "shelters_affected": -1, "request_token": "a-4"},
+        )
+        assert refused.status_code in (400, 422)
+        assert len(hooks) == 3

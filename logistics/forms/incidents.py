@@ -108,6 +108,12 @@ class AmendmentForm(SubmissionForm):
     text = TextAreaField(
         _l("Amendment"), validators=[DataRequired(), Length(max=limits.MAX_INCIDENT_TEXT)]
     )
+    people_affected = WholeField(
+        _l("People affected, corrected (empty: unchanged)"), validators=COUNT
+    )
+    shelters_affected = WholeField(
+        _l("Shelters affected, corrected (empty: unchanged)"), validators=COUNT
+    )
     submit = SubmitField(_l("Add amendment"))
 
 

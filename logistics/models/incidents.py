@@ -74,6 +74,17 @@ class Incident(db.Model):
     def locked(self) -> bool:
         return self.locked_at is not None
 
+    @property
+    def affected(self) -> tuple[int, int]:
+        """Return (people, shelters) affected, as the latest amendment that counted corrected."""
+        people, shelters = self.people_affected or 0, self.shelters_affected or 0
+        for amendment in self.amendments:
+            if amendment.people_affected is not None:
+                people = amendment.people_affected
+            if amendment.shelters_affected is not None:
+                shelters = amendment.shelters_affected
+        return people, shelters
+
 
 class IncidentLine(db.Model):
     """Items lost: from our stock (a loss movement) or given out earlier (no movement)."""
@@ -107,6 +118,9 @@ class IncidentAmendment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     text: Mapped[str] = mapped_column(Text)
+    # Counts a locked record corrects: the record stays as it was, the amendment says better.
+    people_affected: Mapped[int | None] = mapped_column(Integer)
+    shelters_affected: Mapped[int | None] = mapped_column(Integer)
 
 
 class Evidence(db.Model):

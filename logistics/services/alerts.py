@@ -195,7 +195,7 @@ def respond_to_eviction(
     moment = now or utcnow()
     key = f"incident:{incident.id}"
     alert = next(iter(_open_alerts(organisation_id, key)), None)
-    counted = bool(incident.shelters_affected or incident.people_affected)
+    counted = any(incident.affected)
     if alert is None and not counted:
         return None  # most incidents: nothing to replace, nothing to close
     lines = replacement.eviction_needs(organisation_id, incident, moment) if counted else []
@@ -224,8 +224,8 @@ def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
     return {
         "incident_id": incident.id,
         "area": incident.area,
-        "shelters": incident.shelters_affected or 0,
-        "people": incident.people_affected or 0,
+        "shelters": incident.affected[1],
+        "people": incident.affected[0],
         "due": due,
         "lines": plain,
     }

@@ -108,9 +108,19 @@ def lock(organisation_id: int, user_id: int | None, incident_id: int) -> Inciden
 
 
 def amend(
-    organisation_id: int, user_id: int | None, incident_id: int, text: str
+    organisation_id: int,
+    user_id: int | None,
+    incident_id: int,
+    text: str,
+    *,
+    people_affected: int | None = None,
+    shelters_affected: int | None = None,
 ) -> IncidentAmendment:
-    """Append an amendment (who, when, what) to a locked incident."""
+    """Append an amendment (who, when, what, and any corrected counts) to a locked incident.
+
+    The record stays as it was locked; corrected counts live on the amendment and are what
+    the replacement of an eviction reads from then on (Incident.affected).
+    """
     incident = get_incident(organisation_id, incident_id)
     if not incident.locked:
         raise ValidationError(
@@ -121,10 +131,24 @@ def amend(
         raise ValidationError("Write what the amendment says.", {"text": "required"})
     if len(clean) > MAX_TEXT:
         raise ValidationError("That amendment is too long.", {"text": "too long"})
-    amendment = IncidentAmendment(incident_id=incident.id, created_by_id=user_id, text=clean)
+    for name, value in (
+        ("people_affected", people_affected),
+        ("shelters_affected", shelters_affected),
+    ):
+        if value is not None and not 0 <= value <= MAX_COUNT:
+            raise ValidationError("Counts are whole numbers, 0 or more.", {name: "0 or more"})
+    amendment = IncidentAmendment(
+        incident_id=incident.id,
+        created_by_id=user_id,
+        text=clean,
+        people_affected=people_affected,
+        shelters_affected=shelters_affected,
+    )
     db.session.add(amendment)
     db.session.flush()
-    alerts.respond_to_eviction(organisation_id, incident)
+    if people_affected is not None or shelters_affected is not None:
+        db.session.refresh(incident, ["amendments"])  # the corrected counts, read back
+        alerts.respond_to_eviction(organisation_id, incident)
     return amendment
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import limits
@@ -204,22 +204,26 @@ def _items(organisation_id: int, item_ids: set[int]) -> dict[int, Item]:
 
 def demand(organisation_id: int, now: datetime) -> dict[int, list[tuple[datetime, int]]]:
     """Return per item the (due, quantity) of replacement still due after recent evictions."""
-    incidents = db.session.execute(
-        select(Incident.created_at, Incident.shelters_affected, Incident.people_affected).where(
+    incidents = db.session.scalars(
+        select(Incident)
+        .where(
             Incident.organisation_id == organisation_id,
             # Only the last 24 hours' incidents can still be due.
             Incident.created_at > now - DUE_AFTER,
             Incident.created_at <= now,
-            or_(Incident.shelters_affected > 0, Incident.people_affected > 0),
         )
+        # Amendments may correct the counts (Incident.affected), loaded with the list.
+        .options(selectinload(Incident.amendments))
     ).all()
-    if not incidents:
+    counted = [incident for incident in incidents if any(incident.affected)]
+    if not counted:
         return {}
     per_unit = _per_unit(organisation_id)
     due: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for created_at, shelters, people in incidents:
-        for item_id, quantity in _asked(per_unit, shelters or 0, people or 0).items():
-            due[item_id].append((created_at + DUE_AFTER, quantity))
+    for incident in counted:
+        people, shelters = incident.affected
+        for item_id, quantity in _asked(per_unit, shelters, people).items():
+            due[item_id].append((incident.created_at + DUE_AFTER, quantity))
     for lines in due.values():
         lines.sort()
     return dict(due)
@@ -232,7 +236,7 @@ def eviction_needs(
 
     The lines come whatever now is; the caller tells a past due time from a coming one.
     """
-    shelters, people = incident.shelters_affected or 0, incident.people_affected or 0
+    people, shelters = incident.affected
     if not shelters and not people:
         return []
     per_unit = _per_unit(organisation_id)

@@ -158,12 +158,20 @@ def amend(incident_id: int) -> Response:
             form,
             "incident_amend",
             lambda: (
-                incidents.amend(current_org_id(), current_user_id(), incident.id, form.text.data)
+                incidents.amend(
+                    current_org_id(),
+                    current_user_id(),
+                    incident.id,
+                    form.text.data,
+                    people_affected=form.people_affected.data,
+                    shelters_affected=form.shelters_affected.data,
+                )
                 and {"message": _("Amendment added.")}
             ),
         )
+        jobs.deliver_eviction_now(current_org_id(), incident.id)
     else:
-        flash(_("Write what the amendment says."))
+        flash(_("Write what the amendment says, and counts as whole numbers."))
     return redirect(url_for(".show", incident_id=incident.id))
 
 

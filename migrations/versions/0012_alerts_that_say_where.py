@@ -1,5 +1,5 @@
 """alerts that say where: a source per planned line, alert keys and batches, needs-change
-marks, the replacement kit, and the resolve margin
+marks, the replacement kit, the resolve margin, and counts an amendment corrects
 
 Revision ID: 0012_alerts_that_say_where
 Revises: 0011_report_queue
@@ -106,6 +106,10 @@ def upgrade():
         batch_op.add_column(
             sa.Column("resolve_margin_percent", sa.Integer(), server_default="10", nullable=False)
         )
+    # Counts an amendment corrects on a locked incident.
+    with op.batch_alter_table("incident_amendment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("people_affected", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("shelters_affected", sa.Integer(), nullable=True))
 
 
 def _line_sources():
@@ -128,6 +132,9 @@ def _line_sources():
 
 
 def downgrade():
+    with op.batch_alter_table("incident_amendment", schema=None) as batch_op:
+        batch_op.drop_column("shelters_affected")
+        batch_op.drop_column("people_affected")
     with op.batch_alter_table("organisation", schema=None) as batch_op:
         batch_op.drop_column("resolve_margin_percent")
     op.drop_index(

@@ -129,6 +129,9 @@ class AmendmentInput(Once):
     """What a locked record gains: appended, never edited."""
 
     text: text(limits.MAX_INCIDENT_TEXT, required=True)
+    # Counts the locked record got wrong; absent or null: unchanged.
+    people_affected: Count | None = None
+    shelters_affected: Count | None = None
 
 
 class EvidenceForm(Query):
@@ -195,6 +198,8 @@ class Amendment(Out):
 
     id: int
     text: str
+    people_affected: int | None
+    shelters_affected: int | None
     created_at: LocalTime
     created_by_id: int | None
 
@@ -438,10 +443,19 @@ def amend_incident(
     """Add an amendment to a locked incident."""
 
     def produce() -> tuple[Out, int]:
-        made = incidents.amend(current_org_id(), current_user_id(), found.id, body.text)
+        made = incidents.amend(
+            current_org_id(),
+            current_user_id(),
+            found.id,
+            body.text,
+            people_affected=body.people_affected,
+            shelters_affected=body.shelters_affected,
+        )
         return Amendment.model_validate(made), 201
 
-    return once("api_incident_amend", body.request_token, produce)
+    answer = once("api_incident_amend", body.request_token, produce)
+    jobs.deliver_eviction_now(current_org_id(), found.id)
+    return answer
 
 
 def _upload_target(incident_id: int) -> IncidentRow:
