@@ -218,7 +218,9 @@ def respond_to_eviction(
     return _batch(organisation_id, [change] if change else [], moment)
 
 
-def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
+def _eviction_figures(
+    incident: Incident, lines: list[replacement.ReplacementLine]
+) -> dict[str, Any]:
     plain = [_plain(line) for line in lines]
     due = min(line["due"] for line in plain)
     return {
@@ -231,14 +233,12 @@ def _eviction_figures(incident: Incident, lines: list[Any]) -> dict[str, Any]:
     }
 
 
-def _plain(line: Any) -> dict[str, Any]:
+def _plain(line: replacement.ReplacementLine) -> dict[str, Any]:
     """Return a replacement line as plain JSON values (its due time in ISO 8601)."""
     values = {
-        name: line[name] if isinstance(line, dict) else getattr(line, name)
-        for name in ("item_id", "label", "unit", "quantity", "held", "due")
+        name: getattr(line, name) for name in ("item_id", "label", "unit", "quantity", "held")
     }
-    if isinstance(values.get("due"), datetime):
-        values["due"] = values["due"].isoformat()
+    values["due"] = line.due.isoformat()
     return values
 
 
