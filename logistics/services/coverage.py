@@ -216,8 +216,11 @@ def _planned_between(organisation_id: int, start: datetime, end: datetime) -> li
 
 def _spare(
     organisation_id: int, item_ids: set[int], covers: Iterable[LineCover]
-) -> dict[tuple[int, int], int]:
-    """Return per (site, item) what is held beyond the site's own planned lines in the window."""
+) -> dict[int, dict[int, int]]:
+    """Return per item, per site, what is held beyond the site's own planned lines in the window.
+
+    Keyed by item first: a short line reads its item's few sites, not every (site, item).
+    """
     rows = db.session.execute(
         select(StockLevel.site_id, StockLevel.item_id, StockLevel.quantity).where(
             StockLevel.organisation_id == organisation_id,
@@ -230,22 +233,27 @@ def _spare(
         key = (cover.source_site_id, cover.line.item_id)
         if key in spare:
             spare[key] -= cover.line.planned_quantity
-    return {key: quantity for key, quantity in spare.items() if quantity > 0}
+    by_item: dict[int, dict[int, int]] = defaultdict(dict)
+    for (site_id, item_id), quantity in spare.items():
+        if quantity > 0:
+            by_item[item_id][site_id] = quantity
+    return by_item
 
 
 def _short_line(
     cover: LineCover,
     distribution: Distribution,
-    spare: dict[tuple[int, int], int],
+    spare: dict[int, dict[int, int]],
     sites: dict[int, Site],
 ) -> ShortLine:
     item: Item = cover.line.item
     to_site = sites[cover.source_site_id]
+    spare_of_item = spare.get(item.id, {})
     elsewhere = sorted(
         (
             (site_id, sites[site_id].name, quantity)
-            for (site_id, item_id), quantity in spare.items()
-            if item_id == item.id and site_id != to_site.id and site_id in sites
+            for site_id, quantity in spare_of_item.items()
+            if quantity > 0 and site_id != to_site.id and site_id in sites
         ),
         key=lambda held: (-held[2], held[1]),
     )
@@ -255,7 +263,7 @@ def _short_line(
         if still_missing <= 0:
             break
         moved = min(quantity, still_missing)
-        spare[(site_id, item.id)] -= moved
+        spare_of_item[site_id] -= moved
         still_missing -= moved
         transfers.append(
             Transfer(
