@@ -199,9 +199,13 @@ def test_the_in_process_scheduler_makes_a_report_as_soon_as_it_is_asked_for(app,
     from logistics.scheduler import start_in_process
 
     record_incident(world)
+    # The token first: the scheduler checks shortages at once when it starts, and this test's
+    # own session (no write intent, unlike a request) must not write after its commit.
+    coordinator = api("coordinator")
+    db.session.commit()
     scheduler = start_in_process(app)  # as `make run` does; make-reports every 10 s
     try:
-        report_id = api("coordinator").post("/reports", {"kind": "evidence"}).get_json()["id"]
+        report_id = coordinator.post("/reports", {"kind": "evidence"}).get_json()["id"]
         deadline = time.monotonic() + 5  # well before the job's next turn
         while state(report_id).status != "ready" and time.monotonic() < deadline:
             time.sleep(0.05)
