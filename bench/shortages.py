@@ -317,16 +317,15 @@ def _cold_snap(
 
 
 def _held(org_id: int) -> dict[int, int]:
-    """Return the stock held in warehouses and kitchens, by item."""
+    """Return the stock held at every site, by item (as the needs count it)."""
     from sqlalchemy import func, select
 
     from logistics.extensions import db
-    from logistics.models import HOLDING_SITE_KINDS, Site, StockLevel
+    from logistics.models import StockLevel
 
     rows = db.session.execute(
         select(StockLevel.item_id, func.sum(StockLevel.quantity))
-        .join(Site, Site.id == StockLevel.site_id)
-        .where(StockLevel.organisation_id == org_id, Site.kind.in_(HOLDING_SITE_KINDS))
+        .where(StockLevel.organisation_id == org_id)
         .group_by(StockLevel.item_id)
     )
     return {item_id: int(total) for item_id, total in rows}

@@ -107,7 +107,7 @@ def _service_round(per_round: int) -> tuple[Callable[[], None], Callable[[], int
 
     from logistics.database import write_intent
     from logistics.extensions import db
-    from logistics.models import HOLDING_SITE_KINDS, Item, Site
+    from logistics.models import Item, Site
     from logistics.services import accounts, ledger
 
     org_id = accounts.organisation_by_slug(ORG_SLUG).id
@@ -116,7 +116,10 @@ def _service_round(per_round: int) -> tuple[Callable[[], None], Callable[[], int
     user_id = user.id
     sites = list(
         db.session.scalars(
-            select(Site.id).where(Site.organisation_id == org_id, Site.kind.in_(HOLDING_SITE_KINDS))
+            # Donations arrive at the stores, not at the distribution points.
+            select(Site.id).where(
+                Site.organisation_id == org_id, Site.kind.in_(("warehouse", "kitchen"))
+            )
         )
     )
     items = list(db.session.scalars(select(Item.id).where(Item.organisation_id == org_id)))

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from logistics.demo import DEMO_PASSWORD, demo_logins, seed
 from logistics.extensions import db
 from logistics.models import (
-    HOLDING_SITE_KINDS,
     Alert,
     Cooking,
     Distribution,
@@ -41,13 +40,11 @@ from logistics.services import (
 
 
 def _held(org_id: int) -> dict[str, int]:
-    """Return each item's held total (warehouses and kitchens) by label."""
-    holding = {s.id for s in catalogue.list_sites(org_id) if s.kind in HOLDING_SITE_KINDS}
+    """Return each item's held total (every site) by label."""
     labels = {i.id: i.label for i in catalogue.list_items(org_id)}
     held = dict.fromkeys(labels.values(), 0)
     for row in stock.levels(org_id):
-        if row.site_id in holding:
-            held[labels[row.item_id]] += row.quantity
+        held[labels[row.item_id]] += row.quantity
     return held
 
 

@@ -28,7 +28,7 @@ from .alerts import (
     PeopleEstimate,
     ReplacementKitLine,
 )
-from .catalogue import CATEGORIES, HOLDING_SITE_KINDS, SITE_KINDS, Item, Site
+from .catalogue import CATEGORIES, SITE_KINDS, Item, Site
 from .distributions import (
     GIVING_STATUSES,
     STATUSES,
@@ -77,7 +77,6 @@ __all__ = [
     "LINE_ORIGINS",
     "TRISTATE",
     "STATUSES",
-    "HOLDING_SITE_KINDS",
     "MEAL_UNITS",
     "MOVEMENT_KINDS",
     "ROLES",

@@ -12,9 +12,6 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 SITE_KINDS = ("warehouse", "kitchen", "distribution_point")
-# Sites whose shelves count as stock held (docs/needs.md): every kind, distribution points
-# included, since goods moved there ahead of a distribution are given out there.
-HOLDING_SITE_KINDS = SITE_KINDS
 CATEGORIES = (
     "shelter",
     "bedding",

@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 from .. import limits
 from ..extensions import db
 from ..models import (
-    HOLDING_SITE_KINDS,
     INCIDENT_KINDS,
     LINE_ACTIONS,
     LINE_ORIGINS,
@@ -418,12 +417,7 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
             raise ValidationError(
                 f"Say which site the {item.label} were taken from.", {"lines": "site"}
             )
-        site = ledger.get_site(organisation_id, site_id)
-        if site.kind not in HOLDING_SITE_KINDS:
-            raise ValidationError(
-                f"{site.name} holds no stock; choose a warehouse or kitchen.", {"lines": "site"}
-            )
-        line.site_id = site.id
+        line.site_id = ledger.get_site(organisation_id, site_id).id
     if line.distribution_id is not None:
         owned(
             Distribution,

@@ -20,7 +20,7 @@ from ..forms.distributions import (
     PlanForm,
     SeriesForm,
 )
-from ..models import HOLDING_SITE_KINDS, Distribution, DistributionSeries, Site
+from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..services import catalogue, distributions, ledger
 from ._submit import filled_rows, or_404, query_date, query_id, submit_once
@@ -252,11 +252,9 @@ def _offer_places(form: Any) -> None:
     form.site_id.choices = choices(
         (s.id, f"{s.name} ({s.area})") for s in sites if s.kind == "distribution_point"
     )
-    # Any site holding stock may be a source, a distribution point included (goods moved
-    # there ahead are given out there).
-    form.source_site_id.choices = choices(
-        (s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS
-    )
+    # Any site may be a source, a distribution point included (goods moved there ahead are
+    # given out there).
+    form.source_site_id.choices = choices((s.id, s.name) for s in sites)
     _offer_line_sources(form, sites)
 
 
@@ -267,7 +265,7 @@ def _offer_line_sources(form: Any, sites: list[Site] | None = None) -> None:
     offered = choices(
         [
             (SAME_SOURCE, _("Same as the distribution")),
-            *((s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS),
+            *((s.id, s.name) for s in sites),
         ]
     )
     for row in form.lines:

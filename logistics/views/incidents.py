@@ -30,7 +30,7 @@ from ..forms.incidents import (
     IncidentForm,
     LockForm,
 )
-from ..models import HOLDING_SITE_KINDS, INCIDENT_KINDS, Incident
+from ..models import INCIDENT_KINDS, Incident
 from ..permissions import can
 from ..services import catalogue, evidence, incidents
 from ..services.distributions import EARLIEST_DAY, local_today, organisation_zone
@@ -257,7 +257,7 @@ def _offer_sites(form: IncidentForm) -> None:
     form.area.choices = choices((a, a) for a in incidents.site_areas(current_org_id()))
     sites = catalogue.list_sites(current_org_id())
     form.site_id.choices = choices([(0, _("None")), *((s.id, s.name) for s in sites)])
-    stores = choices([(0, "—"), *((s.id, s.name) for s in sites if s.kind in HOLDING_SITE_KINDS)])
+    stores = choices([(0, "—"), *((s.id, s.name) for s in sites)])
     for row in form.lines:
         row.site_id.choices = stores
 

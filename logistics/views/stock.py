@@ -14,7 +14,7 @@ from .. import limits
 from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
-from ..models import CATEGORIES, HOLDING_SITE_KINDS, MOVEMENT_KINDS
+from ..models import CATEGORIES, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
 from ..services.errors import NotFound
 from ._submit import item_from_label, or_404, query_id, submit_once
@@ -46,11 +46,8 @@ def overview() -> str:
         if (site_id is None or s.id == site_id)
         and (s.kind in ALWAYS_SHOWN_KINDS or s.id in stocked or s.id == site_id)
     ]
-    # Every kind of site holds stock (HOLDING_SITE_KINDS): the total counts each listed site.
-    holding = {s.id for s in sites if s.kind in HOLDING_SITE_KINDS}
-    held_total = {
-        item.id: sum(q for s, q in cells[item.id].items() if s in holding) for item in items
-    }
+    # Every kind of site holds stock: the total counts each site, listed or not.
+    held_total = {item.id: sum(cells[item.id].values()) for item in items}
     return render_template(
         "stock/overview.html",
         sites=sites,
