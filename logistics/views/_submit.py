@@ -94,10 +94,22 @@ def query_id(name: str, getter: Callable[[int, int], Any] | None = None) -> int 
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= limits.MAX_ID:
+    value = _whole(raw)
+    if value is None:
         abort(404)
     if getter is not None:
-        or_404(getter, current_org_id(), int(raw))
+        or_404(getter, current_org_id(), value)
+    return value
+
+
+def query_whole(name: str) -> int | None:
+    """Read a whole number from 1 to MAX_ID from the query string; None for anything else."""
+    return _whole((request.args.get(name) or "").strip())
+
+
+def _whole(raw: str) -> int | None:
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= limits.MAX_ID:
+        return None
     return int(raw)
 
 

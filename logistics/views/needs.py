@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,6 +11,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from .. import wording
 from ..auth import current_membership, current_org_id, requires
 from ..forms.catalogue import CATEGORY_LABELS
 from ..forms.needs import (
@@ -37,8 +38,8 @@ DELIVERY_LOG = 100
 HELD_SITES = 3
 # Alerts are listed by what to do first: tonight's distributions, evictions, then items.
 KIND_ORDER = ("distribution", "eviction", "item")
-# Times this close are written without their year.
-SOON = timedelta(days=7)
+# Times this close (either way) are written without their year: the messages' rule.
+SOON = wording.NEAR
 
 
 @bp.app_template_filter("needs_figure")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, Tra
 from ..models import CATEGORIES, MOVEMENT_KINDS
 from ..services import catalogue, ledger, stock
 from ..services.errors import NotFound
-from ._submit import item_from_label, or_404, query_id, submit_once
+from ._submit import item_from_label, or_404, query_id, query_whole, submit_once
 
 bp = Blueprint("stock", __name__)
 # Columns shown even when empty. A distribution point's stock counts as held like any other,
@@ -280,7 +279,7 @@ def _offer_sites(form: Any, *fields: str) -> None:
 
 def _fill_from_link(form: TransferForm) -> None:
     """Fill the transfer form from a suggested transfer's link; ignore what is not ours."""
-    asked = {name: _whole_arg(name) for name in TRANSFER_LINK_IDS}
+    asked = {name: query_whole(name) for name in TRANSFER_LINK_IDS}
     if asked["item_id"] is not None:
         try:
             item = ledger.get_item(current_org_id(), asked["item_id"])
@@ -295,14 +294,6 @@ def _fill_from_link(form: TransferForm) -> None:
             getattr(form, name).data = asked[name]
     if asked["quantity"] is not None and 1 <= asked["quantity"] <= limits.MAX_QUANTITY:
         form.quantity.data = asked["quantity"]
-
-
-def _whole_arg(name: str) -> int | None:
-    """Read a positive whole number from the query string; None for anything else."""
-    raw = (request.args.get(name) or "").strip()
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or not 1 <= int(raw) <= limits.MAX_ID:
-        return None
-    return int(raw)
 
 
 def _timezone() -> str:
