@@ -287,17 +287,10 @@ def _meal_lines(
         .options(
             selectinload(Distribution.site),
             selectinload(Distribution.series).selectinload(DistributionSeries.lines),
+            selectinload(DistributionLine.source_site),
         )
     )
-    pairs = [(distribution, line) for distribution, line in rows]
-    _load_sites({line.source_site_id for _, line in pairs})
-    return pairs
-
-
-def _load_sites(ids: set[int]) -> None:
-    """Load these sites in one query, so reading them from their lines asks nothing more."""
-    if ids:
-        list(db.session.scalars(select(Site).where(Site.id.in_(sorted(ids)))))
+    return [(distribution, line) for distribution, line in rows]
 
 
 def _plan_meals(distribution: Distribution, line: DistributionLine) -> int:
