@@ -29,7 +29,11 @@ def distribution(world: World, starts_at: datetime, **planned: int) -> Distribut
         starts_at=starts_at,
         local_date=starts_at.date(),
         lines=[
-            DistributionLine(item_id=world.items[key], planned_quantity=quantity)
+            DistributionLine(
+                item_id=world.items[key],
+                planned_quantity=quantity,
+                source_site_id=world.sites["main"],
+            )
             for key, quantity in planned.items()
         ],
     )

@@ -249,7 +249,13 @@ def test_distribution_and_eviction_alerts_say_their_kind_key_and_local_times(
         source_site_id=world.sites["main"],
         starts_at=starts,
         local_date=starts.date(),
-        lines=[DistributionLine(item_id=world.items["blanket"], planned_quantity=40)],
+        lines=[
+            DistributionLine(
+                item_id=world.items["blanket"],
+                planned_quantity=40,
+                source_site_id=world.sites["main"],
+            )
+        ],
     )
     evicted = Incident(
         organisation_id=world.org_id,

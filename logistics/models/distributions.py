@@ -14,10 +14,9 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
-    event,
     false,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .catalogue import Item, Site
@@ -60,7 +59,8 @@ class SeriesLine(db.Model):
     series_id: Mapped[int] = mapped_column(ForeignKey("distribution_series.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
     planned_quantity: Mapped[int] = mapped_column(Integer)
-    # Where this line's goods come from; a line that names none takes the series' source.
+    # Where this line's goods come from (services.distributions gives a line that names none
+    # the series' source).
     source_site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
 
     series: Mapped[DistributionSeries] = relationship(back_populates="lines")
@@ -116,20 +116,9 @@ class DistributionLine(db.Model):
     # Set when the kitchen lead chose this count: series edits leave it alone.
     planned_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Where this line's goods come from (meals from the kitchen, blankets from the warehouse);
-    # a line that names none takes the distribution's source.
+    # services.distributions gives a line that names none the distribution's source.
     source_site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
 
     distribution: Mapped[Distribution] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
     source_site: Mapped[Site] = relationship()
-
-
-@event.listens_for(Session, "before_flush")
-def _lines_take_the_default_source(session: Session, _context: object, _instances: object) -> None:
-    """Give a new line that names no source its distribution's (or series') source."""
-    with session.no_autoflush:
-        for row in session.new:
-            if isinstance(row, DistributionLine) and row.source_site_id is None:
-                row.source_site_id = row.distribution.source_site_id
-            elif isinstance(row, SeriesLine) and row.source_site_id is None:
-                row.source_site_id = row.series.source_site_id
