@@ -17,9 +17,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_distributions": STAFF,
     "plan_distributions": frozenset({"admin", "coordinator"}),
     "record_outcomes": STAFF,
-    # Incidents: volunteers may report one; only coordinators and admins read them back,
-    # since descriptions, forces and evidence can identify people and places.
-    "record_incidents": frozenset({"admin", "coordinator", "warehouse"}),
+    # A hand-out nobody planned (food from a car), recorded by the crew as it happens.
+    "record_hand_outs": STAFF,
+    # Where exactly a distribution point is: crews see it on the agenda and run sheet on the
+    # day of a distribution there; coordinators always (view_site_details); donors never.
+    "see_point_on_the_day": STAFF,
+    # Incidents: volunteers may report one and read back their own reports; only
+    # coordinators and admins read everyone's, since descriptions, forces and evidence can
+    # identify people and places.
+    "record_incidents": STAFF,
     "view_incidents": frozenset({"admin", "coordinator"}),
     "view_loss_figures": ALL_ROLES,
     "view_needs": ALL_ROLES,

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -26,7 +36,17 @@ CATEGORIES = (
 
 class Site(db.Model):
     __tablename__ = "site"
-    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        # One main warehouse per organisation: where forms start when a user has no last site.
+        Index(
+            "uq_site_one_main",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("main"),
+            postgresql_where=text("main"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -35,6 +55,7 @@ class Site(db.Model):
     # Public: the town or district. Private: where exactly (never shown to donors).
     area: Mapped[str] = mapped_column(String(120))
     details: Mapped[str] = mapped_column(Text, default="")
+    main: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -59,6 +80,8 @@ class Item(db.Model):
     cover_target_days: Mapped[int] = mapped_column(Integer, default=7)
     unit_value_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     per_person_per_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    # Other names people type for it, one per line ("duvet", "sleeping bags").
+    aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -88,6 +88,8 @@ class Distribution(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="planned")
     # Set when someone changed this occurrence's plan; series edits then leave it alone.
     edited_by_hand: Mapped[bool] = mapped_column(default=False)
+    # Recorded after the fact by a crew ("Give out now"), never planned.
+    unplanned: Mapped[bool] = mapped_column(default=False, server_default=false())
     headcount: Mapped[int | None] = mapped_column(Integer)
     headcount_minors: Mapped[int | None] = mapped_column(Integer)
     headcount_women: Mapped[int | None] = mapped_column(Integer)

@@ -134,6 +134,9 @@ class Evidence(db.Model):
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # A small JPEG made from a photo, without its metadata (no GPS), stored by its own hash;
+    # None for what is not a photo. The original stays untouched as evidence.
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
