@@ -358,3 +358,10 @@ def _local(moment: datetime) -> datetime:
 
 def _distribution_or_404(distribution_id: int) -> Distribution:
     return or_404(distributions.get_distribution, current_org_id(), distribution_id)
+
+
+@bp.route("/give-out", methods=["GET", "POST"])
+@requires("record_hand_outs")
+def give_out() -> str | Response:
+    """Record a hand-out nobody planned (stub until the page lands)."""
+    return redirect(url_for("distributions.agenda"))
