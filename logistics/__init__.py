@@ -9,7 +9,7 @@ from flask import Flask
 
 from .config import PROJECT_ROOT, load_config
 from .database import configure_engine
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, compress, csrf, db, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -30,8 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app)
+    compress.init_app(app)
 
-    from . import auth, errors, guards, security, templating, views
+    from . import auth, errors, guards, security, static_files, templating, views
     from .cli import register_commands
     from .services import changes
 
@@ -40,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     templating.init_app(app)
     views.register_blueprints(app)
     register_commands(app)

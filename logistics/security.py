@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-# Pages need no script and load only app.css; charts are inline SVG drawn with presentation
-# attributes, and every form posts back to this site. Anything else is refused.
+# Pages need no script and load only app.css, the favicon and incident photos' thumbnails;
+# charts are inline SVG drawn with presentation attributes, and every form posts back to this
+# site. Anything else is refused.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
         "style-src 'self'",
+        "img-src 'self'",
         "form-action 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",

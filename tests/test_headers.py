@@ -31,7 +31,10 @@ from logistics.models import (
 )
 from logistics.services import accounts, alerts, distributions, reports
 from logistics.services.reports import ReportRequest
+from logistics.static_files import asset_url
 
+# Static files: checked by name below, not walked as pages.
+FILES = ("static", "asset")
 STYLE_ATTRIBUTE = re.compile(r"<[^>]*\sstyle\s*=", re.I)
 INLINE_STYLE_OR_SCRIPT = re.compile(r"<\s*(script|style)\b", re.I)
 
@@ -147,12 +150,18 @@ def member(app: Flask, role: str) -> FlaskClient:
     return client
 
 
+def asset_address(app: Flask, filename: str) -> str:
+    """Return a static file's address under its hashed name."""
+    with app.test_request_context():
+        return asset_url(filename)
+
+
 def get_pages(app: Flask, ids: dict[str, object]) -> list[str]:
     """Every GET page of the site (not the API), its path filled with the demo's ids."""
     urls = app.url_map.bind("localhost")
     pages = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith("/api/"):
+        if rule.endpoint in FILES or "GET" not in rule.methods or rule.rule.startswith("/api/"):
             continue
         missing = rule.arguments - ids.keys()
         assert not missing, f"{rule.rule}: give the test an id for {sorted(missing)}"
@@ -225,6 +234,8 @@ def _downloads_api_and_static_files(app: Flask, demo_org: Demo) -> None:
         "api 401": client.get("/api/v1/items"),
         "openapi": client.get("/api/v1/openapi.json"),
         "static": client.get("/static/app.css"),
+        "hashed static": client.get(asset_address(app, "app.css")),
+        "favicon": client.get("/favicon.ico"),
         "page 404": coordinator.get("/nowhere"),
         "login redirect": client.get("/needs"),
     }
