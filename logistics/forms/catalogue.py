@@ -60,6 +60,10 @@ class ItemForm(SubmissionForm):
         validators=[DataRequired(), Length(max=limits.MAX_UNIT)],
     )
     size = StringField(_l("Size or variant"), validators=[Length(max=limits.MAX_SIZE)])
+    # The service says which name is too long or that there are too many; this bounds the post.
+    aliases = TextAreaField(
+        _l("Other names people use, one per line"), validators=[Length(max=limits.MAX_NOTE)]
+    )
     min_stock = WholeField(
         _l("Minimum stock"),
         default=0,
@@ -94,6 +98,7 @@ class ItemForm(SubmissionForm):
             "category": self.category.data,
             "unit": self.unit.data,
             "size": self.size.data or "",
+            "aliases": self.aliases.data or "",
             "min_stock": self.min_stock.data,
             "cover_target_days": self.cover_target_days.data,
             "unit_value_eur": self.unit_value_eur.data,

@@ -12,6 +12,7 @@ from .. import limits
 from ..extensions import db
 from ..models import CATEGORIES, MEAL_UNITS, SITE_KINDS, Item, Site
 from .errors import Conflict, ValidationError
+from .item_search import ItemIndex, clean_aliases
 from .ledger import get_item, get_site
 
 MAX_WHOLE = limits.MAX_MIN_STOCK
@@ -87,13 +88,23 @@ def set_site_active(organisation_id: int, site_id: int, active: bool) -> Site:
     return site
 
 
-def find_item_by_label(organisation_id: int, label: str) -> Item | None:
-    """Return the active item whose label ("Shoes (42)") matches, ignoring case."""
-    wanted = " ".join(label.split()).lower()
-    for item in list_items(organisation_id):
-        if item.label.lower() == wanted:
-            return item
-    return None
+def item_index(organisation_id: int) -> ItemIndex:
+    """Return the organisation's active items ready to search: one query, words worked out once."""
+    return ItemIndex(list_items(organisation_id))
+
+
+def find_item(organisation_id: int, typed: str, index: ItemIndex | None = None) -> Item:
+    """Return the active item someone typed ("sleeping bags"); refuse none or several.
+
+    The refusal (NoSuchItem, SeveralItems) carries the labels the person may choose from.
+    Give an index to search many lines of one form over one read of the catalogue.
+    """
+    return (index or item_index(organisation_id)).find(typed)
+
+
+def aliases_of(item: Item) -> list[str]:
+    """Return an item's other names, one per line as stored."""
+    return [name for name in item.aliases.splitlines() if name.strip()]
 
 
 def is_meal(item: Item) -> bool:
@@ -143,6 +154,11 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
     }
     if clean["category"] not in CATEGORIES:
         errors["category"] = f"one of {', '.join(CATEGORIES)}"
+    if "aliases" in values:  # left out, they stay as they are
+        names, problem = clean_aliases(values["aliases"])
+        clean["aliases"] = "\n".join(names)
+        if problem is not None:
+            errors["aliases"] = problem
     _raise_if(errors)
     return clean
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, flash, get_template_attribute, request
 from flask_babel import gettext as _
 
 from .. import limits
@@ -19,9 +20,12 @@ from ..models import Item
 from ..services import catalogue, submissions
 from ..services.distributions import EARLIEST_DAY, LATEST_DAY
 from ..services.errors import NotFound, ServiceError, ValidationError
+from ..services.item_search import ItemIndex, SeveralItems, UnclearItem
 
 # fromisoformat alone would also take 20241102 and 2024-W44-6.
 WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# An item tapped among those offered for a field comes back as pick-<the field's name>.
+PICK = "pick-"
 
 
 def submit_once(
@@ -71,22 +75,92 @@ def or_404(getter: Callable[..., Any], organisation_id: int, *args: Any) -> Any:
 
 
 def item_from_label(label: str, field: str = "item") -> Item:
-    """Return the item someone typed ("Shoes (42)"), or refuse with a clear message."""
-    item = catalogue.find_item_by_label(current_org_id(), label)
-    if item is None:
-        raise NotFound(
-            _("No item called %(label)s. Pick one from the list.", label=label),
-            {field: _("unknown item")},
-        )
-    return item
+    """Return the item someone typed ("sleeping bags") or tapped among those offered.
+
+    Several or no matching items are refused with the ones to tap beside the field.
+    """
+    try:
+        return _typed_item(label, field, catalogue.item_index(current_org_id()))
+    except UnclearItem as unclear:
+        raise ItemChoices(field, [_unclear(unclear, field, None)]) from None
 
 
 def filled_rows(rows: Iterable[Any]) -> Iterator[tuple[Any, Item]]:
-    """Yield each line row that names an item, with that item; empty rows are skipped."""
-    for row in rows:
+    """Yield each line row that names an item, with that item; empty rows are skipped.
+
+    Every line is looked up, over one read of the catalogue, before the first is yielded:
+    one refusal offers the choices for every unclear line at once.
+    """
+    index: ItemIndex | None = None
+    found: list[tuple[Any, Item]] = []
+    unclear: list[Unclear] = []
+    for number, row in enumerate(rows, start=1):
         label = (row.item.data or "").strip()
-        if label:
-            yield row, item_from_label(label, "lines")
+        if not label:
+            continue
+        index = index or catalogue.item_index(current_org_id())
+        try:
+            item = _typed_item(label, row.item.name, index)
+        except UnclearItem as problem:
+            unclear.append(_unclear(problem, row.item.name, number))
+            continue
+        row.item.data = item.label  # should the form come back, it shows the item found
+        found.append((row, item))
+    if unclear:
+        raise ItemChoices("lines", unclear)
+    yield from found
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """One typed item that named none or several: what to offer for it."""
+
+    pick: str  # the name of the radio buttons offering its choices
+    typed: str
+    choices: list[str]
+    several: bool
+    row: int | None  # the line's number, in a form of lines
+    message: str
+
+
+class ItemChoices(ServiceError):
+    """Typed items that named none or several, with the items to tap shown by the field."""
+
+    def __init__(self, field: str, problems: list[Unclear]) -> None:
+        if len(problems) == 1 and problems[0].row is None:
+            message = problems[0].message
+        else:
+            message = " ".join(
+                _("Line %(row)s: %(problem)s", row=p.row, problem=p.message) for p in problems
+            )
+        super().__init__(message, {field: _("unknown item")})
+        self.field = field
+        self.problems = problems
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Return the field's note: the choices to tap as HTML, when there are any."""
+        if not any(p.choices for p in self.problems):
+            return super().fields
+        offer = get_template_attribute("catalogue/item_choices.html", "item_choices")
+        return {self.field: offer([p for p in self.problems if p.choices])}
+
+
+def _typed_item(label: str, name: str, index: ItemIndex) -> Item:
+    """Find the item typed in a field, or the one tapped among those offered for it."""
+    picked = (request.form.get(PICK + name) or "").strip()
+    return index.find(picked or label)
+
+
+def _unclear(problem: UnclearItem, name: str, row: int | None) -> Unclear:
+    return Unclear(
+        pick=PICK + name,
+        typed=problem.typed,
+        choices=problem.choices,
+        several=isinstance(problem, SeveralItems),
+        row=row,
+        message=problem.message,
+    )
 
 
 def query_id(name: str, getter: Callable[[int, int], Any] | None = None) -> int | None:

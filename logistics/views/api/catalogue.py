@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
 
 from ... import limits
 from ...models import CATEGORIES, SITE_KINDS
-from ...services import catalogue
+from ...services import catalogue, item_search
 from .common import (
     Flag,
     Once,
@@ -32,8 +34,19 @@ MinStock = whole(0, limits.MAX_MIN_STOCK)
 CoverDays = whole(0, limits.MAX_COVER_DAYS)
 UnitValue = number(limits.MAX_UNIT_VALUE_EUR, limits.UNIT_VALUE_PLACES)
 PerPerson = number(limits.MAX_PER_PERSON_PER_DAY, limits.PER_PERSON_PLACES)
+# Other names people type for an item ("duvet"); stored one per line, listed here.
+Aliases = Annotated[
+    list[text(item_search.MAX_ALIAS_LENGTH)], Field(max_length=item_search.MAX_ALIASES)
+]
 Category = Literal[CATEGORIES]
 SiteKind = Literal[SITE_KINDS]
+
+
+def _lines(value: object) -> object:
+    # The column keeps one name per line; the answer lists them.
+    return (
+        [line for line in value.splitlines() if line.strip()] if isinstance(value, str) else value
+    )
 
 
 class ItemInput(Once):
@@ -43,6 +56,7 @@ class ItemInput(Once):
     category: Category
     unit: Unit = "piece"
     size: Size = ""
+    aliases: Aliases = []
     min_stock: MinStock | None = None
     cover_target_days: CoverDays | None = None
     unit_value_eur: UnitValue | None = None
@@ -56,6 +70,7 @@ class Item(Out):
     name: str
     size: str
     label: str
+    aliases: Annotated[list[str], BeforeValidator(_lines)]
     category: str
     unit: str
     min_stock: int
