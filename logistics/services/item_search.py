@@ -119,20 +119,18 @@ class _Entry:
 
     @classmethod
     def of(cls, item: Item) -> _Entry:
-        name = tuple(word_forms(w) for w in words(item.name))
-        size = tuple(word_forms(w) for w in words(item.size))
-        aliases = tuple(
-            tuple(word_forms(w) for w in words(alias)) for alias in item.aliases.splitlines()
-        )
+        written = [words(item.name), words(item.size)]
+        written += [found for alias in item.aliases.splitlines() if (found := words(alias))]
+        name, size, *aliases = [tuple(word_forms(w) for w in phrase) for phrase in written]
         return cls(
             item=item,
             key=label_key(item.label),
             name=name,
             size=size,
-            aliases=tuple(alias for alias in aliases if alias),
+            aliases=tuple(aliases),
             own=frozenset().union(*name, *size),
             other=frozenset().union(*(f for alias in aliases for f in alias)),
-            written=words(f"{item.name} {item.size} {item.aliases}"),
+            written=tuple(w for phrase in written for w in phrase),
         )
 
     def says(self, typed: Sequence[Forms]) -> bool:
