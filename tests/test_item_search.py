@@ -421,6 +421,8 @@ def test_the_api_writes_and_lists_other_names(api, world) -> None:
     listed = {i["label"]: i["aliases"] for i in api("warehouse").get("/items").get_json()["items"]}
     assert listed["Bâche"] == ["tarp", "bache bleue"]
     assert listed["Blanket"] == []
+    none = coordinator.post("/items", {"name": "Soap", "category": "hygiene", "aliases": None})
+    assert none.status_code == 201 and none.get_json()["aliases"] == []
     assert found(world, "tarp") == "Bâche"
 
 

@@ -36,7 +36,9 @@ UnitValue = number(limits.MAX_UNIT_VALUE_EUR, limits.UNIT_VALUE_PLACES)
 PerPerson = number(limits.MAX_PER_PERSON_PER_DAY, limits.PER_PERSON_PLACES)
 # Other names people type for an item ("duvet"); stored one per line, listed here.
 Aliases = Annotated[
-    list[text(item_search.MAX_ALIAS_LENGTH)], Field(max_length=item_search.MAX_ALIASES)
+    list[text(item_search.MAX_ALIAS_LENGTH)],
+    BeforeValidator(lambda value: [] if value is None else value),  # null: none, as left out
+    Field(max_length=item_search.MAX_ALIASES),
 ]
 Category = Literal[CATEGORIES]
 SiteKind = Literal[SITE_KINDS]
