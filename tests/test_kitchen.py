@@ -388,10 +388,12 @@ def test_done_when_plan_tomorrow_pick_a_recipe_see_onions_short_and_cook(world, 
     meal_series(world, t, 200, time(19, 0), point="Park")
     lead = client_as("kitchen")
 
-    # Open tomorrow's plan: 402.5 expected at the usual point → 443 recommended; 330; 220.
+    # Open tomorrow's plan: 402.5 expected at the usual point (403 people) → 443 recommended;
+    # 330; 220.
     html = lead.get("/kitchen").get_data(as_text=True)
     text = re.sub(r"<[^>]+>", "", html)
-    assert "402.5" in text and "same weekday:" in text and "410, 380, 420, 400" in text
+    assert "Expected people: 403" in text and "same weekday:" in text
+    assert "410, 380, 420, 400" in text
 
     # Write the recipe (13,6 as French volunteers type it).
     token = form_token(lead.get("/kitchen/recipes/new").get_data(as_text=True))
