@@ -322,6 +322,8 @@ def test_done_when_flow_through_the_pages(app, world, client_as):
             "lines-0-quantity": "120",
             "lines-1-item": "Blanket",
             "lines-1-quantity": "25",
+            # Tonight's 18:00 may lie more than 6 hours ahead when the suite runs: confirmed.
+            "confirm_early": "y",
             "request_token": "outcome-1",
         },
     )

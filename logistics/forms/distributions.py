@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     FieldList,
@@ -21,9 +22,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import limits
-from .common import SubmissionForm, WholeField, choices, whole_id
+from .common import SubmissionForm, WhenMixin, WholeField, choices, whole_id
 
 BLANK_LINES = 4
+# Give out now: the first line shows, these more fold under "More items".
+HAND_OUT_LINES = 4
 # A planned line's source choice that means "the distribution's own source".
 SAME_SOURCE = 0
 WEEKDAYS = choices(
@@ -104,7 +107,44 @@ class OutcomeForm(SubmissionForm):
         validators=[Optional(), Length(max=limits.MAX_NOTE)],
     )
     lines = FieldList(FormField(LineForm), min_entries=BLANK_LINES)
+    # Shown once a first save was refused as more than 6 hours early.
+    confirm_early = BooleanField(_l("Yes, record it now"))
     submit = SubmitField(_l("Record outcome"))
+
+
+class HandOutLineForm(LineForm):
+    """A line given out, and the site it leaves (0: the point itself).
+
+    Not sent: the member's usual source. The service checks the site is the organisation's,
+    so a blank row's choice is never refused.
+    """
+
+    source = SelectField(_l("From"), coerce=whole_id, validate_choice=False)
+
+
+class GiveOutForm(SubmissionForm, WhenMixin):
+    """A hand-out nobody planned, recorded as it happens (Give out now)."""
+
+    site_id = SelectField(
+        _l("Where"),
+        coerce=whole_id,
+        invalid_choice_message=_l("Choose where it was given."),
+        invalid_value_message=_l("Choose where it was given."),
+    )
+    headcount = WholeField(
+        _l("People served (count)"),
+        validators=[
+            InputRequired(message=_l("Say how many people came (an estimate is fine).")),
+            NumberRange(min=0, max=limits.MAX_HEADCOUNT),
+        ],
+    )
+    lines = FieldList(FormField(HandOutLineForm), min_entries=HAND_OUT_LINES)
+    headcount_minors = WholeField(_l("Of whom minors (optional)"), validators=COUNT)
+    headcount_women = WholeField(_l("Of whom women (optional)"), validators=COUNT)
+    note = TextAreaField(
+        _l("Note (optional)"), validators=[Optional(), Length(max=limits.MAX_NOTE)]
+    )
+    submit = SubmitField(_l("Save"))
 
 
 class EndSeriesForm(SubmissionForm):

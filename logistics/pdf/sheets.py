@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
 from ..models import Distribution, Item, Site
+from ..models.types import utcnow
 from .base import ReportFrame, paragraph, render, table
 
 
@@ -31,19 +33,33 @@ def stocktake(frame: ReportFrame, site: Site, rows: list[tuple[Item, int]]) -> b
 
 
 def run_sheet(
-    frame: ReportFrame, distribution: Distribution, held: dict[int, int], zone: Any
+    frame: ReportFrame,
+    distribution: Distribution,
+    held: dict[int, int],
+    zone: Any,
+    today: date | None = None,
 ) -> bytes:
-    """Render what to pack for one distribution, with what each line's source holds now."""
+    """Render what to pack for one distribution, with what each line's source holds now.
+
+    The sheet is archived for every staff member to read, so it says where exactly the
+    point is only when made on the day of the distribution, as crews see it on the day.
+    """
     starts = distribution.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
     several = any(line.source_site_id != distribution.source_site_id for line in distribution.lines)
     place = "several sites (see each line)" if several else distribution.source_site.name
+    status = distribution.status + (" (unplanned)" if distribution.unplanned else "")
     story: list[Flowable] = [
         paragraph(frame.title, "title"),
         paragraph(
             f"{distribution.site.name} ({distribution.site.area}) · {starts} · "
-            f"pack from {place} · status {distribution.status}",
+            f"pack from {place} · status {status}",
             "body",
         ),
+    ]
+    made_on = today or utcnow().astimezone(zone).date()
+    if distribution.site.details and distribution.local_date == made_on:
+        story.append(paragraph(f"Where: {distribution.site.details}", "body"))
+    story += [
         _pack_table(distribution, held, several),
         paragraph(
             "After the distribution: people served (count) ______  minors ______  "

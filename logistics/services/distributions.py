@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +20,9 @@ from ..models import (
     DistributionLine,
     DistributionSeries,
     Item,
+    Membership,
     SeriesLine,
+    Site,
     StockMovement,
 )
 from ..models.types import utcnow
@@ -38,6 +41,11 @@ WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Dates anyone may ask about; others are typing mistakes, and 9999-12-31 + 1 day overflows.
 EARLIEST_DAY = limits.EARLIEST_DAY
 LATEST_DAY = limits.LATEST_DAY
+# Held or disrupted recorded sooner than this before the start is asked to be confirmed: the
+# wrong distribution tapped, or tomorrow's mistaken for tonight's.
+EARLY_OUTCOME = timedelta(hours=6)
+# A hand-out's typed time may run this far past the server's clock (a watch a little fast).
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -404,6 +412,155 @@ def live_movements(distribution: Distribution) -> list[StockMovement]:
     """Return the distribution's give-out movements that have not been reversed."""
     return ledger.live_movements(
         distribution.organisation_id, kind="distribution", distribution_id=distribution.id
+    )
+
+
+def check_not_early(
+    distribution: Distribution, status: str, confirmed: bool, now: datetime | None = None
+) -> None:
+    """Refuse held or disrupted more than 6 hours before the start, unless confirmed.
+
+    Cancelling ahead is what cancelling is for; a later day is refused by record_outcome.
+    """
+    moment = now or utcnow()
+    zone = organisation_zone(distribution.organisation_id)
+    if (
+        confirmed
+        or status not in GIVING_STATUSES
+        or distribution.starts_at - moment <= EARLY_OUTCOME
+        or distribution.local_date > moment.astimezone(zone).date()
+    ):
+        return
+    raise ValidationError(
+        _l(
+            "This distribution starts at %(time)s, more than 6 hours from now. "
+            "Confirm to record what happened already.",
+            time=distribution.starts_at.astimezone(zone).strftime("%H:%M"),
+        ),
+        {"confirm_early": _l("confirm to record it before it starts")},
+    )
+
+
+# --- hand-outs nobody planned ----------------------------------------------------------------
+
+
+@dataclass
+class HandOut:
+    """A hand-out recorded as it happened: where, when, how many people, what from where.
+
+    A line that names no source comes from default_source (the member's last site, the main
+    warehouse), else from the point itself.
+    """
+
+    site_id: int
+    headcount: int | None
+    given: list[LineInput]
+    note: str = ""
+    headcount_minors: int | None = None
+    headcount_women: int | None = None
+    at: datetime | None = None  # aware; None: now
+
+
+def default_source(organisation_id: int, user_id: int | None) -> int | None:
+    """Return where a member's hand-outs come from: their last site, else the main warehouse."""
+    last = db.session.scalar(
+        select(Membership.last_site_id)
+        .join(Site, Site.id == Membership.last_site_id)
+        .where(
+            Membership.organisation_id == organisation_id,
+            Membership.user_id == user_id,
+            Site.active.is_(True),
+        )
+    )
+    if last is not None:
+        return last
+    return db.session.scalar(
+        select(Site.id).where(
+            Site.organisation_id == organisation_id, Site.main.is_(True), Site.active.is_(True)
+        )
+    )
+
+
+def give_out_now(
+    organisation_id: int, user_id: int | None, hand_out: HandOut, now: datetime | None = None
+) -> Distribution:
+    """Record an unplanned hand-out: one held distribution with its lines and movements.
+
+    All or nothing: when a line's source does not hold enough, nothing is written.
+    """
+    moment = now or utcnow()
+    starts_at = _hand_out_time(hand_out.at, moment)
+    fallback = default_source(organisation_id, user_id) or hand_out.site_id
+    lines = [
+        PlanLine(line.item_id, line.quantity, line.source_site_id or fallback)
+        for line in map(_plan_line, hand_out.given)
+    ]
+    _check_hand_out_lines(organisation_id, lines)
+    with db.session.begin_nested():
+        distribution = create_one_off(
+            organisation_id,
+            site_id=hand_out.site_id,
+            source_site_id=lines[0].source_site_id or fallback,
+            starts_at=starts_at,
+            lines=lines,
+        )
+        distribution.unplanned = True
+        record_outcome(
+            organisation_id,
+            user_id,
+            distribution.id,
+            OutcomeInput(
+                status="held",
+                headcount=hand_out.headcount,
+                headcount_minors=hand_out.headcount_minors,
+                headcount_women=hand_out.headcount_women,
+                note=hand_out.note,
+                given=list(lines),
+            ),
+            now=moment,
+        )
+    return distribution
+
+
+def _hand_out_time(at: datetime | None, moment: datetime) -> datetime:
+    """Return when a hand-out happened: now, or a time within the past year."""
+    if at is None:
+        return moment
+    _check_starts_at(at)
+    if at > moment + CLOCK_SLACK:
+        raise ValidationError(
+            _l("That time has not come yet: a hand-out is recorded once it happened."),
+            {"occurred_at": _l("in the future")},
+        )
+    if at < moment - timedelta(days=MAX_DAYS_BACK):
+        raise ValidationError(
+            _l("A hand-out can be recorded up to a year back."),
+            {"occurred_at": _l("too far back")},
+        )
+    return at
+
+
+def _check_hand_out_lines(organisation_id: int, lines: list[PlanLine]) -> None:
+    """Refuse a hand-out that gives nothing, or a line without its quantity."""
+    if not lines:
+        raise ValidationError(
+            _l("Say what was given: an item and its quantity."), {"lines": _l("required")}
+        )
+    for line in lines:
+        if line.quantity <= 0:
+            item = ledger.get_item(organisation_id, line.item_id)
+            raise ValidationError(
+                _l("Say how many %(item)s were given.", item=item.label),
+                {"lines": _l("quantity missing")},
+            )
+
+
+def hand_out_summary(distribution: Distribution) -> str:
+    """Return "60 Hot meal, 20 Blanket" for what a hand-out gave."""
+    return ", ".join(
+        f"{line.given_quantity} {line.item.label}"
+        for line in distribution.lines
+        if line.given_quantity
     )
 
 

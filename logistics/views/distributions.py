@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from ..auth import current_org_id, current_user_id, requires
+from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.distributions import (
     BLANK_LINES,
     SAME_SOURCE,
     EndSeriesForm,
+    GiveOutForm,
     OneOffForm,
     OutcomeForm,
     PlanForm,
@@ -22,11 +24,14 @@ from ..forms.distributions import (
 )
 from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
+from ..permissions import can
 from ..services import catalogue, distributions, ledger
 from ._submit import filled_rows, or_404, query_date, query_id, submit_once
 
 bp = Blueprint("distributions", __name__)
 AGENDA_DAYS = 7
+# A hand-out line's source choice meaning "the point itself" (goods moved there ahead).
+POINT_ITSELF = 0
 
 
 @bp.route("/distributions")
@@ -51,6 +56,7 @@ def agenda() -> str:
         previous=first - timedelta(days=AGENDA_DAYS),
         following=first + timedelta(days=AGENDA_DAYS),
         overdue=overdue,
+        sees_details=lambda d: sees_details(d, today),
     )
 
 
@@ -58,9 +64,11 @@ def agenda() -> str:
 @requires("view_distributions")
 def run_sheet(distribution_id: int) -> str:
     distribution = _distribution_or_404(distribution_id)
+    today = distributions.local_today(current_org_id())
     return render_template(
         "distributions/run_sheet.html",
         distribution=distribution,
+        details=sees_details(distribution, today),
         held=distributions.held_at_sources(distribution),
         several_sources=distributions.several_sources(distribution),
         movements=distributions.live_movements(distribution),
@@ -202,6 +210,9 @@ def outcome(distribution_id: int) -> str | Response:
     elif form.validate_on_submit():
 
         def action() -> dict[str, Any]:
+            distributions.check_not_early(
+                distribution, form.status.data, bool(form.confirm_early.data)
+            )
             recorded = distributions.record_outcome(
                 current_org_id(),
                 current_user_id(),
@@ -238,7 +249,90 @@ def figures() -> str:
     )
 
 
+@bp.route("/give-out", methods=["GET", "POST"])
+@requires("record_hand_outs")
+def give_out() -> str | Response:
+    """Record a hand-out nobody planned, as it happens: one held distribution."""
+    org_id = current_org_id()
+    form = GiveOutForm()
+    points = _offer_hand_out_places(form)
+    if form.validate_on_submit():
+
+        def action() -> dict[str, Any]:
+            recorded = distributions.give_out_now(
+                org_id,
+                current_user_id(),
+                distributions.HandOut(
+                    site_id=form.site_id.data,
+                    headcount=form.headcount.data,
+                    given=_hand_out_lines(form),
+                    note=form.note.data or "",
+                    headcount_minors=form.headcount_minors.data,
+                    headcount_women=form.headcount_women.data,
+                    at=_aware(form.occurred_at.data) if form.occurred_at.data else None,
+                ),
+            )
+            return {"distribution_id": recorded.id, "message": _hand_out_message(recorded)}
+
+        if submit_once(form, "distribution_give_out", action) is not None:
+            return redirect(url_for(".give_out"))
+    return render_template(
+        "distributions/give_out.html",
+        form=form,
+        points=points,
+        items=catalogue.list_items(org_id),
+    )
+
+
+def sees_details(distribution: Distribution, today: date) -> bool:
+    """Tell whether the reader sees the point's precise details: crews on the day only."""
+    role = current_role()
+    return can(role, "view_site_details") or (
+        can(role, "see_point_on_the_day") and distribution.local_date == today
+    )
+
+
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _offer_hand_out_places(form: GiveOutForm) -> list[Site]:
+    """Offer the active points, and every site as a line's source (preset: the usual one)."""
+    org_id = current_org_id()
+    sites = catalogue.list_sites(org_id)
+    points = [s for s in sites if s.kind == "distribution_point"]
+    form.site_id.choices = choices((s.id, f"{s.name} ({s.area})") for s in points)
+    sources = choices([(POINT_ITSELF, _("The point itself")), *((s.id, s.name) for s in sites)])
+    usual = distributions.default_source(org_id, current_user_id()) or POINT_ITSELF
+    for row in form.lines:
+        row.source.choices = sources
+        if row.source.data is None:
+            row.source.data = usual
+    if request.method == "GET" and len(points) == 1:
+        form.site_id.data = points[0].id
+    return points
+
+
+def _hand_out_lines(form: GiveOutForm) -> list[tuple[int, int, int | None]]:
+    """Turn the filled rows into (item_id, quantity, source); "the point itself" is the point."""
+    return [
+        (item.id, row.quantity.data or 0, _hand_out_source(row.source.data, form.site_id.data))
+        for row, item in filled_rows(form.lines)
+    ]
+
+
+def _hand_out_source(chosen: int | None, point_id: int) -> int | None:
+    """Return a line's source: as chosen, the point itself, or None for the usual one."""
+    return point_id if chosen == POINT_ITSELF else chosen
+
+
+def _hand_out_message(distribution: Distribution) -> str:
+    return ngettext(
+        "Recorded: %(given)s given at %(point)s to %(num)s person.",
+        "Recorded: %(given)s given at %(point)s to %(num)s people.",
+        distribution.headcount or 0,
+        given=distributions.hand_out_summary(distribution),
+        point=distribution.site.name,
+    )
 
 
 def _form_page(template: str, form: Any, **context: Any) -> str:
@@ -358,10 +452,3 @@ def _local(moment: datetime) -> datetime:
 
 def _distribution_or_404(distribution_id: int) -> Distribution:
     return or_404(distributions.get_distribution, current_org_id(), distribution_id)
-
-
-@bp.route("/give-out", methods=["GET", "POST"])
-@requires("record_hand_outs")
-def give_out() -> str | Response:
-    """Record a hand-out nobody planned (stub until the page lands)."""
-    return redirect(url_for("distributions.agenda"))

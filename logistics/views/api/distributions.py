@@ -140,6 +140,14 @@ class OutcomeBody(Once):
     headcount_women: Headcount | None = None
     note: text(limits.MAX_NOTE) = ""
     lines: lines_of(GivenLineInput) = []
+    confirm_early: bool = Field(
+        False,
+        description=(
+            "Held or disrupted more than 6 hours before the start is refused (422, field "
+            "confirm_early) unless this is true: the wrong distribution, or tomorrow's taken "
+            "for tonight's. Cancelling ahead needs no confirmation."
+        ),
+    )
 
 
 class Agenda(Query):
@@ -388,6 +396,7 @@ def record_distribution_outcome(
     )
 
     def produce() -> tuple[Out, int]:
+        distributions.check_not_early(found, body.status, body.confirm_early)
         recorded = distributions.record_outcome(
             current_org_id(), current_user_id(), found.id, outcome
         )
