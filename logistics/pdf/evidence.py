@@ -1,14 +1,20 @@
-"""The evidence report: every incident of a period with all it records, for lawyers."""
+"""The evidence report: every incident of a period with all it records, for lawyers.
+
+An appendix shows each photo as its thumbnail (made without the photo's metadata) beside its
+name, SHA-256, size and times; other files are listed by their hash.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable
+from reportlab.lib.utils import ImageReader
+from reportlab.platypus import Flowable, PageBreak
 
 from .base import (
     BODY_WIDTH,
@@ -74,6 +80,8 @@ class EvidenceRecord:
     size_bytes: int
     sha256: str
     captured_at: datetime | None
+    uploaded_at: datetime | None = None
+    thumbnail_sha256: str | None = None  # a photo's picture for the appendix
 
 
 @dataclass(slots=True)
@@ -120,28 +128,43 @@ HALF_VALUE_WIDTH = HALF - LABEL_WIDTH - 2 * PAD
 NOTE_WIDTH = BODY_WIDTH - 2 * PAD
 
 
+# Finds a thumbnail's file by its hash, proven against it; None when missing or altered.
+PictureLookup = Callable[[str], Path | None]
+
+
 def build(
     frame: ReportFrame,
     incidents: Iterable[IncidentRecord],
     zone: Any,
     users: dict[int, str],
     on_page: Callable[[int], None] | None = None,
+    pictures: PictureLookup | None = None,
 ) -> bytes:
-    """Render the incidents in time order with fields, lines, amendments and evidence hashes."""
+    """Render the incidents in time order with fields, lines, amendments and evidence hashes.
+
+    With pictures, an appendix shows each photo's thumbnail beside its name and hash.
+    """
     story: list[Flowable] = [paragraph(frame.title, "title"), paragraph(frame.period, "small")]
-    return render(frame, story, _blocks(incidents, zone, users), on_page)
+    return render(frame, story, _blocks(incidents, zone, users, pictures), on_page)
 
 
 def _blocks(
-    incidents: Iterable[IncidentRecord], zone: Any, users: dict[int, str]
+    incidents: Iterable[IncidentRecord],
+    zone: Any,
+    users: dict[int, str],
+    pictures: PictureLookup | None = None,
 ) -> Iterator[Flowable]:
-    """Yield one record block per incident, made only as the pages reach it."""
+    """Yield one record block per incident, made only as the pages reach it, then the appendix."""
     count = 0
+    files: list[tuple[int, EvidenceRecord]] = []
     for incident in incidents:
         yield incident_block(incident, zone, users)
+        files.extend((incident.id, item) for item in incident.evidence)
         count += 1
     if count == 0:
         yield paragraph("No incidents in this period.")
+    if files:
+        yield from _appendix(files, zone, pictures)
 
 
 def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -> RecordBlock:
@@ -300,3 +323,112 @@ def _local(moment: datetime | None, zone: Any) -> str:
 
 def _count(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+# --- the appendix: photos as thumbnails, other files by hash ---------------------------------
+
+PICTURE_BOX = 40 * mm  # a thumbnail's long side on paper: 320 px at about 200 dpi
+PICTURE_GAP = 4 * mm
+ENTRY_GAP = 4 * mm
+# Pictures printed in one report at most (about 20 KB each, all held until the PDF is
+# written); past that, photos are listed by hash like other files, and the appendix says so.
+MAX_PICTURES = 2000
+ENTRY_TITLE = TextStyle(FONT_BOLD, 8)
+
+
+def _appendix(
+    files: list[tuple[int, EvidenceRecord]], zone: Any, pictures: PictureLookup | None
+) -> Iterator[Flowable]:
+    """Yield the appendix: a heading, then one entry per evidence file, in report order."""
+    yield PageBreak()
+    yield paragraph("Appendix: photos and files", "h2")
+    yield paragraph(
+        "Each photo is shown as a thumbnail made from the original without its metadata (no "
+        "location, no camera details). The originals are kept unchanged; each is identified by "
+        "its SHA-256. Other files are listed by their hash.",
+        "small",
+    )
+    shown = left_out = 0
+    for incident_id, item in files:
+        picture, note = None, ""
+        if item.thumbnail_sha256 is None:
+            if item.media_type.startswith("image/"):
+                note = "No picture: the photo could not be read to make one (HEIC, or damaged)."
+        elif shown >= MAX_PICTURES:
+            left_out += 1
+        elif pictures is not None:
+            picture = pictures(item.thumbnail_sha256)
+            if picture is None:
+                note = "No picture: its thumbnail is missing from the store or was altered."
+            shown += picture is not None
+        yield EvidenceEntry(incident_id, item, zone, picture, note)
+    if left_out:
+        yield paragraph(
+            f"Only the first {MAX_PICTURES:,} photos are pictured ({left_out:,} more are listed "
+            "by hash); make a report of a shorter period to see them.",
+            "small",
+        )
+
+
+class EvidenceEntry(Flowable):
+    """One evidence file: its thumbnail (a photo's) beside its name, hash, size and times."""
+
+    def __init__(
+        self,
+        incident_id: int,
+        item: EvidenceRecord,
+        zone: Any,
+        picture: Path | None,
+        note: str = "",
+    ) -> None:
+        super().__init__()
+        self.picture = picture
+        self.picture_size = (0.0, 0.0)
+        text_left = PAD
+        if picture is not None:
+            width, height = ImageReader(str(picture)).getSize()
+            scale = PICTURE_BOX / max(width, height)
+            self.picture_size = (width * scale, height * scale)
+            text_left = PICTURE_BOX + PICTURE_GAP
+        text_width = BODY_WIDTH - text_left - PAD
+        lines = [
+            (line, ENTRY_TITLE)
+            for line in wrap_text(f"#{incident_id} · {item.file_name}", ENTRY_TITLE, text_width)
+        ]
+        for text in [*_entry_texts(item, zone), *([note] if note else [])]:
+            lines += [(line, NOTE) for line in wrap_text(text, NOTE, text_width)]
+        self.text_left = text_left
+        self.lines = lines
+        self.width = BODY_WIDTH
+        self.height = max(self.picture_size[1], len(lines) * NOTE_LEADING) + ENTRY_GAP
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        """Return the entry's size: never split, it moves whole to the next page."""
+        return self.width, self.height
+
+    def draw(self) -> None:
+        """Draw the thumbnail at the top left and the lines beside it."""
+        canvas = self.canv
+        top = self.height - ENTRY_GAP / 2
+        if self.picture is not None:
+            width, height = self.picture_size
+            canvas.drawImage(str(self.picture), PAD, top - height, width, height)
+        text = canvas.beginText()
+        baseline = top - NOTE_LEADING + 2.5
+        for line, style in self.lines:
+            text.setFont(style.font, style.size)
+            text.setFillGray(style.grey)
+            text.setTextOrigin(self.text_left, baseline)
+            text.textLine(line)
+            baseline -= NOTE_LEADING
+        canvas.drawText(text)
+
+
+def _entry_texts(item: EvidenceRecord, zone: Any) -> list[str]:
+    """Return an entry's lines after its name: the hash whole, then size and times."""
+    times = [f"{item.media_type}, {item.size_bytes:,} bytes"]
+    if item.captured_at:
+        times.append(f"taken {_local(item.captured_at, zone)}")
+    if item.uploaded_at:
+        times.append(f"uploaded {_local(item.uploaded_at, zone)}")
+    return [f"SHA-256 {item.sha256}", ", ".join(times)]

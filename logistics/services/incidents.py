@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -29,7 +30,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import alerts, ledger
 from .distributions import EARLIEST_DAY, LATEST_DAY, check_period, given_by_item, organisation_zone
-from .errors import Conflict, ValidationError
+from .errors import Conflict, NotFound, ValidationError
 from .outgoing import Take, take_all
 from .rows import owned
 
@@ -38,6 +39,8 @@ TRISTATE_FIELDS = ("bailiff_present", "interpreter_present", "legal_basis_shown"
 COUNT_FIELDS = ("people_affected", "shelters_affected")
 MAX_TEXT = limits.MAX_INCIDENT_TEXT
 MAX_COUNT = limits.MAX_INCIDENT_COUNT
+# A reporter's own list: the latest reports, enough for a week of evictions.
+MY_REPORTS = 20
 
 
 @dataclass
@@ -73,6 +76,33 @@ class IncidentInput:
 def get_incident(organisation_id: int, incident_id: int, *, for_update: bool = False) -> Incident:
     """Return the organisation's incident or raise NotFound; optionally locked for writing."""
     return owned(Incident, organisation_id, incident_id, "No such incident.", for_update=for_update)
+
+
+def readable_incident(
+    organisation_id: int, incident_id: int, reader_id: int, *, reads_all: bool
+) -> Incident:
+    """Return an incident this reader may read, or raise NotFound.
+
+    Those who read every incident (view_incidents) read any of the organisation's; anyone else
+    reads back only what they reported. Another's report is "not found", as if it did not
+    exist: its id tells nothing.
+    """
+    incident = get_incident(organisation_id, incident_id)
+    if not reads_all and incident.created_by_id != reader_id:
+        raise NotFound(_l("No such incident."))
+    return incident
+
+
+def reported_by(organisation_id: int, user_id: int, limit: int = MY_REPORTS) -> list[Incident]:
+    """Return the incidents this person reported, the latest first, at most limit of them."""
+    return list(
+        db.session.scalars(
+            select(Incident)
+            .where(Incident.organisation_id == organisation_id, Incident.created_by_id == user_id)
+            .order_by(Incident.created_at.desc(), Incident.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def record_incident(organisation_id: int, user_id: int | None, values: IncidentInput) -> Incident:

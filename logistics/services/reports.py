@@ -41,7 +41,7 @@ from ..pdf import sheets
 from ..pdf import shortfall as shortfall_pdf
 from ..pdf.base import ReportFrame, made_at_text, period_text
 from ..permissions import can
-from . import distributions, incidents, ledger, needs
+from . import distributions, evidence, incidents, ledger, needs
 from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
@@ -345,7 +345,8 @@ def render_pdf(
             ).all()
         )
         incidents_ = _incidents(organisation.id, first, last)
-        return evidence_pdf.build(frame, incidents_, zone, users, on_page=on_page)
+        pictures = evidence.picture_lookup(evidence.configured_store())
+        return evidence_pdf.build(frame, incidents_, zone, users, on_page, pictures)
     if request.kind == "stocktake":
         site = ledger.get_site(organisation.id, _required(request.site_id, "site_id"))
         return sheets.stocktake(frame, site, _count_rows(organisation.id, site.id))
@@ -540,6 +541,8 @@ def _incident_batch(
         Evidence.size_bytes,
         Evidence.sha256,
         Evidence.captured_at,
+        Evidence.uploaded_at,
+        Evidence.thumbnail_sha256,
     ):
         records[incident_id].evidence.append(evidence_pdf.EvidenceRecord(*item))
     return list(records.values())

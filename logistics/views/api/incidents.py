@@ -212,6 +212,8 @@ class Evidence(Out):
     media_type: str
     size_bytes: int
     sha256: str
+    # A photo's small JPEG without metadata (GET /evidence/{id}/thumbnail); null for others.
+    thumbnail_sha256: str | None
     captured_at: LocalTime | None
     uploaded_at: LocalTime
 
@@ -372,6 +374,16 @@ def download_evidence(evidence_id: int) -> Response:
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/evidence/<int:evidence_id>/thumbnail")
+@operation("view_incidents", {200: "image/jpeg"}, errors=(409,))
+def evidence_thumbnail(evidence_id: int) -> Response:
+    """A photo's thumbnail: at most 320 px, upright, without its metadata (no GPS)."""
+    record = evidence.get_evidence(current_org_id(), evidence_id)
+    response = send_file(evidence.thumbnail_path(evidence_store(), record), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 
 
