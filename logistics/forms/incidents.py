@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired, MultipleFileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -83,8 +84,8 @@ class IncidentForm(SubmissionForm):
     interpreter_present = SelectField(_l("Interpreter present"), choices=TRISTATE_CHOICES)
     legal_basis_shown = SelectField(_l("Legal basis shown"), choices=TRISTATE_CHOICES)
     shelter_offered = SelectField(_l("Shelter offered"), choices=TRISTATE_CHOICES)
-    people_affected = WholeField(_l("People affected (count)"), validators=COUNT)
-    shelters_affected = WholeField(_l("Shelters affected (count)"), validators=COUNT)
+    people_affected = WholeField(_l("People affected"), validators=COUNT)
+    shelters_affected = WholeField(_l("Shelters affected"), validators=COUNT)
     witnesses = TextAreaField(
         _l("Witnesses (observers, not the people affected)"),
         validators=[Optional(), Length(max=limits.MAX_INCIDENT_TEXT)],
@@ -93,11 +94,19 @@ class IncidentForm(SubmissionForm):
         _l("What happened"), validators=[Optional(), Length(max=limits.MAX_INCIDENT_TEXT)]
     )
     lines = FieldList(FormField(IncidentLineForm), min_entries=BLANK_LINES)
+    # Two ways to the same photos: on a phone, capture opens the camera at once (one shot, no
+    # gallery), so photos taken earlier are chosen, several at a time, from the other.
+    camera = MultipleFileField(_l("Take a photo"))
+    photos = MultipleFileField(_l("Choose photos"))
     submit = SubmitField(_l("Save incident"))
+
+    def uploads(self) -> list[FileStorage]:
+        """Return the photos sent with the report, taken and chosen."""
+        return [*(self.camera.data or []), *(self.photos.data or [])]
 
 
 class EvidenceForm(SubmissionForm):
-    file = FileField(_l("Photo, video or document"), validators=[FileRequired()])
+    file = MultipleFileField(_l("Photos, video or documents"), validators=[FileRequired()])
     captured_at = DateTimeLocalField(
         _l("Taken at (optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )

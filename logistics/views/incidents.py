@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
+    abort,
     flash,
     redirect,
     render_template,
@@ -17,10 +16,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from .. import jobs
-from ..auth import current_membership, current_org_id, current_user_id, requires
+from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.incidents import (
     BLANK_LINES,
@@ -30,11 +30,11 @@ from ..forms.incidents import (
     IncidentForm,
     LockForm,
 )
-from ..models import INCIDENT_KINDS, Incident
+from ..models import INCIDENT_KINDS, Evidence, Incident
 from ..permissions import can
 from ..services import catalogue, evidence, incidents
 from ..services.distributions import EARLIEST_DAY, local_today, organisation_zone
-from ..services.errors import ValidationError
+from ..services.errors import NotFound, ValidationError
 from ._submit import filled_rows, or_404, query_date, submit_once
 
 bp = Blueprint("incidents", __name__)
@@ -42,10 +42,7 @@ bp = Blueprint("incidents", __name__)
 
 def evidence_store() -> evidence.EvidenceStore:
     """Return the configured evidence store."""
-    config = current_app.config
-    return evidence.EvidenceStore(
-        Path(config["EVIDENCE_DIR"]), config["EVIDENCE_MAX_BYTES"], tuple(config["EVIDENCE_TYPES"])
-    )
+    return evidence.configured_store()
 
 
 @bp.route("/incidents")
@@ -78,26 +75,40 @@ def new() -> str | Response:
     if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
+            # The report and its photos in one unit: one request token, all or nothing.
             incident = incidents.record_incident(current_org_id(), current_user_id(), _values(form))
-            return {"incident_id": incident.id, "message": _("Incident recorded.")}
+            stored = _add_files(incident.id, form.uploads(), None, "photos")
+            return {"incident_id": incident.id, "message": _recorded_message(len(stored))}
 
         result = submit_once(form, "incident_create", action)
         if result is not None:
             jobs.deliver_eviction_now(current_org_id(), result["incident_id"])
-            if can(current_membership().role, "view_incidents"):
-                return redirect(url_for(".show", incident_id=result["incident_id"]))
-            flash(_("A coordinator will review it."))
-            return redirect(url_for("stock.overview"))
+            # Whoever reported it reads it back at once: what was saved, with its photos.
+            return redirect(url_for(".show", incident_id=result["incident_id"]))
     return _form_page(form, incident=None)
 
 
+@bp.route("/incidents/mine")
+@requires("record_incidents")
+def mine() -> str:
+    return render_template(
+        "incidents/mine.html",
+        incidents=incidents.reported_by(current_org_id(), current_user_id()),
+        most=incidents.MY_REPORTS,
+        kind_labels=KIND_LABELS,
+    )
+
+
 @bp.route("/incidents/<int:incident_id>")
-@requires("view_incidents")
+@requires("record_incidents")
 def show(incident_id: int) -> str:
-    incident = _incident_or_404(incident_id)
+    incident = _readable_or_404(incident_id)
     return render_template(
         "incidents/show.html",
         incident=incident,
+        reads_all=_reads_all(),
+        files=evidence.shown_evidence(incident.id, current_user_id(), reads_all=_reads_all()),
+        most_files=evidence.MAX_FILES,
         movements=incidents.loss_movements(incident),
         kind_labels=KIND_LABELS,
         evidence_form=EvidenceForm(),
@@ -176,29 +187,17 @@ def amend(incident_id: int) -> Response:
 
 
 @bp.route("/incidents/<int:incident_id>/evidence", methods=["POST"])
-@requires("view_incidents")
+@requires("record_incidents")
 def upload(incident_id: int) -> Response:
-    incident = _incident_or_404(incident_id)
+    """Add files to an incident: anyone who reads it (a reporter, their own) may add to it."""
+    incident = _readable_or_404(incident_id)
     form = EvidenceForm()
     if form.validate_on_submit():
-        upload_file = form.file.data
+        files = form.file.data
 
         def action() -> dict[str, Any]:
-            stored = evidence.add_evidence(
-                evidence_store(),
-                current_org_id(),
-                current_user_id(),
-                incident.id,
-                file_name=upload_file.filename or "",
-                stream=upload_file.stream,
-                captured_at=_aware(form.captured_at.data),
-            )
-            return {
-                "evidence_id": stored.id,
-                "message": _(
-                    "%(name)s stored, SHA-256 %(sha)s.", name=stored.file_name, sha=stored.sha256
-                ),
-            }
+            stored = _add_files(incident.id, files, _aware(form.captured_at.data), "file")
+            return {"evidence_ids": [e.id for e in stored], "message": _stored_message(stored)}
 
         _submit_or_flash(form, "evidence_upload", action)
     else:
@@ -207,15 +206,30 @@ def upload(incident_id: int) -> Response:
 
 
 @bp.route("/evidence/<int:evidence_id>")
-@requires("view_incidents")
+@requires("record_incidents")
 def download(evidence_id: int) -> Response:
-    record = or_404(evidence.get_evidence, current_org_id(), evidence_id)
+    record = _evidence_or_404(evidence_id)
     path = evidence.verified_path(evidence_store(), record)
     response = send_file(
         path, mimetype=record.media_type, as_attachment=True, download_name=record.file_name
     )
     # Evidence stays off shared caches and out of the browser's disk cache, as on the API.
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/evidence/<int:evidence_id>/thumbnail")
+@requires("record_incidents")
+def thumbnail(evidence_id: int) -> Response:
+    """Serve a photo's thumbnail to whoever may open the photo itself."""
+    record = _evidence_or_404(evidence_id)
+    try:
+        path = evidence.thumbnail_path(evidence_store(), record)
+    except NotFound:
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg")
+    # A thumbnail never changes: kept a year, by this browser only, never by a shared cache.
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 
 
@@ -237,6 +251,37 @@ def figures() -> str:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _add_files(
+    incident_id: int, files: list[Any], captured_at: datetime | None, field: str
+) -> list[Evidence]:
+    """Store the files sent for an incident (none is fine), all or none of them."""
+    uploads = [evidence.Upload(f.filename or "", f.stream) for f in files or ()]
+    return evidence.add_files(
+        evidence_store(),
+        current_org_id(),
+        current_user_id(),
+        incident_id,
+        uploads,
+        captured_at=captured_at,
+        field=field,
+    )
+
+
+def _recorded_message(photos: int) -> str:
+    if not photos:
+        return _("Incident recorded.")
+    return ngettext(
+        "Incident recorded with %(num)d photo.", "Incident recorded with %(num)d photos.", photos
+    )
+
+
+def _stored_message(stored: list[Evidence]) -> str:
+    """Name each file stored with its SHA-256: the sender can note the hash there and then."""
+    return " ".join(
+        _("%(name)s stored, SHA-256 %(sha)s.", name=e.file_name, sha=e.sha256) for e in stored
+    )
+
+
 def _submit_or_flash(form: Any, kind: str, action: Any) -> None:
     """Run a one-button form; its refusal is shown as a message on the incident page."""
     if submit_once(form, kind, action) is None:
@@ -250,6 +295,7 @@ def _form_page(form: IncidentForm, incident: Incident | None) -> str:
         form=form,
         incident=incident,
         items=catalogue.list_items(current_org_id()),
+        most_files=evidence.MAX_FILES,
     )
 
 
@@ -360,3 +406,28 @@ def _local_now() -> datetime:
 
 def _incident_or_404(incident_id: int) -> Incident:
     return or_404(incidents.get_incident, current_org_id(), incident_id)
+
+
+def _reads_all() -> bool:
+    """Tell whether this member reads every incident, not only those they reported."""
+    return can(current_role(), "view_incidents")
+
+
+def _readable_or_404(incident_id: int) -> Incident:
+    """Return the incident if this member may read it; another's report is a 404, not a 403."""
+    try:
+        return incidents.readable_incident(
+            current_org_id(), incident_id, current_user_id(), reads_all=_reads_all()
+        )
+    except NotFound:
+        abort(404)
+
+
+def _evidence_or_404(evidence_id: int) -> Evidence:
+    """Return the evidence record if this member may open it, else a 404."""
+    try:
+        return evidence.readable_evidence(
+            current_org_id(), evidence_id, current_user_id(), reads_all=_reads_all()
+        )
+    except NotFound:
+        abort(404)
