@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DecimalField,
     SelectChoice,
     SelectField,
@@ -119,6 +120,7 @@ class SiteForm(SubmissionForm):
         _l("Where exactly (private: never shown to donors)"),
         validators=[Length(max=limits.MAX_NOTE)],
     )
+    main = BooleanField(_l("Main warehouse — forms start here"))
     save = SubmitField(_l("Save"))
 
 

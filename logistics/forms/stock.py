@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from .. import limits
 from .common import SubmissionForm, WhenMixin, WholeField, choices, whole_id
 
 QUANTITY = [InputRequired(), NumberRange(min=1, max=limits.MAX_QUANTITY)]
 RECEIPT_CHOICES = choices([("donation", _l("Donation")), ("purchase", _l("Purchase"))])
+# The usual reasons stock is written off, one tap each; "other" takes a few words instead.
+LOSS_REASONS = choices(
+    [
+        ("damp", _l("Damp or mould")),
+        ("spoiled", _l("Spoiled")),
+        ("stolen", _l("Stolen")),
+        ("expired", _l("Expired")),
+        ("other", _l("Other")),
+    ]
+)
+
+
+def site_field(label: str, message: str | None = None) -> SelectField:
+    """Return a site chooser: its choices are the organisation's sites, set by the view.
+
+    Render it with the site_choice macro (templates/_macros.html): large buttons for a few
+    sites, a select for many. Nothing chosen gets the message, not "Not a valid choice".
+    """
+    message = message or _l("Choose a site.")
+    return SelectField(
+        label, coerce=whole_id, invalid_choice_message=message, invalid_value_message=message
+    )
 
 
 class ItemChoiceMixin:
@@ -22,27 +46,41 @@ class ItemChoiceMixin:
 class SaveButtons:
     save = SubmitField(_l("Save"))
     save_and_add = SubmitField(_l("Save and add another"))
+    # Fields shown folded under "More details", after Save: the essentials come first.
+    FOLDED: tuple[str, ...] = ("occurred_at",)
+
+    def folded(self) -> list[Any]:
+        """Return the fields shown under "More details"."""
+        return [self[name] for name in self.FOLDED]  # type: ignore[index]
+
+    def folded_in_use(self) -> bool:
+        """Tell whether "More details" opens: one of its fields was filled in or refused."""
+        return any(
+            field.errors or field.data not in (None, "", field.default) for field in self.folded()
+        )
 
 
 class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=whole_id)
+    site_id = site_field(_l("Site"))
     quantity = WholeField(_l("Quantity"), validators=QUANTITY)
-    kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES)
+    kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES, default="donation")
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=limits.MAX_SOURCE)])
     note = TextAreaField(_l("Note"), validators=[Length(max=limits.MAX_NOTE)])
+    FOLDED = ("kind", "source", "note", "occurred_at")
 
 
 class TransferForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    from_site_id = SelectField(_l("From site"), coerce=whole_id)
-    to_site_id = SelectField(_l("To site"), coerce=whole_id)
+    from_site_id = site_field(_l("From site"))
+    to_site_id = site_field(_l("To site"), _l("Choose where it goes."))
     quantity = WholeField(_l("Quantity"), validators=QUANTITY)
     note = TextAreaField(_l("Note"), validators=[Length(max=limits.MAX_NOTE)])
+    FOLDED = ("note", "occurred_at")
 
 
 class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=whole_id)
+    site_id = site_field(_l("Site"))
     counted = WholeField(
-        _l("Counted on the shelf"),
+        _l("Counted"),
         validators=[InputRequired(), NumberRange(min=0, max=limits.MAX_QUANTITY)],
     )
     reason = StringField(
@@ -50,15 +88,35 @@ class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
         default=_l("Stocktake"),
         validators=[DataRequired(), Length(max=limits.MAX_NOTE)],
     )
+    FOLDED = ("reason", "occurred_at")
 
 
 class LossForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
-    site_id = SelectField(_l("Site"), coerce=whole_id)
+    site_id = site_field(_l("Site"))
     quantity = WholeField(_l("Quantity lost"), validators=QUANTITY)
-    reason = StringField(
-        _l("Reason (spoiled, stolen, damp…)"),
-        validators=[DataRequired(), Length(max=limits.MAX_NOTE)],
+    reason = RadioField(
+        _l("Why?"),
+        choices=LOSS_REASONS,
+        invalid_choice_message=_l("Choose why it was lost."),
     )
+    reason_text = StringField(
+        _l("Other reason, or a detail"),
+        # Not Optional: that would stop the check below that "Other" has its words.
+        validators=[Length(max=limits.MAX_NOTE - 40)],
+    )
+
+    def validate_reason_text(self, field: StringField) -> None:
+        """Ask for the words when "Other" was chosen without any."""
+        if self.reason.data == "other" and not (field.data or "").strip():
+            raise ValidationError(_l("Say in a few words what happened."))
+
+    def reason_written(self) -> str:
+        """Return the reason as the ledger keeps it: the choice, and any words added."""
+        text = " ".join((self.reason_text.data or "").split())
+        if self.reason.data == "other":
+            return text
+        chosen = next(str(c.label) for c in self.reason.choices if c.value == self.reason.data)
+        return f"{chosen}: {text}" if text else chosen
 
 
 class ReverseForm(SubmissionForm):

@@ -543,6 +543,20 @@ def remember_organisation(user_id: int, organisation_id: int) -> None:
         db.session.flush()
 
 
+def remember_site(organisation_id: int, user_id: int, site_id: int) -> None:
+    """Keep the site a member last recorded stock at: their next stock form starts there."""
+    db.session.execute(
+        update(Membership)
+        .where(
+            Membership.organisation_id == organisation_id,
+            Membership.user_id == user_id,
+            Membership.last_site_id.is_distinct_from(site_id),
+        )
+        .values(last_site_id=site_id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def member(organisation_id: int, membership_id: int) -> Membership:
     """Return one of the organisation's memberships, or raise NotFound."""
     return owned(Membership, organisation_id, membership_id, _l("No such member."))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import limits
@@ -57,7 +58,11 @@ def save_item(organisation_id: int, values: dict[str, Any], item_id: int | None 
 
 
 def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None = None) -> Site:
-    """Create a site, or update one, from field values."""
+    """Create a site, or update one, from field values.
+
+    values["main"], when given, makes the site the organisation's main warehouse (the one
+    before unset) or stops it being one; left out, a new warehouse is main when there is none.
+    """
     clean = _clean_site(values)
     site = get_site(organisation_id, site_id) if site_id else Site(organisation_id=organisation_id)
     _refuse_duplicate(
@@ -66,10 +71,54 @@ def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None 
         f"There is already a site called {clean['name']}.",
         "name",
     )
+    main = _wanted_main(organisation_id, site, clean["kind"], values.get("main"))
     for field, value in clean.items():
         setattr(site, field, value)
+    if main is False or clean["kind"] == "distribution_point":
+        site.main = False  # forms never start at a distribution point
     _flush_unique(site, f"There is already a site called {clean['name']}.")
+    if main:
+        make_main(organisation_id, site.id)
     return site
+
+
+def main_site(organisation_id: int) -> Site | None:
+    """Return the organisation's main warehouse, where stock forms start, if it has one."""
+    return db.session.scalar(
+        select(Site).where(
+            Site.organisation_id == organisation_id, Site.main.is_(True), Site.active.is_(True)
+        )
+    )
+
+
+def make_main(organisation_id: int, site_id: int) -> Site:
+    """Make an active site the organisation's main warehouse; the one before stops being it."""
+    site = get_site(organisation_id, site_id)
+    if not site.active or site.kind == "distribution_point":
+        raise ValidationError(
+            _l("The main warehouse is an active warehouse or kitchen, not a distribution point."),
+            {"main": _l("not this site")},
+        )
+    # Unset first, in its own statement: the index allows one main site per organisation.
+    db.session.execute(
+        update(Site)
+        .where(Site.organisation_id == organisation_id, Site.main.is_(True), Site.id != site.id)
+        .values(main=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    site.main = True
+    db.session.flush()
+    return site
+
+
+def start_site(sites: list[Site], last_site_id: int | None) -> Site | None:
+    """Return where a stock form starts among these sites: the last one used, else the main
+    warehouse, else the first warehouse or kitchen; never a distribution point by alphabet.
+    """
+    last = next((site for site in sites if site.id == last_site_id), None)
+    main = next((site for site in sites if site.main), None)
+    stores = (site for kind in ("warehouse", "kitchen") for site in sites if site.kind == kind)
+    return last or main or next(stores, None)
 
 
 def set_item_active(organisation_id: int, item_id: int, active: bool) -> Item:
@@ -84,7 +133,11 @@ def set_site_active(organisation_id: int, site_id: int, active: bool) -> Site:
     """Retire a site (hidden from forms, history kept) or bring it back."""
     site = get_site(organisation_id, site_id)
     site.active = active
+    if not active:
+        site.main = False  # a retired site is offered nowhere, so no form can start there
     db.session.flush()
+    if active and site.kind == "warehouse" and main_site(organisation_id) is None:
+        make_main(organisation_id, site.id)
     return site
 
 
@@ -161,6 +214,18 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
             errors["aliases"] = problem
     _raise_if(errors)
     return clean
+
+
+def _wanted_main(organisation_id: int, site: Site, kind: str, asked: Any) -> bool | None:
+    """Tell whether the saved site becomes main (True), stops being it (False), or stays.
+
+    Not asked, a new warehouse becomes main when the organisation has none.
+    """
+    if asked is not None:
+        return bool(asked)
+    if site.id is None and kind == "warehouse" and main_site(organisation_id) is None:
+        return True
+    return None
 
 
 def _clean_site(values: dict[str, Any]) -> dict[str, Any]:

@@ -161,9 +161,9 @@ def _set_site_active(site_id: int, active: bool) -> Response:
     site: Site = or_404(catalogue.set_site_active, current_org_id(), site_id, active)
     db.session.commit()
     if active:
-        flash(_("%(site)s is back in the lists.", site=site.name))
+        flash(_("%(site)s is back in the lists.", site=site.name), "success")
     else:
-        flash(_("%(site)s is retired; its history is kept.", site=site.name))
+        flash(_("%(site)s is retired; its history is kept.", site=site.name), "success")
     return redirect(url_for("catalogue.sites", retired=None if active else "1"), 303)
 
 
@@ -183,6 +183,8 @@ def _site_values(form: SiteForm, site: Site | None) -> dict[str, Any]:
         "kind": form.kind.data,
         "area": form.area.data,
         "details": details,
+        # Unticked on a new site leaves the rule: an organisation's first warehouse is main.
+        "main": True if form.main.data else (None if site is None else False),
     }
 
 

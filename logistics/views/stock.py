@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -13,8 +13,8 @@ from .. import limits
 from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
-from ..models import CATEGORIES, MOVEMENT_KINDS
-from ..services import catalogue, ledger, stock
+from ..models import CATEGORIES, MOVEMENT_KINDS, Site
+from ..services import accounts, catalogue, ledger, stock
 from ..services.errors import NotFound
 from ._submit import item_from_label, or_404, query_id, query_whole, submit_once
 
@@ -109,7 +109,7 @@ def ledger_page() -> str:
 @requires("record_movements")
 def receive() -> str | Response:
     form = ReceiveForm()
-    _offer_sites(form, "site_id")
+    sites = _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -124,24 +124,22 @@ def receive() -> str | Response:
             note=form.note.data or "",
             occurred_at=form.occurred_at_utc(_timezone()),
         )
-        return {
-            "movement_ids": [movement.id],
-            "message": _(
-                "Recorded %(quantity)s %(item)s received at %(site)s.",
-                quantity=movement.quantity,
-                item=item.label,
-                site=movement.site.name,
-            ),
-        }
+        what = _(
+            "%(quantity)s %(item)s received at %(site)s",
+            quantity=movement.quantity,
+            item=item.label,
+            site=movement.site.name,
+        )
+        return _recorded([movement.id], what)
 
-    return _handle(form, "receive", action, "stock/receive.html", site_field="site_id")
+    return _handle(form, "receive", action, "stock/receive.html", sites, "site_id")
 
 
 @bp.route("/transfer", methods=["GET", "POST"])
 @requires("record_movements")
 def transfer() -> str | Response:
     form = TransferForm()
-    _offer_sites(form, "from_site_id", "to_site_id")
+    sites = _offer_sites(form, "from_site_id", "to_site_id")
     if request.method == "GET":
         _fill_from_link(form)
 
@@ -157,25 +155,30 @@ def transfer() -> str | Response:
             note=form.note.data or "",
             occurred_at=form.occurred_at_utc(_timezone()),
         )
-        return {
-            "movement_ids": [out.id, into.id],
-            "message": _(
-                "Moved %(quantity)s %(item)s from %(source)s to %(target)s.",
-                quantity=into.quantity,
-                item=item.label,
-                source=out.site.name,
-                target=into.site.name,
-            ),
-        }
+        what = _(
+            "%(quantity)s %(item)s moved from %(source)s to %(target)s",
+            quantity=into.quantity,
+            item=item.label,
+            source=out.site.name,
+            target=into.site.name,
+        )
+        moved = _(
+            "Moved %(quantity)s %(item)s from %(source)s to %(target)s.",
+            quantity=into.quantity,
+            item=item.label,
+            source=out.site.name,
+            target=into.site.name,
+        )
+        return _recorded([out.id, into.id], what, moved)
 
-    return _handle(form, "transfer", action, "stock/transfer.html", site_field="from_site_id")
+    return _handle(form, "transfer", action, "stock/transfer.html", sites, "from_site_id")
 
 
 @bp.route("/stocktake", methods=["GET", "POST"])
 @requires("record_movements")
 def stocktake() -> str | Response:
     form = StocktakeForm()
-    _offer_sites(form, "site_id")
+    sites = _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -188,6 +191,7 @@ def stocktake() -> str | Response:
             reason=form.reason.data,
             occurred_at=form.occurred_at_utc(_timezone()),
         )
+        site = next(s for s in sites if s.id == form.site_id.data)
         if movement is None:
             message = _(
                 "Count matches the records for %(item)s: nothing to change.", item=item.label
@@ -199,16 +203,26 @@ def stocktake() -> str | Response:
                 item=item.label,
                 delta=movement.quantity,
             )
-        return {"movement_ids": [movement.id] if movement else [], "message": message}
+        what = _(
+            "a count of %(counted)s %(item)s at %(site)s",
+            counted=form.counted.data,
+            item=item.label,
+            site=site.name,
+        )
+        return {
+            "movement_ids": [movement.id] if movement else [],
+            "message": message,
+            "summary": what,
+        }
 
-    return _handle(form, "stocktake", action, "stock/stocktake.html", site_field="site_id")
+    return _handle(form, "stocktake", action, "stock/stocktake.html", sites, "site_id")
 
 
 @bp.route("/loss", methods=["GET", "POST"])
 @requires("record_movements")
 def loss() -> str | Response:
     form = LossForm()
-    _offer_sites(form, "site_id")
+    sites = _offer_sites(form, "site_id")
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -218,20 +232,24 @@ def loss() -> str | Response:
             site_id=form.site_id.data,
             item_id=item.id,
             quantity=form.quantity.data,
-            reason=form.reason.data,
+            reason=form.reason_written(),
             occurred_at=form.occurred_at_utc(_timezone()),
         )
-        return {
-            "movement_ids": [movement.id],
-            "message": _(
-                "Wrote off %(quantity)s %(item)s at %(site)s.",
-                quantity=-movement.quantity,
-                item=item.label,
-                site=movement.site.name,
-            ),
-        }
+        what = _(
+            "%(quantity)s %(item)s written off at %(site)s",
+            quantity=-movement.quantity,
+            item=item.label,
+            site=movement.site.name,
+        )
+        wrote_off = _(
+            "Wrote off %(quantity)s %(item)s at %(site)s.",
+            quantity=-movement.quantity,
+            item=item.label,
+            site=movement.site.name,
+        )
+        return _recorded([movement.id], what, wrote_off)
 
-    return _handle(form, "loss", action, "stock/loss.html", site_field="site_id")
+    return _handle(form, "loss", action, "stock/loss.html", sites, "site_id")
 
 
 @bp.route("/movements/<int:movement_id>/reverse", methods=["GET", "POST"])
@@ -257,24 +275,49 @@ def reverse(movement_id: int) -> str | Response:
     )
 
 
-def _handle(form: Any, kind: str, action: Any, template: str, site_field: str) -> str | Response:
-    """Validate, record once, and either add another or go to the overview."""
-    if form.validate_on_submit() and submit_once(form, kind, action) is not None:
-        session["last_site_id"] = getattr(form, site_field).data
+def _handle(
+    form: Any, kind: str, action: Any, template: str, sites: list[Site], site_field: str
+) -> str | Response:
+    """Validate, record once (remembering the site), and either add another or go on."""
+
+    def record() -> dict[str, Any]:
+        result = action()
+        site_id = getattr(form, site_field).data
+        accounts.remember_site(current_org_id(), current_user_id(), site_id)
+        return result
+
+    if form.validate_on_submit() and submit_once(form, kind, record) is not None:
         if form.save_and_add.data:
             return redirect(url_for(request.endpoint))
         return redirect(url_for("stock.overview"))
-    return render_template(template, form=form, items=catalogue.list_items(current_org_id()))
+    return render_template(
+        template, form=form, sites=sites, items=catalogue.list_items(current_org_id())
+    )
 
 
-def _offer_sites(form: Any, *fields: str) -> None:
-    """Fill site choices and preselect the last site used."""
-    options = choices((s.id, s.name) for s in catalogue.list_sites(current_org_id()))
+def _recorded(movement_ids: list[int], what: str, message: str | None = None) -> dict[str, Any]:
+    """Return what a form stores for its token: the movements, and what was recorded.
+
+    The summary ("40 Sleeping bag received at Main warehouse") answers a replay too.
+    """
+    return {
+        "movement_ids": movement_ids,
+        "message": message or _("Recorded %(what)s.", what=what),
+        "summary": what,
+    }
+
+
+def _offer_sites(form: Any, *fields: str) -> list[Site]:
+    """Offer the active sites; the first field starts at the member's last or main site."""
+    sites = catalogue.list_sites(current_org_id())
+    options = choices((s.id, s.name) for s in sites)
     for name in fields:
-        field = getattr(form, name)
-        field.choices = options
-        if request.method == "GET" and name == fields[0] and session.get("last_site_id"):
-            field.data = session["last_site_id"]
+        getattr(form, name).choices = options
+    if request.method == "GET":
+        membership = current_membership()
+        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
+        getattr(form, fields[0]).data = start.id if start else None
+    return sites
 
 
 def _fill_from_link(form: TransferForm) -> None:
