@@ -258,7 +258,7 @@ def test_confirming_twice_with_one_token_records_once(client_as, world):
     fields = _hidden_fields(page)
     assert client.post("/csv/import/confirm", data=fields).status_code == 302
     assert client.post("/csv/import/confirm", data=fields).status_code == 302
-    assert "already recorded" in client.get("/").get_data(as_text=True)
+    assert "Already recorded at " in client.get("/").get_data(as_text=True)
     assert _count() == 1
     assert held(world, "main", "blanket") == 10
 

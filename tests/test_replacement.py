@@ -96,7 +96,7 @@ def test_coordinators_edit_the_kit_on_a_page_linked_from_the_incidents(world, cl
     }
     # The same form sent twice (a double click) records once.
     again = coordinator.post(KIT_URL, data=sent, follow_redirects=True)
-    assert "already recorded" in again.get_data(as_text=True)
+    assert "Already recorded at " in again.get_data(as_text=True)
 
     ids = dict(db.session.execute(select(ReplacementKitLine.item_id, ReplacementKitLine.id)).all())
     html = coordinator.get(KIT_URL).get_data(as_text=True)

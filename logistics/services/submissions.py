@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -35,9 +36,28 @@ def run_once(
     Only the user who sent a token, for the same kind of request, gets its answer back;
     anyone else is refused (TokenConflict) and nothing runs.
     """
+    result, first_recorded_at = run_once_dated(
+        organisation_id, request_token, kind, produce, user_id=user_id
+    )
+    return result, first_recorded_at is not None
+
+
+def run_once_dated(
+    organisation_id: int,
+    request_token: str | None,
+    kind: str,
+    produce: Callable[[], dict[str, Any]],
+    *,
+    user_id: int | None = None,
+) -> tuple[dict[str, Any], datetime | None]:
+    """Run produce once per token, as run_once; for a replay, also say when it first ran.
+
+    Return (the result, None) the first time and (the earlier result, when it was recorded)
+    for a replay, so the sender can be told what was already saved and at what time.
+    """
     token = (request_token or "").strip()
     if not token:
-        return produce(), False
+        return produce(), None
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(
             _l("The request token is too long."),
@@ -45,7 +65,7 @@ def run_once(
         )
     earlier = _find(organisation_id, token)
     if earlier is not None:
-        return _replay(earlier, user_id, kind), True
+        return _replay(earlier, user_id, kind), earlier.created_at
     submission = Submission(
         organisation_id=organisation_id, user_id=user_id, request_token=token, kind=kind
     )
@@ -57,11 +77,11 @@ def run_once(
         earlier = _find(organisation_id, token)
         if earlier is None:
             raise
-        return _replay(earlier, user_id, kind), True
+        return _replay(earlier, user_id, kind), earlier.created_at
     result = produce()
     submission.result = result
     db.session.flush()
-    return result, False
+    return result, None
 
 
 def _replay(earlier: Submission, user_id: int | None, kind: str) -> dict[str, Any]:

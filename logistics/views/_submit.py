@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, get_template_attribute, request
 from flask_babel import gettext as _
 
 from .. import limits
-from ..auth import current_org_id, current_user_id
+from ..auth import current_membership, current_org_id, current_user_id
 from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.common import SubmissionForm
@@ -36,8 +37,8 @@ def submit_once(
     A token someone else sent, or sent with another form, is refused with a 409 page.
     """
 
-    def unit() -> tuple[dict[str, Any], bool]:
-        answer = submissions.run_once(
+    def unit() -> tuple[dict[str, Any], datetime | None]:
+        answer = submissions.run_once_dated(
             current_org_id(), form.request_token.data, kind, action, user_id=current_user_id()
         )
         db.session.commit()
@@ -45,7 +46,7 @@ def submit_once(
 
     try:
         # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
-        result, replayed = retry_when_raced(unit)
+        result, first_recorded_at = retry_when_raced(unit)
     except submissions.TokenConflict:
         db.session.rollback()
         raise  # no field of this form can fix it: the error page says so
@@ -53,8 +54,36 @@ def submit_once(
         db.session.rollback()
         show_refusal(form, refusal)
         return None
-    flash(_("This was already recorded; nothing new was saved.") if replayed else result["message"])
+    if first_recorded_at is None:
+        flash(result["message"], "success")
+    else:
+        flash(replay_reply(result, first_recorded_at), "success")
     return result
+
+
+def replay_reply(result: dict[str, Any], recorded_at: datetime) -> str:
+    """Say what a form sent again had already recorded, and when (a double tap is no failure).
+
+    "Already recorded at 07:12: 40 Sleeping bag received at Main warehouse." in the
+    organisation's time zone; a result without a summary repeats its message instead.
+    """
+    when = _local_when(recorded_at)
+    if result.get("summary"):
+        return _("Already recorded at %(time)s: %(what)s.", time=when, what=result["summary"])
+    if result.get("message"):
+        return _("Already recorded at %(time)s. %(message)s", time=when, message=result["message"])
+    return _("Already recorded at %(time)s; nothing new was saved.", time=when)
+
+
+def _local_when(moment: datetime) -> str:
+    """Show a UTC moment as the organisation's clock time; with its day when not today."""
+    membership = current_membership()
+    zone = ZoneInfo(membership.organisation.timezone if membership else "Europe/Paris")
+    local = moment.astimezone(zone)
+    time = local.strftime("%H:%M")
+    if local.date() == datetime.now(UTC).astimezone(zone).date():
+        return time
+    return _("%(time)s on %(day)s", time=time, day=local.strftime("%d %b %Y"))
 
 
 def show_refusal(form: Any, refusal: ServiceError) -> None:
