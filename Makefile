@@ -9,7 +9,12 @@ TEST_WORKERS ?= 2
 
 .PHONY: run test lint format bench setup clean
 
-setup: $(STAMP)
+# The browser suite (tests/browser) drives Debian's Chromium through Playwright and checks each
+# page with axe-core from npm; Playwright's own browser download is never used.
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+
+setup: $(STAMP) $(CHROMIUM) $(AXE)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +22,31 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
+# Installing a system package needs root (as on CI); elsewhere say so and carry on: the
+# browser tests then skip, naming what is missing. The package lists are refreshed only when
+# the install fails, so a machine whose lists are current does not wait for them.
+$(CHROMIUM):
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "$(CHROMIUM) missing: run 'apt-get install chromium' as root for the browser tests"; \
+	else \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends chromium \
+	  || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	fi
+
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $(AXE); \
+	else \
+	  echo "npm missing: install Node.js and npm for axe-core, or the browser tests skip"; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	LOGISTICS_SCHEDULER=$${LOGISTICS_SCHEDULER:-inprocess} $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
