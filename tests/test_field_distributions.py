@@ -147,6 +147,7 @@ def test_the_kitchen_plan_is_one_card_per_distribution_in_whole_people(
     meal_series(world, t, 300, time(18, 0))
     lead = client_as("kitchen")
     html = lead.get(f"/kitchen?day={t.isoformat()}").get_data(as_text=True)
+    assert "<title>Kitchen" in html and html.count('id="ingredients"') == 1
     day = html.split(f'id="day-{t.isoformat()}"')[1].split("<h2")[0]
     cards = day.split('<div class="card meal-card">')[1:]
     assert len(cards) == 2
