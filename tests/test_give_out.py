@@ -271,6 +271,11 @@ def test_give_out_page_offers_points_only_and_records_once(world: World, client_
     # A second tap on Save, or a resend on a weak signal, records nothing more.
     again = cook.post("/give-out", data=data, follow_redirects=True)
     assert again.status_code == 200
+    assert re.search(
+        r"Already recorded at \d\d:\d\d: 60 Hot meal given at Calais Hospital car park to 58 "
+        r"people\.",
+        again.get_data(as_text=True),
+    )
     assert _distribution_count(world.org_id) == 1
     assert held(world, "kitchen", "meal") == 40
 
@@ -384,3 +389,33 @@ def test_six_taps_from_the_menu_for_one_line(world: World, client_as) -> None:
         r'class="error[^"]*"[^>]*>(.*?)</', response.get_data(as_text=True), re.S
     )
     assert held(world, "main", "blanket") == 23
+
+
+def test_the_next_hand_out_starts_from_the_store_last_given_from(world: World, client_as) -> None:
+    kitchen_items(world)
+    receive(world, "kitchen", "meal", 100)
+    receive(world, "point", "blanket", 10)
+    _make_main(world, "main")
+    _set_last_site(world, "kitchen", None)
+    cook = client_as("kitchen")
+    page = cook.get("/give-out").get_data(as_text=True)
+    assert _selected_source(page, 0) == world.sites["main"]
+
+    def give(item: str, source: int) -> str:
+        form = cook.get("/give-out").get_data(as_text=True)
+        data = {
+            "request_token": form_token(form),
+            "site_id": world.sites["point"],
+            "headcount": "5",
+            "lines-0-item": item,
+            "lines-0-quantity": "5",
+            "lines-0-source": source,
+        }
+        assert cook.post("/give-out", data=data).status_code == 302
+        return cook.get("/give-out").get_data(as_text=True)
+
+    # Meals from the kitchen once: the kitchen is where the next hand-out starts.
+    assert _selected_source(give("Hot meal", world.sites["kitchen"]), 0) == world.sites["kitchen"]
+    # Goods moved to the point ahead do not make the point where forms start.
+    assert _selected_source(give("Blanket", 0), 0) == world.sites["kitchen"]
+    assert held(world, "kitchen", "meal") == 95 and held(world, "point", "blanket") == 5

@@ -25,7 +25,7 @@ from ..forms.distributions import (
 from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..permissions import can
-from ..services import catalogue, distributions, ledger
+from ..services import accounts, catalogue, distributions, ledger
 from ._submit import filled_rows, or_404, query_date, query_id, submit_once
 
 bp = Blueprint("distributions", __name__)
@@ -272,7 +272,15 @@ def give_out() -> str | Response:
                     at=_aware(form.occurred_at.data) if form.occurred_at.data else None,
                 ),
             )
-            return {"distribution_id": recorded.id, "message": _hand_out_message(recorded)}
+            # The next hand-out starts from the same store; a point is no store to start from.
+            if recorded.source_site.kind != "distribution_point":
+                accounts.remember_site(org_id, current_user_id(), recorded.source_site_id)
+            what = _hand_out_summary(recorded)
+            return {
+                "distribution_id": recorded.id,
+                "message": _("Recorded: %(what)s.", what=what),
+                "summary": what,
+            }
 
         if submit_once(form, "distribution_give_out", action) is not None:
             return redirect(url_for(".give_out"))
@@ -325,10 +333,11 @@ def _hand_out_source(chosen: int | None, point_id: int) -> int | None:
     return point_id if chosen == POINT_ITSELF else chosen
 
 
-def _hand_out_message(distribution: Distribution) -> str:
+def _hand_out_summary(distribution: Distribution) -> str:
+    """Return "60 Hot meal given at Calais Hospital car park to 58 people"."""
     return ngettext(
-        "Recorded: %(given)s given at %(point)s to %(num)s person.",
-        "Recorded: %(given)s given at %(point)s to %(num)s people.",
+        "%(given)s given at %(point)s to %(num)s person",
+        "%(given)s given at %(point)s to %(num)s people",
         distribution.headcount or 0,
         given=distributions.hand_out_summary(distribution),
         point=distribution.site.name,
