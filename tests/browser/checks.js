@@ -34,8 +34,15 @@
   const scrollWidth = document.documentElement.scrollWidth;
   const wide = [];
   if (scrollWidth > innerWidth) {
+    // What sticks out inside a box that scrolls sideways (a table's wrapper) is no culprit.
+    const scrolls = (el) => {
+      for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+        if (getComputedStyle(up).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
     const out = [...document.body.querySelectorAll('*')].filter(
-      (el) => el.getBoundingClientRect().right > innerWidth + 0.5,
+      (el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !scrolls(el),
     );
     const leaves = out.filter((el) => !out.some((other) => other !== el && el.contains(other)));
     for (const el of leaves.slice(0, 5)) {
