@@ -80,3 +80,15 @@ def test_every_role_has_pages() -> None:
 
     assert roles == {"admin", "coordinator", "warehouse", "kitchen", "donor", "visitor"}
     assert all(count >= 3 for count in counts.values()), counts
+
+
+def test_a_refused_inline_style_is_caught_as_a_console_error(browsing: Browsing) -> None:
+    # The console check above must see what the Content-Security-Policy refuses.
+    tab = browsing.tab("visitor")
+    tab.page.goto("/login")
+    tab.errors.clear()
+
+    tab.page.evaluate("document.head.insertAdjacentHTML('beforeend', '<style>p {}</style>')")
+    tab.page.wait_for_timeout(100)
+
+    assert any("Content Security Policy" in error for error in tab.errors), tab.errors
