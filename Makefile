@@ -24,14 +24,16 @@ $(STAMP): setup.cfg pyproject.toml
 
 # Installing a system package needs root (as on CI); elsewhere say so and carry on: the
 # browser tests then skip, naming what is missing. The package lists are refreshed only when
-# the install fails, so a machine whose lists are current does not wait for them.
+# the install fails, so a machine whose lists are current does not wait for them. Liberation
+# fonts (recommended by chromium) give text the widths the tap-target sizes were measured with.
+CHROMIUM_PACKAGES := chromium fonts-liberation
 $(CHROMIUM):
 	@if [ "$$(id -u)" -ne 0 ]; then \
-	  echo "$(CHROMIUM) missing: run 'apt-get install chromium' as root for the browser tests"; \
+	  echo "$(CHROMIUM) missing: run 'apt-get install $(CHROMIUM_PACKAGES)' as root for the browser tests"; \
 	else \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y --no-install-recommends chromium \
-	  || { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	  apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES) \
+	  || { apt-get update && apt-get install -y --no-install-recommends $(CHROMIUM_PACKAGES); }; \
 	fi
 
 $(AXE): package.json package-lock.json
