@@ -23,6 +23,8 @@ from logistics.permissions import ALL_ROLES, CAPABILITIES
 # Routes any visitor or any signed-in member may reach: their views check what they need.
 OPEN = {
     "static": "stylesheets and scripts",
+    "asset": "the stylesheet and icons under their hashed names",
+    "favicon": "the icon a browser asks for on any page",
     "auth.login": "signing in",
     "auth.logout": "signing out",
     "auth.forgot_password": "asking for a reset link",
