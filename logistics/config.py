@@ -30,6 +30,9 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+REQUEST_FILES = 4
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the app configuration from the environment, then apply overrides."""
     overrides = dict(overrides or {})
@@ -78,8 +81,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     config.update(overrides)
-    # A request may carry one evidence file plus the form around it.
-    config.setdefault("MAX_CONTENT_LENGTH", config["EVIDENCE_MAX_BYTES"] + 1024 * 1024)
+    # A report sent from the field carries its photos in the same request: up to four files of
+    # the largest size (a video and three photos), or ten phone photos of a few MB, plus the form.
+    config.setdefault(
+        "MAX_CONTENT_LENGTH", REQUEST_FILES * config["EVIDENCE_MAX_BYTES"] + 1024 * 1024
+    )
     # Cookies only over TLS where the site is served over it (TLS may end at a proxy).
     https = str(config["BASE_URL"] or "").lower().startswith("https://")
     secure = https or config["ENV"] == "production"

@@ -107,8 +107,10 @@ def _page_message(status: int) -> str:
         404: _("There is nothing here."),
         405: _("That is not how this page is used."),
         413: _(
-            "That file is too large (the limit is %(mb)s MB).",
+            "What was sent is too large: at most %(mb)s MB per file and %(all)s MB in all. "
+            "Send fewer files at once.",
             mb=current_app.config["EVIDENCE_MAX_BYTES"] // (1024 * 1024),
+            all=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
         ),
     }
     return messages.get(status, _("The request could not be handled."))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import api_token, login, make_app, scratch_postgres
+from PIL import Image
 from sqlalchemy import func, select, text
 
 from logistics.extensions import db
@@ -299,7 +300,9 @@ def fresh_database_url(database_url, tmp_path):
 def test_a_backup_restores_everything_into_a_fresh_instance(
     app, world, tmp_path, fresh_database_url
 ):
-    ids = fill_every_table(app, world, b"a photo of the slashed tents")
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), "olive").save(photo, "JPEG")
+    ids = fill_every_table(app, world, photo.getvalue())
     counts = {name: len(rows) for name, rows in _rows_of(world.org_id).items()}
     result = _run(app, "backup", str(tmp_path / "backups"))
     assert result.exit_code == 0, result.output
@@ -312,7 +315,8 @@ def test_a_backup_restores_everything_into_a_fresh_instance(
         manifest["database"]["path"],
         "manifest.json",
     } == names
-    assert sum(name.startswith("evidence/") for name in names) == 2
+    # Two originals and the real photo's thumbnail.
+    assert sum(name.startswith("evidence/") for name in names) == 3
     assert sum(name.startswith("reports/") for name in names) == 2
 
     restored = make_app(fresh_database_url, tmp_path / "restored")
@@ -327,6 +331,10 @@ def test_a_backup_restores_everything_into_a_fresh_instance(
             download = client.get(f"/evidence/{record.id}")
             assert download.status_code == 200
             assert hashlib.sha256(download.data).hexdigest() == record.sha256
+            if record.thumbnail_sha256 is not None:
+                small = client.get(f"/evidence/{record.id}/thumbnail")
+                assert hashlib.sha256(small.data).hexdigest() == record.thumbnail_sha256
+        assert db.session.scalar(select(func.count(Evidence.thumbnail_sha256))) == 1
         for report in db.session.scalars(select(Report)):
             download = client.get(f"/reports/{report.id}.pdf")
             assert download.status_code == 200

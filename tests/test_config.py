@@ -116,3 +116,15 @@ def test_a_cookie_signed_with_the_old_development_key_is_refused(monkeypatch, tm
         db.session.remove()
         db.engine.dispose()
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_report_with_several_photos_fits_in_one_request(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOGISTICS_EVIDENCE_MAX_MB", "8")
+    app = create_app({"INSTANCE_DIR": str(tmp_path)})
+    # Ten phone photos of 3 MB, sent with the report itself, pass; one file still may not.
+    assert app.config["MAX_CONTENT_LENGTH"] > 10 * 3 * 1024 * 1024
+    assert app.config["EVIDENCE_MAX_BYTES"] == 8 * 1024 * 1024
+    with app.test_request_context():
+        from logistics.errors import _page_message
+
+        assert "at most 8 MB per file and 33 MB in all" in _page_message(413)

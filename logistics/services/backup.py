@@ -111,7 +111,7 @@ def stored_files(
     evidence_dir: Path, reports_dir: Path, organisation_id: int | None = None
 ) -> list[StoredFile]:
     """Return every evidence file and archived report on record, or one organisation's."""
-    shas = select(Evidence.sha256).distinct().order_by(Evidence.sha256)
+    kept = select(Evidence.sha256, Evidence.thumbnail_sha256)
     # A queued, running or failed report has no file yet.
     archived = (
         select(Report.file_path, Report.sha256)
@@ -119,13 +119,14 @@ def stored_files(
         .order_by(Report.id)
     )
     if organisation_id is not None:
-        shas = shas.join(Incident, Incident.id == Evidence.incident_id).where(
+        kept = kept.join(Incident, Incident.id == Evidence.incident_id).where(
             Incident.organisation_id == organisation_id
         )
         archived = archived.where(Report.organisation_id == organisation_id)
+    # Thumbnails are stored like the originals: a restore without them would show none.
+    shas = sorted({sha for pair in db.session.execute(kept) for sha in pair if sha is not None})
     files = [
-        StoredFile(f"evidence/{sha[:2]}/{sha}", evidence_dir / sha[:2] / sha, sha)
-        for sha in db.session.scalars(shas)
+        StoredFile(f"evidence/{sha[:2]}/{sha}", evidence_dir / sha[:2] / sha, sha) for sha in shas
     ]
     for file_path, sha in db.session.execute(archived):
         relative = _safe_relative(file_path)
