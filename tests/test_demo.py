@@ -85,6 +85,11 @@ def _assert_stock(org_id: int) -> None:
     labels = {i.label for i in catalogue.list_items(org_id)}
     assert len(labels) >= 40
     assert {f"Shoes ({size})" for size in range(40, 46)} <= labels
+    # Volunteers type French or English names: the items' other names find them.
+    assert catalogue.find_item(org_id, "duvets").label == "Sleeping bag"
+    assert catalogue.find_item(org_id, "bache").label == "Tarpaulin (4x6 m)"
+    main = catalogue.main_site(org_id)
+    assert (main.name, main.kind) == ("Main warehouse", "warehouse")
 
     assert stock.check_ledger() == []
     kinds = set(db.session.scalars(select(StockMovement.kind).distinct()))

@@ -16,6 +16,7 @@ from ..models import ROLES, Item, Organisation, User
 from ..models.types import utcnow
 from ..services import accounts, catalogue
 from .data import (
+    ALIASES,
     CATALOGUE,
     DEMO_NAME,
     DEMO_PASSWORD,
@@ -52,6 +53,8 @@ def seed(if_empty: bool) -> bool:
         for key, (name, kind, area, details) in SITES.items()
     }
     items = {key: _save_item(organisation.id, *row) for key, row in CATALOGUE.items()}
+    for key, names in ALIASES.items():
+        items[key].aliases = "\n".join(names)
     Story(organisation.id, users, sites, items, random.Random(SEED), utcnow()).tell()
     return True
 

@@ -127,6 +127,39 @@ CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
     "bin_bags": ("Bin bags", "other", "roll", "", 40, 14, "2.00", None),
 }
 
+# What volunteers type for an item besides its name, in French and English (item aliases).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "tent2": ("tente",),
+    "tent4": ("tente",),
+    "tarp": ("bâche", "tarp"),
+    "blanket": ("couverture",),
+    "sleeping_bag": ("duvet", "sac de couchage"),
+    "mat": ("tapis de sol", "karrimat"),
+    "foil": ("couverture de survie", "space blanket"),
+    "water": ("eau",),
+    "jerrycan": ("jerrican", "bidon"),
+    "meal_pack": ("colis repas", "ration"),
+    "hot_meal": ("repas chaud",),
+    "shoes40": ("chaussures", "trainers"),
+    "shoes41": ("chaussures", "trainers"),
+    "shoes42": ("chaussures", "trainers"),
+    "shoes43": ("chaussures", "trainers"),
+    "shoes44": ("chaussures", "trainers"),
+    "shoes45": ("chaussures", "trainers"),
+    "socks": ("chaussettes",),
+    "jacket_m": ("manteau", "coat"),
+    "jacket_l": ("manteau", "coat"),
+    "jacket_xl": ("manteau", "coat"),
+    "beanie": ("bonnet",),
+    "gloves": ("gants",),
+    "hygiene_kit": ("kit hygiène",),
+    "pads": ("serviettes hygiéniques",),
+    "soap": ("savon",),
+    "nappies": ("couches", "diapers"),
+    "rucksack": ("sac à dos", "backpack"),
+    "power_bank": ("batterie externe",),
+}
+
 
 @dataclass(frozen=True)
 class Flow:
