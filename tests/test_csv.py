@@ -284,3 +284,41 @@ def test_donor_may_neither_import_nor_export(client_as, world):
     )
     assert confirm.status_code == 403
     assert _count() == 0
+
+
+def _import_site_selected(client) -> str:
+    """Return the name of the site the import form starts on."""
+    page = client.get("/csv").get_data(as_text=True)
+    form = page[page.index('action="/csv/import"') :]
+    return re.search(r"<option selected value=\"\d+\">([^<]+)</option>", form).group(1)
+
+
+def test_import_starts_at_the_members_last_site_else_the_main_warehouse(client_as, world):
+    client = client_as("warehouse")
+    # Alphabet would start on "Community kitchen"; the main warehouse comes first.
+    assert _import_site_selected(client) == "Main warehouse"
+    _receive(world, "main", "blanket", 10)
+    move = client.post(
+        "/transfer",
+        data={
+            "item": "Blanket",
+            "quantity": 4,
+            "from_site_id": world.sites["main"],
+            "to_site_id": world.sites["gs_store"],
+            "request_token": "csv-start-1",
+            "save": "Save",
+        },
+    )
+    assert move.status_code == 302
+    client.post(
+        "/stocktake",
+        data={
+            "item": "Blanket",
+            "counted": 4,
+            "site_id": world.sites["gs_store"],
+            "reason": "Stocktake",
+            "request_token": "csv-start-2",
+            "save": "Save",
+        },
+    )
+    assert _import_site_selected(client) == "Grande-Synthe store"

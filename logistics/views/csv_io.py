@@ -16,9 +16,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from ..auth import current_org_id, current_role, current_user_id, requires
+from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.csv_io import ConfirmImportForm, ImportForm, LedgerExportForm, StockExportForm
+from ..models import Site
 from ..permissions import can
 from ..services import catalogue, csv_io, submissions
 from ..services.errors import ValidationError
@@ -109,7 +110,11 @@ def confirm() -> Any:
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         import_form = ImportForm(formdata=None)
-        _offer_sites(import_form)
+        sites = _offer_sites(import_form)
+        # An import starts where the member's stock forms start, never at a point by alphabet.
+        membership = current_membership()
+        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
+        import_form.site_id.data = start.id if start else None
         import_form.form_errors.append(_("The preview was incomplete. Upload the file again."))
         return _index_page(import_form=import_form), 400
     # Never trust the preview: read the file again and check every row afresh.
@@ -164,7 +169,11 @@ def _index_page(
         _offer_sites(ledger_form, everywhere=True)
     if import_form is None:
         import_form = ImportForm(formdata=None)
-        _offer_sites(import_form)
+        sites = _offer_sites(import_form)
+        # An import starts where the member's stock forms start, never at a point by alphabet.
+        membership = current_membership()
+        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
+        import_form.site_id.data = start.id if start else None
     return render_template(
         "csv_io/index.html",
         stock_form=stock_form,
@@ -174,13 +183,14 @@ def _index_page(
     )
 
 
-def _offer_sites(form: Any, everywhere: bool = False) -> None:
+def _offer_sites(form: Any, everywhere: bool = False) -> list[Site]:
     """Fill the site choices: exports may pick retired sites or all sites, imports one active."""
     sites = catalogue.list_sites(current_org_id(), include_retired=everywhere)
     options: list[tuple[Any, str]] = [(s.id, s.name) for s in sites]
     if everywhere:
         options.insert(0, ("", _("All sites")))
     form.site_id.choices = choices(options)
+    return sites
 
 
 def _csv_response(body: Any, filename: str) -> Response:
