@@ -20,7 +20,6 @@ from logistics.services import distributions
 from logistics.services.distributions import OutcomeInput
 from logistics.services.errors import ValidationError
 from logistics.services.kitchen import Forecast
-from logistics.views.kitchen import whole_people
 
 pytestmark = pytest.mark.postgres
 
@@ -163,7 +162,7 @@ def test_the_kitchen_plan_is_one_card_per_distribution_in_whole_people(
 
 def test_whole_people_rounds_half_up() -> None:
     def people(expected: Fraction) -> int:
-        return whole_people(Forecast(expected, "plan", []))
+        return Forecast(expected, "plan", []).expected_people
 
     assert [people(Fraction(805, 2)), people(Fraction(2012, 5)), people(Fraction(300))] == [
         403,

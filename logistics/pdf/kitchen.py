@@ -37,7 +37,7 @@ def build(frame: ReportFrame, organisation_id: int, first_day: date) -> bytes:
                 f"{row.distribution.starts_at.astimezone(zone):%H:%M}",
                 row.distribution.site.name,
                 row.meal_item.label,
-                row.forecast.expected_headcount,
+                row.forecast.expected_people,
                 row.forecast.basis,
                 row.recommended,
                 row.planned,

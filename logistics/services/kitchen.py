@@ -142,6 +142,11 @@ class Forecast:
     def expected_headcount(self) -> float:
         return round(float(self.expected), 1)
 
+    @property
+    def expected_people(self) -> int:
+        """Return the expected headcount as people come: whole, half up (402.5 -> 403)."""
+        return int(self.expected + Fraction(1, 2))
+
 
 def forecast(day: date, history: Sequence[tuple[date, int]], planned: int) -> Forecast:
     """Return the expected headcount on a day from its series' held headcounts (newest first)."""

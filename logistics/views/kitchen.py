@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -99,15 +98,9 @@ def _plan_page(first: date, failed: tuple[date, DayPlanForm] | None = None) -> s
         menu_entries=menus,
         needs=kitchen.ingredient_needs(org_id, first, PLAN_DAYS),
         tomorrow=_tomorrow(),
-        people=whole_people,
         previous=first - timedelta(days=PLAN_DAYS),
         following=first + timedelta(days=PLAN_DAYS),
     )
-
-
-def whole_people(forecast: kitchen.Forecast) -> int:
-    """Return the expected headcount as people come: whole, half rounded up (402.5 -> 403)."""
-    return int(forecast.expected + Fraction(1, 2))
 
 
 def _day_form(plan_day: kitchen.PlanDay) -> DayPlanForm:
