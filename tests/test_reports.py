@@ -488,5 +488,7 @@ def test_kitchen_plan_sheet_lists_meals_and_ingredients(app, world):
     text = pdf_text(_read(app, _make(app, world, ReportRequest("kitchen", tomorrow))))
     assert "Kitchen plan sheet" in text and "Community kitchen: 400 meals planned" in text
     assert "Verrotières point Hot meal" in text and "Dal and rice" in text
+    # Expected people are whole, as on the plan page (the forecast was "400.0").
+    assert re.search(r"Verrotières point Hot meal 400 \S", text) and "400.0" not in text
     # 400 meals × 13.6 kg per 100 = 54.4 kg, rounded up; none held.
     assert "Community kitchen Onions kg 55 0 55" in text
