@@ -179,3 +179,64 @@ def test_give_out_from_a_car_in_at_most_6_taps(phone) -> None:
     assert point_name in volunteer.said()
     print(f"give out: {len(volunteer.taps)} taps: {volunteer.taps}")
     assert len(volunteer.taps) <= MOST_TAPS, volunteer.taps
+
+
+def photo(name: str, colour: str) -> dict[str, Any]:
+    """Return a small JPEG as a file the phone's picker hands over."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (1200, 900), colour).save(buffer, "JPEG")
+    return {"name": name, "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+
+
+def test_report_an_eviction_with_two_photos_and_read_it_back(phone) -> None:
+    volunteer = phone("warehouse")
+
+    volunteer.open_from_menu("Report incident")
+    form = volunteer.page.locator("main form")
+    if not form.locator("input[name=occurred_at]").input_value():
+        volunteer.type(form.locator("input[name=occurred_at]"), "2026-12-04T06:30", "when")
+    volunteer.choose("kind", "Eviction")
+    volunteer.choose("area", "Calais")
+    volunteer.type(form.locator("input[name=shelters_affected]"), "12", "shelters")
+    volunteer.tap(form.locator("input[name=photos]"), "choose photos")
+    form.locator("input[name=photos]").set_input_files(
+        [photo("tents-1.jpg", "olive"), photo("tents-2.jpg", "navy")]
+    )
+    volunteer.save("Save incident")
+
+    # The reporter lands on what they reported, its two photos as thumbnails that load.
+    page = volunteer.page
+    assert "/incidents/" in page.url, volunteer.said()
+    thumbnails = page.locator("main img")
+    assert thumbnails.count() == 2
+    for index in range(2):
+        loaded = thumbnails.nth(index).evaluate("img => img.complete && img.naturalWidth")
+        assert 0 < loaded <= 320
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert "tents-1.jpg" in page.locator("main").inner_text()
+    print(f"report an eviction: {len(volunteer.taps)} taps: {volunteer.taps}")
+
+
+def test_the_kitchen_lead_accepts_tomorrows_plan_without_a_sideways_scroll(phone) -> None:
+    volunteer = phone("kitchen")
+
+    volunteer.open_from_menu("Plan")
+    page = volunteer.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    tomorrow = page.locator("main form").first
+    boxes = tomorrow.locator("input[type=number], input[inputmode=numeric]")
+    assert boxes.count() >= 1
+    for index in range(boxes.count()):
+        box = boxes.nth(index).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+    button = tomorrow.get_by_role("button", name="Save this day's plan")
+    button.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        volunteer.tap(button, "Save this day's plan")
+    assert page.evaluate("window.scrollX") == 0
+    assert volunteer.said() != "(no confirmation shown)", page.content()[:500]
+    print(f"kitchen plan: {len(volunteer.taps)} taps: {volunteer.taps}")
