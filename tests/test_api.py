@@ -56,12 +56,20 @@ def test_catalogue_lists_and_creates_items_and_sites(api, world: World) -> None:
 
     by_coordinator = {s["name"]: s for s in coordinator.get("/sites").get_json()["sites"]}
     assert by_coordinator["Main warehouse"]["details"].startswith("Unit 4")
+    assert [name for name, s in by_coordinator.items() if s["main"]] == ["Main warehouse"]
     donor_view = api("donor").get("/sites")
     assert donor_view.status_code == 200
     donor_sites = donor_view.get_json()["sites"]
     assert {s["name"] for s in donor_sites} == set(by_coordinator)
     assert all("details" not in s for s in donor_sites)
     assert "Lorry park" not in donor_view.get_data(as_text=True)
+    # One main warehouse: naming another moves it; a distribution point is refused.
+    store = {"name": "Dunkirk store", "kind": "warehouse", "area": "Dunkirk", "main": True}
+    assert coordinator.post("/sites", store).get_json()["main"] is True
+    mains = [s["name"] for s in coordinator.get("/sites").get_json()["sites"] if s["main"]]
+    assert mains == ["Dunkirk store"]
+    point = {"name": "Dunkirk point", "kind": "distribution_point", "area": "Dunkirk", "main": True}
+    assert_error(coordinator.post("/sites", point), 422, "invalid", "main")
 
 
 def test_every_movement_kind_moves_stock(api, world: World) -> None:

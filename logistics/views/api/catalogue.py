@@ -95,6 +95,13 @@ class SiteInput(Once):
     kind: SiteKind
     area: Area
     details: Details = ""
+    main: bool | None = Field(
+        None,
+        description=(
+            "Make it the main warehouse, where stock forms start for members with no last site "
+            "(the one before stops being main). Left out, an organisation's first warehouse is."
+        ),
+    )
 
 
 class Site(Out):
@@ -105,6 +112,7 @@ class Site(Out):
     kind: str
     area: str
     active: bool
+    main: bool
     details: str | None = None
 
 
