@@ -162,14 +162,7 @@ def transfer() -> str | Response:
             source=out.site.name,
             target=into.site.name,
         )
-        moved = _(
-            "Moved %(quantity)s %(item)s from %(source)s to %(target)s.",
-            quantity=into.quantity,
-            item=item.label,
-            source=out.site.name,
-            target=into.site.name,
-        )
-        return _recorded([out.id, into.id], what, moved)
+        return _recorded([out.id, into.id], what)
 
     return _handle(form, "transfer", action, "stock/transfer.html", sites, "from_site_id")
 
