@@ -28,6 +28,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone
+from .catalogue import main_site
 from .coverage import draw_on_sources, levels
 from .errors import ValidationError
 from .lines import sync_lines
@@ -474,11 +475,8 @@ def default_source(organisation_id: int, user_id: int | None) -> int | None:
     )
     if last is not None:
         return last
-    return db.session.scalar(
-        select(Site.id).where(
-            Site.organisation_id == organisation_id, Site.main.is_(True), Site.active.is_(True)
-        )
-    )
+    main = main_site(organisation_id)
+    return main.id if main else None
 
 
 def give_out_now(

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, get_template_attribute, request
 from flask_babel import gettext as _
@@ -17,11 +16,12 @@ from ..auth import current_membership, current_org_id, current_user_id
 from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.common import SubmissionForm
-from ..models import Item
+from ..models import Item, Site
 from ..services import catalogue, submissions
 from ..services.distributions import EARLIEST_DAY, LATEST_DAY
 from ..services.errors import NotFound, ServiceError, ValidationError
 from ..services.item_search import ItemIndex, SeveralItems, UnclearItem
+from ..templating import local_time
 
 # fromisoformat alone would also take 20241102 and 2024-W44-6.
 WRITTEN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -77,13 +77,17 @@ def replay_reply(result: dict[str, Any], recorded_at: datetime) -> str:
 
 def _local_when(moment: datetime) -> str:
     """Show a UTC moment as the organisation's clock time; with its day when not today."""
-    membership = current_membership()
-    zone = ZoneInfo(membership.organisation.timezone if membership else "Europe/Paris")
-    local = moment.astimezone(zone)
-    time = local.strftime("%H:%M")
-    if local.date() == datetime.now(UTC).astimezone(zone).date():
+    time = local_time(moment, "%H:%M")
+    if local_time(moment, "%Y-%m-%d") == local_time(datetime.now(UTC), "%Y-%m-%d"):
         return time
-    return _("%(time)s on %(day)s", time=time, day=local.strftime("%d %b %Y"))
+    return _("%(time)s on %(day)s", time=time, day=local_time(moment, "%d %b %Y"))
+
+
+def start_site_id(sites: list[Site]) -> int | None:
+    """Return where a stock form starts: the member's last site, else the main warehouse."""
+    membership = current_membership()
+    start = catalogue.start_site(sites, membership.last_site_id if membership else None)
+    return start.id if start else None
 
 
 def show_refusal(form: Any, refusal: ServiceError) -> None:

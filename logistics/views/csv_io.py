@@ -16,14 +16,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
+from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.csv_io import ConfirmImportForm, ImportForm, LedgerExportForm, StockExportForm
 from ..models import Site
 from ..permissions import can
 from ..services import catalogue, csv_io, submissions
 from ..services.errors import ValidationError
-from ._submit import submit_once
+from ._submit import start_site_id, submit_once
 
 bp = Blueprint("csv_io", __name__)
 
@@ -111,10 +111,7 @@ def confirm() -> Any:
     if not form.validate_on_submit():
         import_form = ImportForm(formdata=None)
         sites = _offer_sites(import_form)
-        # An import starts where the member's stock forms start, never at a point by alphabet.
-        membership = current_membership()
-        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
-        import_form.site_id.data = start.id if start else None
+        import_form.site_id.data = start_site_id(sites)
         import_form.form_errors.append(_("The preview was incomplete. Upload the file again."))
         return _index_page(import_form=import_form), 400
     # Never trust the preview: read the file again and check every row afresh.
@@ -170,10 +167,7 @@ def _index_page(
     if import_form is None:
         import_form = ImportForm(formdata=None)
         sites = _offer_sites(import_form)
-        # An import starts where the member's stock forms start, never at a point by alphabet.
-        membership = current_membership()
-        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
-        import_form.site_id.data = start.id if start else None
+        import_form.site_id.data = start_site_id(sites)
     return render_template(
         "csv_io/index.html",
         stock_form=stock_form,

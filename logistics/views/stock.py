@@ -16,7 +16,14 @@ from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, Tra
 from ..models import CATEGORIES, MOVEMENT_KINDS, Site
 from ..services import accounts, catalogue, ledger, stock
 from ..services.errors import NotFound
-from ._submit import item_from_label, or_404, query_id, query_whole, submit_once
+from ._submit import (
+    item_from_label,
+    or_404,
+    query_id,
+    query_whole,
+    start_site_id,
+    submit_once,
+)
 
 bp = Blueprint("stock", __name__)
 # Columns shown even when empty. A distribution point's stock counts as held like any other,
@@ -234,13 +241,7 @@ def loss() -> str | Response:
             item=item.label,
             site=movement.site.name,
         )
-        wrote_off = _(
-            "Wrote off %(quantity)s %(item)s at %(site)s.",
-            quantity=-movement.quantity,
-            item=item.label,
-            site=movement.site.name,
-        )
-        return _recorded([movement.id], what, wrote_off)
+        return _recorded([movement.id], what)
 
     return _handle(form, "loss", action, "stock/loss.html", sites, "site_id")
 
@@ -307,9 +308,7 @@ def _offer_sites(form: Any, *fields: str) -> list[Site]:
     for name in fields:
         getattr(form, name).choices = options
     if request.method == "GET":
-        membership = current_membership()
-        start = catalogue.start_site(sites, membership.last_site_id if membership else None)
-        getattr(form, fields[0]).data = start.id if start else None
+        getattr(form, fields[0]).data = start_site_id(sites)
     return sites
 
 
