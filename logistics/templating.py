@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from .auth import current_membership
+from .menu import menu_for
 from .permissions import can
 from .services import alerts
 
@@ -68,4 +69,5 @@ def init_app(app: Flask) -> None:
             "membership": membership,
             "may": lambda capability: can(role, capability),
             "open_criticals": criticals,
+            "menu": menu_for(role),
         }
