@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import ledger
-from .accounts import organisation_zone
+from .accounts import organisation_zone, remember_site
 from .catalogue import main_site
 from .coverage import draw_on_sources, levels
 from .errors import ValidationError
@@ -484,7 +484,8 @@ def give_out_now(
 ) -> Distribution:
     """Record an unplanned hand-out: one held distribution with its lines and movements.
 
-    All or nothing: when a line's source does not hold enough, nothing is written.
+    All or nothing: when a line's source does not hold enough, nothing is written. The store
+    it came from becomes the member's last site.
     """
     moment = now or utcnow()
     starts_at = _hand_out_time(hand_out.at, moment)
@@ -517,6 +518,9 @@ def give_out_now(
             ),
             now=moment,
         )
+    # The next hand-out starts from the same store; a point is no store to start from.
+    if user_id is not None and distribution.source_site.kind != "distribution_point":
+        remember_site(organisation_id, user_id, distribution.source_site_id)
     return distribution
 
 

@@ -25,7 +25,7 @@ from ..forms.distributions import (
 from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..permissions import can
-from ..services import accounts, catalogue, distributions, ledger
+from ..services import catalogue, distributions, ledger
 from ._submit import filled_rows, or_404, query_date, query_id, submit_once
 
 bp = Blueprint("distributions", __name__)
@@ -272,9 +272,6 @@ def give_out() -> str | Response:
                     at=_aware(form.occurred_at.data) if form.occurred_at.data else None,
                 ),
             )
-            # The next hand-out starts from the same store; a point is no store to start from.
-            if recorded.source_site.kind != "distribution_point":
-                accounts.remember_site(org_id, current_user_id(), recorded.source_site_id)
             what = _hand_out_summary(recorded)
             return {
                 "distribution_id": recorded.id,
