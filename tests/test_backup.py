@@ -45,10 +45,7 @@ def _run(app, *args: str):
 
 
 def _store(app) -> evidence.EvidenceStore:
-    config = app.config
-    return evidence.EvidenceStore(
-        Path(config["EVIDENCE_DIR"]), config["EVIDENCE_MAX_BYTES"], config["EVIDENCE_TYPES"]
-    )
+    return evidence.EvidenceStore.from_config(app.config)
 
 
 def fill_every_table(app, world, own_photo: bytes) -> dict[str, int]:

@@ -14,10 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
@@ -836,12 +834,7 @@ class Story:
 
     def _observer_note(self, incident: Incident) -> None:
         """Attach a short text file of the observers' timeline, stored like any upload."""
-        config = current_app.config
-        store = evidence.EvidenceStore(
-            Path(config["EVIDENCE_DIR"]),
-            config["EVIDENCE_MAX_BYTES"],
-            tuple(config["EVIDENCE_TYPES"]),
-        )
+        store = evidence.configured_store()
         if "text/plain" not in store.allowed_types:
             return
         start = incident.occurred_at.astimezone(self.zone)
