@@ -7,14 +7,29 @@ export FLASK_APP := logistics
 # Two workers: one per core of the machines this runs on.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint format bench setup clean
+.PHONY: run test lint format bench setup clean translations
 
 # The browser suite (tests/browser) drives Debian's Chromium through Playwright and checks each
 # page with axe-core from npm; Playwright's own browser download is never used.
 CHROMIUM := /usr/bin/chromium
 AXE := node_modules/axe-core/axe.min.js
 
-setup: $(STAMP) $(CHROMIUM) $(AXE)
+# The French (and any other) catalogue is compiled by setup; the .mo files are not committed.
+TRANSLATIONS := logistics/translations
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+setup: $(STAMP) $(CATALOGUES) $(CHROMIUM) $(AXE)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+
+# After marking new strings: gather them into the template and each catalogue, then translate.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+	  --no-location --no-wrap --sort-output --project aid-logistics -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --no-wrap \
+	  --no-fuzzy-matching --ignore-obsolete
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +58,7 @@ $(AXE): package.json package-lock.json
 	  echo "npm missing: install Node.js and npm for axe-core, or the browser tests skip"; \
 	fi
 
-run: $(STAMP)
+run: $(STAMP) $(CATALOGUES)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	LOGISTICS_SCHEDULER=$${LOGISTICS_SCHEDULER:-inprocess} $(BIN)/flask run --host 127.0.0.1 --port 5000

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import i18n
 from .config import PROJECT_ROOT, load_config
 from .database import configure_engine
 from .extensions import babel, compress, csrf, db, login_manager, migrate
@@ -29,7 +30,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    babel.init_app(app)
+    babel.init_app(
+        app,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+    )
     compress.init_app(app)
 
     from . import auth, errors, guards, security, static_files, templating, views
@@ -43,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     static_files.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)
     views.register_blueprints(app)
     register_commands(app)
     if app.config["SCHEDULER"] == "inprocess":

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 
 from .database import write_intent
 from .extensions import db
+from .i18n import LANGUAGES
 from .jobs import JOBS, run_job
 from .models import REPORT_KINDS
 from .services import accounts, backup, reports, stock
@@ -52,12 +53,19 @@ def _fail(message: str) -> None:
 @click.argument("name")
 @click.option("--slug", required=True, help="Short name used in URLs, e.g. calais-aid.")
 @click.option("--timezone", default="Europe/Paris", show_default=True)
+@click.option(
+    "--locale",
+    default="en",
+    show_default=True,
+    type=click.Choice(LANGUAGES),
+    help="The language members read unless they choose their own.",
+)
 @with_appcontext
-def create_org(name: str, slug: str, timezone: str) -> None:
+def create_org(name: str, slug: str, timezone: str, locale: str) -> None:
     """Create an organisation."""
     with write_intent():
         try:
-            organisation = accounts.create_organisation(name, slug, timezone)
+            organisation = accounts.create_organisation(name, slug, timezone, locale)
             db.session.commit()
         except ServiceError as error:
             _fail(error.message)

@@ -5,24 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import gettext as _
 
+from . import i18n
 from .auth import current_membership
+from .forms.admin import ROLE_LABELS
 from .menu import menu_for
 from .permissions import can
 from .services import alerts
 
 
-def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
-    """Show a UTC time in the organisation's time zone."""
-    if value is None:
-        return ""
-    membership = current_membership()
-    zone = ZoneInfo(membership.organisation.timezone if membership else "Europe/Paris")
-    return value.astimezone(zone).strftime(fmt)
+def local_time(value: datetime | None, style: str = "date_time") -> str:
+    """Show a UTC time in the organisation's time zone, as the reader's language writes it.
+
+    `style` names one of i18n.PATTERNS ("time", "day_time"...) or is a CLDR pattern.
+    """
+    return i18n.when(value, style)
 
 
 def mask_url(url: str) -> str:
@@ -52,11 +52,17 @@ def device_name(user_agent: str) -> str:
     return browser or system or (user_agent[:60] if user_agent else _("Unknown device"))
 
 
+def role_label(role: str) -> str:
+    """Name a role in the reader's language: "Warehouse volunteer"."""
+    return str(ROLE_LABELS.get(role, role))
+
+
 def init_app(app: Flask) -> None:
     """Register filters and the context every page gets."""
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(mask_url, "mask_url")
     app.add_template_filter(device_name, "device_name")
+    app.add_template_global(role_label, "role_label")
 
     @app.context_processor
     def _context() -> dict[str, Any]:

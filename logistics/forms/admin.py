@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange
 
+from ..i18n import LANGUAGE_NAMES
 from ..models import ROLES
 from .common import SubmissionForm, WholeField, email_field
 
@@ -33,6 +34,14 @@ class InviteForm(SubmissionForm):
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     submit = SubmitField(_l("Change role"))
+
+
+class OrganisationLanguageForm(FlaskForm):
+    locale = SelectField(
+        _l("Language of the organisation"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+    )
+    submit = SubmitField(_l("Save language"))
 
 
 class AlertSettingsForm(SubmissionForm):

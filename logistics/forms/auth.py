@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from .. import limits
+from ..i18n import MEMBER_LANGUAGE_CHOICES
 from .common import SubmissionForm, email_field
 
 PASSWORD_MAX = 200
@@ -65,6 +73,13 @@ class JoinForm(FlaskForm):
 class TokenForm(SubmissionForm):
     label = StringField(_l("What is this token for?"), validators=[Length(max=limits.MAX_NAME)])
     submit = SubmitField(_l("Create API token"))
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(
+        _l("Language"), choices=[SelectChoice(code, name) for code, name in MEMBER_LANGUAGE_CHOICES]
+    )
+    submit = SubmitField(_l("Save language"))
 
 
 class PlainForm(FlaskForm):

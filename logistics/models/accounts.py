@@ -40,7 +40,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(120))
-    locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The member's own language; empty follows the organisation's.
+    locale: Mapped[str] = mapped_column(String(10), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Where the person lands at their next login.

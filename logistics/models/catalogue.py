@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..i18n import localised_name
 from .types import UTCDateTime, utcnow
 
 SITE_KINDS = ("warehouse", "kitchen", "distribution_point")
@@ -60,9 +61,10 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def item_label(name: str, size: str) -> str:
-    """Return an item's name with its size, as people say it: "Shoes (42)"."""
-    return f"{name} ({size})" if size else name
+def item_label(name: str, size: str, name_fr: str | None = None) -> str:
+    """Return an item's name in the reader's language with its size: "Shoes (42)"."""
+    shown = localised_name(name, name_fr)
+    return f"{shown} ({size})" if size else shown
 
 
 class Item(db.Model):
@@ -72,6 +74,8 @@ class Item(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # The French name, shown to French readers when given ("Duvet" for "Sleeping bag").
+    name_fr: Mapped[str] = mapped_column(String(120), default="", server_default="")
     category: Mapped[str] = mapped_column(String(30))
     unit: Mapped[str] = mapped_column(String(30), default="piece")
     # A size or variant makes a separate item ("Shoes" 41, 42, 43); empty when none.
@@ -87,5 +91,5 @@ class Item(db.Model):
 
     @property
     def label(self) -> str:
-        """Name with its size, as people say it: "Shoes (42)"."""
-        return item_label(self.name, self.size)
+        """Name in the reader's language with its size, as people say it: "Shoes (42)"."""
+        return item_label(self.name, self.size, self.name_fr)

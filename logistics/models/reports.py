@@ -31,6 +31,8 @@ class Report(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
+    # The language it is written in, chosen when asked for (default: the organisation's).
+    locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     # Relative to the reports folder: <organisation slug>/<kind>-<date>.pdf; set once ready.
     file_path: Mapped[str | None] = mapped_column(String(500))
     sha256: Mapped[str | None] = mapped_column(String(64))

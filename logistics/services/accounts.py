@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..i18n import LANGUAGES, clean_language
 from ..models import (
     ROLES,
     ApiToken,
@@ -35,8 +36,10 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def create_organisation(name: str, slug: str, timezone: str = "Europe/Paris") -> Organisation:
-    """Create an organisation with a unique URL-safe slug."""
+def create_organisation(
+    name: str, slug: str, timezone: str = "Europe/Paris", locale: str = "en"
+) -> Organisation:
+    """Create an organisation with a unique URL-safe slug and its default language."""
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
@@ -50,7 +53,9 @@ def create_organisation(name: str, slug: str, timezone: str = "Europe/Paris") ->
         )
     if db.session.scalar(select(Organisation).where(Organisation.slug == slug)):
         raise Conflict(f"An organisation with slug {slug} already exists.", {"slug": "taken"})
-    organisation = Organisation(name=name.strip(), slug=slug, timezone=timezone)
+    organisation = Organisation(
+        name=name.strip(), slug=slug, timezone=timezone, locale=_language(locale)
+    )
     db.session.add(organisation)
     db.session.flush()
     return organisation
@@ -75,6 +80,36 @@ def set_resolve_margin(organisation_id: int, percent: int) -> Organisation:
     organisation.resolve_margin_percent = percent
     db.session.flush()
     return organisation
+
+
+def set_organisation_language(organisation_id: int, locale: str) -> Organisation:
+    """Set the language the organisation's members read unless they chose their own."""
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(_l("No such organisation."))
+    organisation.locale = _language(locale)
+    db.session.flush()
+    return organisation
+
+
+def set_user_language(user_id: int, locale: str) -> User:
+    """Set a member's own language; empty follows the organisation's."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    user.locale = "" if not locale else _language(locale)
+    db.session.flush()
+    return user
+
+
+def _language(locale: str) -> str:
+    """Return a language we speak or refuse it."""
+    language = clean_language(locale)
+    if language is None or language != locale.strip().lower():
+        raise ValidationError(
+            _l("Choose English (en) or French (fr)."), {"locale": "one of: " + ", ".join(LANGUAGES)}
+        )
+    return language
 
 
 def organisation_zone(organisation_id: int) -> ZoneInfo:

@@ -77,10 +77,10 @@ def replay_reply(result: dict[str, Any], recorded_at: datetime) -> str:
 
 def _local_when(moment: datetime) -> str:
     """Show a UTC moment as the organisation's clock time; with its day when not today."""
-    time = local_time(moment, "%H:%M")
-    if local_time(moment, "%Y-%m-%d") == local_time(datetime.now(UTC), "%Y-%m-%d"):
+    time = local_time(moment, "time")
+    if local_time(moment, "yyyy-MM-dd") == local_time(datetime.now(UTC), "yyyy-MM-dd"):
         return time
-    return _("%(time)s on %(day)s", time=time, day=local_time(moment, "%d %b %Y"))
+    return _("%(time)s on %(day)s", time=time, day=local_time(moment, "date"))
 
 
 def start_site_id(sites: list[Site]) -> int | None:

@@ -8,12 +8,19 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..auth import current_membership, current_org_id, requires
 from ..extensions import db
-from ..forms.admin import ROLE_LABELS, AlertSettingsForm, InviteForm, RoleForm
+from ..forms.admin import (
+    ROLE_LABELS,
+    AlertSettingsForm,
+    InviteForm,
+    OrganisationLanguageForm,
+    RoleForm,
+)
 from ..forms.auth import PlainForm
 from ..models import Membership
 from ..services import accounts
@@ -153,6 +160,18 @@ def alert_settings() -> str | Response | tuple[str, int]:
     return _members_page(status=422, settings_form=form)
 
 
+@bp.route("/members/language", methods=["POST"])
+@requires("manage_users")
+def organisation_language() -> Response:
+    form = OrganisationLanguageForm()
+    if form.validate_on_submit():
+        accounts.set_organisation_language(current_org_id(), form.locale.data)
+        db.session.commit()
+        refresh()
+        flash(_("The organisation's language is saved."), "success")
+    return redirect(url_for("admin.members"), 303)
+
+
 def _apply(change: Callable[[], Any], done: str) -> str | Response | tuple[str, int]:
     """Make one change to a member, commit and say so; on refusal show the list with why."""
     if not PlainForm().validate_on_submit():
@@ -181,6 +200,9 @@ def _members_page(
         role_labels=ROLE_LABELS,
         error=error,
         settings_form=settings_form,
+        language_form=OrganisationLanguageForm(
+            formdata=None, locale=current_membership().organisation.locale
+        ),
     )
     return (page, status) if status != 200 else page
 

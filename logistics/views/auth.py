@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
@@ -27,11 +28,13 @@ from ..forms.auth import (
     ChangePasswordForm,
     ForgotPasswordForm,
     JoinForm,
+    LanguageForm,
     LoginForm,
     PlainForm,
     ResetPasswordForm,
     TokenForm,
 )
+from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, clean_language
 from ..services import accounts, signins
 from ..services.errors import NotFound, ServiceError
 from ._submit import or_404, show_refusal, submit_once
@@ -121,7 +124,38 @@ def _account_page(
         devices=signins.live_of(current_user.id),
         this_device=current_user.session_id,
         plain=PlainForm(),
+        language_form=LanguageForm(formdata=None, locale=current_user.locale or ""),
     )
+
+
+@bp.route("/account/language", methods=["POST"])
+@login_required
+def change_language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        accounts.set_user_language(current_user.id, form.locale.data)
+        db.session.commit()
+        # The page after the change speaks the new language.
+        refresh()
+        flash(_("Language saved."), "success")
+    return redirect(url_for("auth.account"), 303)
+
+
+@bp.route("/language/<code>")
+def switch_language(code: str) -> Response:
+    """Keep the language chosen on a logged-out page in a cookie, then go back."""
+    response = redirect(safe_next(request.args.get("next")), 303)
+    language = clean_language(code)
+    if language is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=LANGUAGE_COOKIE_AGE,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 @bp.route("/account/password", methods=["POST"])

@@ -57,8 +57,8 @@ def alert_time(value: datetime | None, now: datetime | None = None) -> str:
         return ""
     moment = now or utcnow()
     if moment - SOON <= value <= moment + SOON:
-        return local_time(value, "%a %d %b %H:%M")
-    return local_time(value, "%a %d %b %Y %H:%M")
+        return local_time(value, "day_time")
+    return local_time(value, "EEE d MMM y HH:mm")
 
 
 # --- needs -----------------------------------------------------------------------------------
