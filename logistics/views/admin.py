@@ -7,8 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import force_locale, refresh
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,6 +22,7 @@ from ..forms.admin import (
     RoleForm,
 )
 from ..forms.auth import PlainForm
+from ..i18n import language_of
 from ..models import Membership
 from ..services import accounts
 from ..services.errors import ServiceError
@@ -69,22 +70,23 @@ def add_member() -> str | Response:
 
 
 def _mail_invitation(email: str, token: str, role: str) -> bool:
+    """E-mail an invitation, in the organisation's language."""
     membership = current_membership()
     assert membership is not None
-    return send_mail(
-        email,
-        _("Invitation to %(org)s", org=membership.organisation.name),
-        _(
+    organisation = membership.organisation
+    with force_locale(language_of(None, organisation.locale)):
+        subject = _("Invitation to %(org)s", org=organisation.name)
+        text = _(
             "%(name)s invites you to %(org)s on the aid logistics tracker, as %(role)s.\n\n"
             "Open this link within %(days)s days to accept:\n%(link)s\n\n"
             "If you do not know them, ignore this e-mail.",
             name=current_user.display_name,
-            org=membership.organisation.name,
+            org=organisation.name,
             role=ROLE_LABELS[role],
             days=current_app.config["INVITATION_DAYS"],
             link=absolute_url("auth.invitation", token=token),
-        ),
-    )
+        )
+    return send_mail(email, subject, text)
 
 
 @bp.route("/members/invitations/<int:invitation_id>/cancel", methods=["POST"])

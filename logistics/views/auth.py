@@ -16,8 +16,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale, refresh
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
@@ -34,7 +34,8 @@ from ..forms.auth import (
     ResetPasswordForm,
     TokenForm,
 )
-from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, clean_language
+from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, clean_language, current_language
+from ..models import Organisation, User
 from ..services import accounts, signins
 from ..services.errors import NotFound, ServiceError
 from ._submit import or_404, show_refusal, submit_once
@@ -221,17 +222,16 @@ def forgot_password() -> str | Response:
         if found is not None:
             user, token = found
             link = absolute_url("auth.reset_password", token=token)
-            send_mail(
-                user.email,
-                _("Set a new password"),
-                _(
+            with force_locale(account_language(user)):
+                subject = _("Set a new password")
+                text = _(
                     "Someone asked to set a new password for %(email)s.\n\n"
                     "Open this link within an hour to choose one (it works once):\n%(link)s\n\n"
                     "If it was not you, ignore this e-mail: your password stays as it is.",
                     email=user.email,
                     link=link,
-                ),
-            )
+                )
+            send_mail(user.email, subject, text)
         # The same answer whether or not the address has an account.
         flash(
             _(
@@ -308,6 +308,21 @@ def _joined(organisation_id: int) -> Response:
 def absolute_url(endpoint: str, **values: Any) -> str:
     """Return a link for e-mails, on the configured address (never the request's Host)."""
     return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def account_language(user: User) -> str:
+    """Return the language to write to a person in: their own, else their organisation's.
+
+    Their organisation is the one they last used, else their first; with none, this page's.
+    """
+    own = clean_language(user.locale)
+    if own is not None:
+        return own
+    organisation_id = user.last_organisation_id or next(
+        (m.organisation_id for m in user.memberships), None
+    )
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    return clean_language(organisation.locale if organisation else None) or current_language()
 
 
 def send_mail(to: str, subject: str, text: str) -> bool:
