@@ -17,6 +17,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
+from flask_babel import force_locale
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -96,7 +97,10 @@ def daily_digest() -> str:
 
 
 def weekly_reports() -> str:
-    """Make each organisation's weekly donor report once, when due, and mail subscribers."""
+    """Make each organisation's weekly donor report once, when due, and mail subscribers.
+
+    It is written in the organisation's language; each subscriber's e-mail in theirs.
+    """
     made = 0
     now = utcnow()
     reports_dir = Path(current_app.config["REPORTS_DIR"])
@@ -153,7 +157,8 @@ def make_reports() -> str:
         except Exception as exc:  # one report's trouble must not stop the others
             db.session.rollback()
             log.exception("report %s could not be made", report_id)
-            reports.fail(report_id, reports.failure_reason(exc))
+            with force_locale(report.locale):  # why it failed, in the report's language
+                reports.fail(report_id, reports.failure_reason(exc))
             db.session.commit()
             failed += 1
     summary = f"{made} report(s) made, {failed} failed."

@@ -140,7 +140,7 @@ def test_donor_report_carries_the_figures_and_no_secrets(app, world, scenario):
     assert "People served (counts at held and disrupted distributions) 550" in text
     assert "Meals served 530" in text
     # Losses: 5 tents slashed after 20 given out = 25%.
-    assert "Tent (2-person) shelter 0 5 20 25%" in text
+    assert "Tent (2-person) Shelter 0 5 20 25%" in text
     assert "1 incidents in the period; 180 people and 45 shelters affected" in text
     # Needed now: blankets planned 30 a night against 60 held.
     assert "Blanket" in text and "How these figures are computed" in text
@@ -195,7 +195,7 @@ def test_evidence_report_has_every_field_amendment_and_hash(app, world, scenario
         "Locked not locked",
         "Police destruction · Calais",
         "Item Qty Action Whose Our mark",
-        "Tent (2-person) 5 slashed given out earlier no",
+        "Tent (2-person) 5 Slashed given out earlier no",
         "Bailiff left at 07:40.",
         ACCENTED,
         "Second line: tents taken.",
@@ -330,7 +330,7 @@ def test_a_block_split_across_pages_keeps_its_text_and_repeats_the_lines_header(
     text = " ".join(pages)
     for n in range(150):
         mark = "yes" if n % 2 == 0 else "no"
-        assert f"Blanket batch {n:03d} {n + 1} seized from stock at Main {mark}" in text
+        assert f"Blanket batch {n:03d} {n + 1} Seized from stock at Main {mark}" in text
     spanned = [page for page in pages if "Blanket batch" in page]
     assert len(spanned) >= 3
     for page in spanned:  # every page the lines run over starts them with their header
@@ -415,14 +415,14 @@ def test_stocktake_sheet_and_run_sheet(app, world, scenario):
         _read(app, _make(app, world, ReportRequest("stocktake", site_id=world.sites["main"])))
     )
     assert "Stocktake count sheet" in sheet and "Main warehouse (Calais)" in sheet
-    assert "Blanket piece 60" in sheet and "Tent 2-person piece 20" in sheet
+    assert "Blanket pieces 60" in sheet and "Tent 2-person pieces 20" in sheet
     upcoming = db.session.scalar(
         select(Distribution).where(Distribution.local_date == scenario["today"])
     )
     run = pdf_text(
         _read(app, _make(app, world, ReportRequest("run_sheet", distribution_id=upcoming.id)))
     )
-    assert "Verrotières point (Calais)" in run and "Hot meal meal 350 370" in run
+    assert "Verrotières point (Calais)" in run and "Hot meal meals 350 370" in run
 
 
 def test_another_organisations_site_or_distribution_is_not_found(app, world, other_world):

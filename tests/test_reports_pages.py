@@ -176,7 +176,7 @@ def test_run_sheet_and_count_sheet_buttons_make_and_hand_over_the_pdf(
     )
     made = warehouse.post(f"/reports/count-sheet/{main}", data={"request_token": "count-1"})
     text = pdf_text(warehouse.get(made.headers["Location"]).data)
-    assert "Stocktake count sheet" in text and "Blanket piece 60" in text
+    assert "Stocktake count sheet" in text and "Blanket pieces 60" in text
     assert report_count() == 2
     other = other_world.sites["main"]
     assert warehouse.post(f"/reports/count-sheet/{other}", data={}).status_code == 404
@@ -228,7 +228,7 @@ def test_a_share_link_shows_the_summary_until_revoked(app, world, other_world, s
     html = shared.get_data(as_text=True)
     assert shared.headers["Referrer-Policy"] == "no-referrer"
     assert '<meta name="robots" content="noindex' in html
-    assert "Calais Aid" in html and report.period_end.strftime("%d %b %Y") in html
+    assert "Calais Aid" in html and f"{report.period_end.day} {report.period_end:%b %Y}" in html
     row = needs_cells(html, world.items["blanket"])
     assert row == ["Blanket piece", "60", "110", "50", "—"]
     assert re.search(r"Items destroyed or seized</th><td[^>]*>4<", html)
@@ -245,7 +245,9 @@ def test_a_share_link_shows_the_summary_until_revoked(app, world, other_world, s
     not_found = visitor.get("/no-such-page").get_data(as_text=True)
     for path in (f"/share/{token}", f"/share/{token}/report.pdf", "/share/made-up-token"):
         gone = visitor.get(path)
-        assert gone.status_code == 404 and gone.get_data(as_text=True) == not_found
+        # The same page as any 404; only the language switch's way back names the address.
+        page = gone.get_data(as_text=True).replace(f"next={path}", "next=/no-such-page")
+        assert gone.status_code == 404 and page == not_found
 
     old, old_token = reports.create_share_link(world.org_id, None, days=1)
     old.expires_at = datetime.now(UTC) - timedelta(seconds=1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import reportlab
+from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -33,10 +34,14 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.tables import LongTable
 
+from .. import i18n
+
 FONT = "Vera"
 FONT_BOLD = "Vera-Bold"
 MARGIN = 16 * mm
 PAGE_TOTAL_FORM = "page_total"
+TOTAL = "\x00"  # stands for the page total in the footer's sentence until it is known
+TOTAL_WIDTH = 6 * mm  # room left for the total when words follow it
 FRAME_PADDING = 6  # platypus Frame's default on each side
 BODY_WIDTH = A4[0] - 2 * MARGIN - 2 * FRAME_PADDING
 QUEUE_AHEAD = 50  # flowables taken from a streamed story before they are laid out
@@ -91,15 +96,15 @@ class ReportFrame:
 
 
 def period_text(first: date | None, last: date | None) -> str:
-    """Return "1 Nov 2026 – 26 Nov 2026", or "" without a period."""
+    """Return "1 Nov 2026 – 26 Nov 2026" in the current language, or "" without a period."""
     if first is None or last is None:
         return ""
-    return f"{first:%d %b %Y} – {last:%d %b %Y}"
+    return _("%(first)s – %(last)s", first=i18n.when(first, "date"), last=i18n.when(last, "date"))
 
 
 def made_at_text(moment: datetime, zone: Any) -> str:
-    """Return the making time in the organisation's time zone."""
-    return moment.astimezone(zone).strftime("%d %b %Y %H:%M %Z")
+    """Return the making time in the organisation's time zone: "4 Dec 2026 18:05 CET"."""
+    return f"{i18n.when(moment, 'date_time', zone)} {moment.astimezone(zone):%Z}"
 
 
 def paragraph(text: str, style: str = "body") -> Paragraph:
@@ -108,8 +113,11 @@ def paragraph(text: str, style: str = "body") -> Paragraph:
 
 
 def kind_label(kind: str) -> str:
-    """Return "Police destruction" for police_destruction."""
-    return kind.replace("_", " ").capitalize()
+    """Return an incident kind in the current language: "Police destruction"."""
+    from ..forms.incidents import KIND_LABELS
+
+    label = KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind.replace("_", " ").capitalize()
 
 
 def escape(text: Any) -> str:
@@ -169,6 +177,9 @@ class _FramedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self.report_frame = frame
         self.page_listener = on_page
+        # The footer in the current language; the total goes where TOTAL stands, once known.
+        self.footer = _("Page %(number)s of %(total)s", number="{number}", total=TOTAL)
+        self.made_label = _("Made %(when)s", when=frame.made_at)
 
     def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
         number = self.getPageNumber()
@@ -188,7 +199,7 @@ class _FramedCanvas(Canvas):
     def draw_report_frame(self, number: int) -> None:
         width, height = A4
         frame = self.report_frame
-        label = f"Page {number} of "
+        before, _total, after = self.footer.replace("{number}", str(number)).partition(TOTAL)
         x = width - MARGIN - 28 * mm
         self.saveState()
         self.setFont(FONT_BOLD, 8)
@@ -197,9 +208,12 @@ class _FramedCanvas(Canvas):
         if frame.period:
             self.drawRightString(width - MARGIN, height - 10 * mm, frame.period)
         # "Page N of " last, just before the total: it reads (and extracts) as one phrase.
-        self.drawString(MARGIN, 8 * mm, f"Made {frame.made_at}")
-        self.drawString(x, 8 * mm, label)
-        self.translate(x + self.stringWidth(label, FONT, 8), 8 * mm)
+        self.drawString(MARGIN, 8 * mm, self.made_label)
+        self.drawString(x, 8 * mm, before)
+        total_x = x + self.stringWidth(before, FONT, 8)
+        if after:  # a language that says something after the total
+            self.drawString(total_x + TOTAL_WIDTH, 8 * mm, after)
+        self.translate(total_x, 8 * mm)
         self.doForm(PAGE_TOTAL_FORM)
         self.restoreState()
 
@@ -246,7 +260,7 @@ def render(
         bottomMargin=14 * mm,
         title=f"{frame.title} — {frame.organisation}",
         author=frame.organisation,
-        creator="Aid logistics tracker",
+        creator=_("Aid logistics tracker"),
     )
     body = Frame(
         document.leftMargin,

@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, PageBreak
 
+from .. import i18n
+from ..forms.incidents import ACTION_CHOICES
 from .base import (
     BODY_WIDTH,
     FONT,
@@ -35,7 +41,10 @@ from .base import (
 PAD = 3  # text inset from a column's edges
 LABEL_WIDTH = 30 * mm  # "Interpreter present" at 8 pt, with room to spare
 LINE_WIDTHS = [58 * mm, 18 * mm, 28 * mm, 52 * mm, 22 * mm]
-LINE_COLUMN_NAMES = ("Item", "Qty", "Action", "Whose", "Our mark")
+LINE_COLUMN_NAMES = (_l("Item"), _l("Qty"), _l("Action"), _l("Whose"), _l("Our mark"))
+ACTIONS = {choice.value: choice.label for choice in ACTION_CHOICES}
+# The answers of the yes / no / unknown fields, and of "carried our mark".
+ANSWERS = {"yes": _l("yes"), "no": _l("no"), "unknown": _l("unknown")}
 NUMERIC_COLUMNS = (1,)
 
 HEADING = TextStyle(FONT_BOLD, 10)
@@ -148,6 +157,17 @@ def build(
     return render(frame, story, _blocks(incidents, zone, users, pictures), on_page)
 
 
+def _answer(value: str) -> str:
+    """Return a yes / no / unknown answer in the current language; free text as it is."""
+    label = ANSWERS.get(value)
+    return str(label) if label is not None else value
+
+
+def _bytes(size: int) -> str:
+    """Return a file size in bytes as the current language writes it: "12,345 bytes"."""
+    return ngettext("%(size)s byte", "%(size)s bytes", size, size=i18n.number(size, 0))
+
+
 def _blocks(
     incidents: Iterable[IncidentRecord],
     zone: Any,
@@ -162,7 +182,7 @@ def _blocks(
         files.extend((incident.id, item) for item in incident.evidence)
         count += 1
     if count == 0:
-        yield paragraph("No incidents in this period.")
+        yield paragraph(_("No incidents in this period."))
     if files:
         yield from _appendix(files, zone, pictures)
 
@@ -182,76 +202,102 @@ def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -
         )
         for number, line in enumerate(wrap_text(heading, HEADING, NOTE_WIDTH))
     ]
-    rows += _field_rows(_field_values(incident, zone))
+    language = i18n.current_language()
+    rows += _field_rows(_field_values(incident, zone), language)
     if incident.lines:
-        rows += _line_rows(incident.lines)
+        rows += _line_rows(incident.lines, language)
     for amendment in incident.amendments:
-        who = users.get(amendment.created_by_id or 0, "unknown")
+        who = users.get(amendment.created_by_id or 0) or _("unknown")
         rows += _note_rows(
-            f"Amendment {_local(amendment.created_at, zone)} by {who}: {amendment.text}"
+            _(
+                "Amendment %(when)s by %(who)s: %(text)s",
+                when=_local(amendment.created_at, zone),
+                who=who,
+                text=amendment.text,
+            )
         )
     for item in incident.evidence:
-        captured = f", taken {_local(item.captured_at, zone)}" if item.captured_at else ""
-        rows += _note_rows(
-            f"Evidence: {item.file_name} ({item.media_type}, {item.size_bytes:,} bytes{captured})"
-        )
+        if item.captured_at:
+            text = _(
+                "Evidence: %(name)s (%(type)s, %(size)s, taken %(when)s)",
+                name=item.file_name,
+                type=item.media_type,
+                size=_bytes(item.size_bytes),
+                when=_local(item.captured_at, zone),
+            )
+        else:
+            text = _(
+                "Evidence: %(name)s (%(type)s, %(size)s)",
+                name=item.file_name,
+                type=item.media_type,
+                size=_bytes(item.size_bytes),
+            )
+        rows += _note_rows(text)
         # The hash on a line of its own: whole, and never to be searched for across a break.
         rows += _note_rows(f"SHA-256 {item.sha256}")
-    continued = Row(LEADING + 4, 3.5, (cell(PAD, f"#{incident.id} (continued)", CONTINUED),))
+    continued_text = _("#%(id)s (continued)", id=incident.id)
+    continued = Row(LEADING + 4, 3.5, (cell(PAD, continued_text, CONTINUED),))
     return RecordBlock(rows, continued=continued._replace(keep=True))
 
 
 # The fields grid: one field across the width, or two short ones side by side. Seven rows
 # rather than eleven: a ten-year report is a quarter shorter.
 FIELD_GRID = (
-    ("Site", "Locked"),
-    ("Forces present",),
-    ("Bailiff present", "Interpreter present"),
-    ("Legal basis shown", "Shelter offered"),
-    ("People affected", "Shelters affected"),
-    ("Witnesses",),
-    ("Description",),
+    (_l("Site"), _l("Locked")),
+    (_l("Forces present"),),
+    (_l("Bailiff present"), _l("Interpreter present")),
+    (_l("Legal basis shown"), _l("Shelter offered")),
+    (_l("People affected"), _l("Shelters affected")),
+    (_l("Witnesses"),),
+    (_l("Description"),),
 )
-# Per grid row, per field: its label cell, made once, and where its value goes.
-_GRID_COLUMNS = tuple(
-    tuple(
-        (
-            cell(pair * HALF + PAD, label, LABEL),
-            pair * HALF + VALUE_LEFT,
-            VALUE_WIDTH if len(labels) == 1 else HALF_VALUE_WIDTH,
+
+
+@cache
+def _grid_columns(language: str) -> tuple[tuple[tuple[Cell, float, float], ...], ...]:
+    """Return per grid row, per field: its label cell in the language, and where its value goes.
+
+    Made once per language (the current one: the language is the cache's key).
+    """
+    return tuple(
+        tuple(
+            (
+                cell(pair * HALF + PAD, str(label), LABEL),
+                pair * HALF + VALUE_LEFT,
+                VALUE_WIDTH if len(labels) == 1 else HALF_VALUE_WIDTH,
+            )
+            for pair, label in enumerate(labels)
         )
-        for pair, label in enumerate(labels)
+        for labels in FIELD_GRID
     )
-    for labels in FIELD_GRID
-)
 
 
 def _field_values(incident: IncidentRecord, zone: Any) -> tuple[tuple[str, ...], ...]:
     """Return the incident's values in the order of FIELD_GRID."""
-    locked = _local(incident.locked_at, zone) if incident.locked_at else "not locked"
+    locked = _local(incident.locked_at, zone) if incident.locked_at else _("not locked")
     return (
         (incident.site or "", locked),
         (incident.forces_present,),
-        (incident.bailiff_present, incident.interpreter_present),
-        (incident.legal_basis_shown, incident.shelter_offered),
+        (_answer(incident.bailiff_present), _answer(incident.interpreter_present)),
+        (_answer(incident.legal_basis_shown), _answer(incident.shelter_offered)),
         (_count(incident.people_affected), _count(incident.shelters_affected)),
         (incident.witnesses,),
         (incident.description,),
     )
 
 
-def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
+def _field_rows(values: tuple[tuple[str, ...], ...], language: str) -> list[Row]:
     """Return the fields grid: label and value lines of each field; a rule under each row."""
     rows = []
-    for columns, texts in zip(_GRID_COLUMNS, values, strict=True):
+    for columns, texts in zip(_grid_columns(language), values, strict=True):
         wrapped = [
             wrap_text(text, VALUE, width) if text else ()
-            for (_, _, width), text in zip(columns, texts, strict=True)
+            for (_label, _left, width), text in zip(columns, texts, strict=True)
         ]
         height = max(map(len, wrapped)) or 1
         for number in range(height):
             cells: list[Cell] = []
-            for (label, left, _), lines in zip(columns, wrapped, strict=True):
+            for (label, left, _width), lines in zip(columns, wrapped, strict=True):
                 if number == 0:
                     cells.append(label)
                 if number < len(lines) and lines[number]:
@@ -260,21 +306,22 @@ def _field_rows(values: tuple[tuple[str, ...], ...]) -> list[Row]:
     return rows
 
 
-def _line_rows(lines: list[LineRecord]) -> list[Row]:
+def _line_rows(lines: list[LineRecord], language: str) -> list[Row]:
     """Return the lines table: a header row, then each line's cells, wrapped in their columns."""
-    rows = [LINES_HEADER]
+    header = _lines_header(language)
+    rows = [header]
     for line in lines:
-        whose = (
-            "from stock at " + line.site
-            if line.origin == "from_stock" and line.site
-            else "given out earlier"
-        )
+        if line.origin == "from_stock" and line.site:
+            whose = _("from stock at %(site)s", site=line.site)
+        else:
+            whose = _("given out earlier")
+        action = ACTIONS.get(line.action)
         values = (
             line.item,
-            str(line.quantity),
-            line.action,
+            i18n.number(line.quantity),
+            str(action) if action is not None else line.action,
             whose,
-            "yes" if line.marked_property else "no",
+            _answer("yes" if line.marked_property else "no"),
         )
         wrapped = [
             wrap_text(value, VALUE, LINE_COLUMNS[column][1] - 2 * PAD)
@@ -287,7 +334,7 @@ def _line_rows(lines: list[LineRecord]) -> list[Row]:
                 for column, texts in enumerate(wrapped)
                 if number < len(texts) and texts[number]
             )
-            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, LINES_HEADER))
+            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, header))
     return rows
 
 
@@ -298,15 +345,20 @@ def _cell(column: int, text: str, style: TextStyle) -> Cell:
     return (left + PAD, text, style)
 
 
-# The lines table's header row: the same for every incident, repeated on each page it spans.
-LINES_HEADER = Row(
-    LEADING,
-    3,
-    tuple(_cell(column, name, HEADER) for column, name in enumerate(LINE_COLUMN_NAMES)),
-    fill=True,
-    rule=True,
-    keep=True,
-)
+@cache
+def _lines_header(language: str) -> Row:
+    """Return the lines table's header row in the language (the current one, the cache's key).
+
+    The same for every incident, repeated on each page it spans.
+    """
+    return Row(
+        LEADING,
+        3,
+        tuple(_cell(column, str(name), HEADER) for column, name in enumerate(LINE_COLUMN_NAMES)),
+        fill=True,
+        rule=True,
+        keep=True,
+    )
 
 
 def _note_rows(text: str) -> list[Row]:
@@ -318,7 +370,8 @@ def _note_rows(text: str) -> list[Row]:
 
 
 def _local(moment: datetime | None, zone: Any) -> str:
-    return moment.astimezone(zone).strftime("%d %b %Y %H:%M") if moment else ""
+    """Return a time in the organisation's zone, as the current language writes it."""
+    return i18n.when(moment, "date_time", zone) if moment else ""
 
 
 def _count(value: int | None) -> str:
@@ -341,11 +394,13 @@ def _appendix(
 ) -> Iterator[Flowable]:
     """Yield the appendix: a heading, then one entry per evidence file, in report order."""
     yield PageBreak()
-    yield paragraph("Appendix: photos and files", "h2")
+    yield paragraph(_("Appendix: photos and files"), "h2")
     yield paragraph(
-        "Each photo is shown as a thumbnail made from the original without its metadata (no "
-        "location, no camera details). The originals are kept unchanged; each is identified by "
-        "its SHA-256. Other files are listed by their hash.",
+        _(
+            "Each photo is shown as a thumbnail made from the original without its metadata "
+            "(no location, no camera details). The originals are kept unchanged; each is "
+            "identified by its SHA-256. Other files are listed by their hash."
+        ),
         "small",
     )
     shown = left_out = 0
@@ -353,19 +408,23 @@ def _appendix(
         picture, note = None, ""
         if item.thumbnail_sha256 is None:
             if item.media_type.startswith("image/"):
-                note = "No picture: the photo could not be read to make one (HEIC, or damaged)."
+                note = _("No picture: the photo could not be read to make one (HEIC, or damaged).")
         elif shown >= MAX_PICTURES:
             left_out += 1
         elif pictures is not None:
             picture = pictures(item.thumbnail_sha256)
             if picture is None:
-                note = "No picture: its thumbnail is missing from the store or was altered."
+                note = _("No picture: its thumbnail is missing from the store or was altered.")
             shown += picture is not None
         yield EvidenceEntry(incident_id, item, zone, picture, note)
     if left_out:
         yield paragraph(
-            f"Only the first {MAX_PICTURES:,} photos are pictured ({left_out:,} more are listed "
-            "by hash); make a report of a shorter period to see them.",
+            _(
+                "Only the first %(pictured)s photos are pictured (%(more)s more are listed by "
+                "hash); make a report of a shorter period to see them.",
+                pictured=i18n.number(MAX_PICTURES, 0),
+                more=i18n.number(left_out, 0),
+            ),
             "small",
         )
 
@@ -426,9 +485,9 @@ class EvidenceEntry(Flowable):
 
 def _entry_texts(item: EvidenceRecord, zone: Any) -> list[str]:
     """Return an entry's lines after its name: the hash whole, then size and times."""
-    times = [f"{item.media_type}, {item.size_bytes:,} bytes"]
+    times = [f"{item.media_type}, {_bytes(item.size_bytes)}"]
     if item.captured_at:
-        times.append(f"taken {_local(item.captured_at, zone)}")
+        times.append(_("taken %(when)s", when=_local(item.captured_at, zone)))
     if item.uploaded_at:
-        times.append(f"uploaded {_local(item.uploaded_at, zone)}")
+        times.append(_("uploaded %(when)s", when=_local(item.uploaded_at, zone)))
     return [f"SHA-256 {item.sha256}", ", ".join(times)]

@@ -5,12 +5,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
+from .. import i18n, wording
 from ..models import Distribution, Item, Site
 from ..models.types import utcnow
 from .base import ReportFrame, paragraph, render, table
+
+STATUS = {
+    "planned": _l("planned"),
+    "held": _l("held"),
+    "disrupted": _l("disrupted"),
+    "cancelled": _l("cancelled"),
+}
+
+
+def unit_label(unit: str) -> str:
+    """Return a unit as a column of quantities reads it, in the current language: "pieces"."""
+    return wording.unit_word(2, unit)
 
 
 def stocktake(frame: ReportFrame, site: Site, rows: list[tuple[Item, int]]) -> bytes:
@@ -18,16 +33,31 @@ def stocktake(frame: ReportFrame, site: Site, rows: list[tuple[Item, int]]) -> b
     story: list[Flowable] = [
         paragraph(frame.title, "title"),
         paragraph(
-            f"{site.name} ({site.area}). Count each shelf; write the number you see.", "body"
+            _(
+                "%(site)s (%(area)s). Count each shelf; write the number you see.",
+                site=site.name,
+                area=site.area,
+            ),
+            "body",
         ),
         table(
-            ["Item", "Size", "Unit", "Expected", "Counted", "Note"],
-            [[item.name, item.size, item.unit, quantity, "", ""] for item, quantity in rows],
+            [_("Item"), _("Size"), _("Unit"), _("Expected"), _("Counted"), _("Note")],
+            [
+                [
+                    i18n.localised_name(item.name, item.name_fr),
+                    item.size,
+                    unit_label(item.unit),
+                    i18n.number(quantity),
+                    "",
+                    "",
+                ]
+                for item, quantity in rows
+            ],
             widths=[55 * mm, 22 * mm, 16 * mm, 20 * mm, 22 * mm, 43 * mm],
             numeric=(3,),
             long=True,
         ),
-        paragraph("Counted by: ____________________   Date: ____________", "body"),
+        paragraph(_("Counted by: ____________________   Date: ____________"), "body"),
     ]
     return render(frame, story)
 
@@ -44,26 +74,36 @@ def run_sheet(
     The sheet is archived for every staff member to read, so it says where exactly the
     point is only when made on the day of the distribution, as crews see it on the day.
     """
-    starts = distribution.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M")
+    starts = i18n.when(distribution.starts_at, "EEEE d MMMM y, HH:mm", zone)
     several = any(line.source_site_id != distribution.source_site_id for line in distribution.lines)
-    place = "several sites (see each line)" if several else distribution.source_site.name
-    status = distribution.status + (" (unplanned)" if distribution.unplanned else "")
+    place = _("several sites (see each line)") if several else distribution.source_site.name
+    status = str(STATUS.get(distribution.status, distribution.status))
+    if distribution.unplanned:
+        status = _("%(status)s (unplanned)", status=status)
     story: list[Flowable] = [
         paragraph(frame.title, "title"),
         paragraph(
-            f"{distribution.site.name} ({distribution.site.area}) · {starts} · "
-            f"pack from {place} · status {status}",
+            _(
+                "%(site)s (%(area)s) · %(when)s · pack from %(place)s · status %(status)s",
+                site=distribution.site.name,
+                area=distribution.site.area,
+                when=starts,
+                place=place,
+                status=status,
+            ),
             "body",
         ),
     ]
     made_on = today or utcnow().astimezone(zone).date()
     if distribution.site.details and distribution.local_date == made_on:
-        story.append(paragraph(f"Where: {distribution.site.details}", "body"))
+        story.append(paragraph(_("Where: %(details)s", details=distribution.site.details), "body"))
     story += [
         _pack_table(distribution, held, several),
         paragraph(
-            "After the distribution: people served (count) ______  minors ______  "
-            "women ______  What happened: held / disrupted / cancelled",
+            _(
+                "After the distribution: people served (count) ______  minors ______  "
+                "women ______  What happened: held / disrupted / cancelled"
+            ),
             "body",
         ),
     ]
@@ -74,13 +114,13 @@ def _pack_table(distribution: Distribution, held: dict[int, int], several: bool)
     """Return the lines to pack; with a "Pack from" column when they come from several sites."""
     if not several:
         return table(
-            ["Item", "Unit", "Pack", "Held at source now", "Packed ✓"],
+            [_("Item"), _("Unit"), _("Pack"), _("Held at source now"), _("Packed ✓")],
             [
                 [
                     line.item.label,
-                    line.item.unit,
-                    line.planned_quantity,
-                    held.get(line.item_id, 0),
+                    unit_label(line.item.unit),
+                    i18n.number(line.planned_quantity),
+                    i18n.number(held.get(line.item_id, 0)),
                     "",
                 ]
                 for line in distribution.lines
@@ -89,14 +129,14 @@ def _pack_table(distribution: Distribution, held: dict[int, int], several: bool)
             numeric=(2, 3),
         )
     return table(
-        ["Item", "Unit", "Pack", "Pack from", "Held there now", "Packed ✓"],
+        [_("Item"), _("Unit"), _("Pack"), _("Pack from"), _("Held there now"), _("Packed ✓")],
         [
             [
                 line.item.label,
-                line.item.unit,
-                line.planned_quantity,
+                unit_label(line.item.unit),
+                i18n.number(line.planned_quantity),
                 line.source_site.name,
-                held.get(line.item_id, 0),
+                i18n.number(held.get(line.item_id, 0)),
                 "",
             ]
             for line in distribution.lines

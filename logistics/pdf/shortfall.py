@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.numbers import format_percent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
+from .. import i18n
+from ..forms.catalogue import CATEGORY_LABELS
 from ..services.distributions import Figures
 from ..services.incidents import LossFigures
 from ..services.needs import Need
 from .base import CRITICAL, FONT, WARNING, ReportFrame, kind_label, paragraph, render, table
 
-HOW_COMPUTED = (
+HOW_COMPUTED = _l(
     "How these figures are computed. Held is the stock in our warehouses and kitchens. "
     "Use per day is what was given out, lost from stock or used in cooking over the last 28 "
     "days, divided by 28. Committed is what planned distributions in the horizon will carry. "
@@ -26,6 +31,7 @@ HOW_COMPUTED = (
     "cover than its target. Destroyed after distribution is shown as a share of the same items "
     "given out in the period."
 )
+STATUS = {"critical": _l("critical"), "warning": _l("warning"), "ok": _l("ok")}
 CHART_ITEMS = 10
 
 
@@ -43,33 +49,36 @@ def build(frame: ReportFrame, data: DonorReport) -> bytes:
     story += _needed_now(data.needs)
     story += _what_happened(data.distributions, data.meals_served)
     story += _losses(data.losses)
-    story += [paragraph("How these figures are computed", "h2"), paragraph(HOW_COMPUTED)]
+    story += [
+        paragraph(_("How these figures are computed"), "h2"),
+        paragraph(str(HOW_COMPUTED)),
+    ]
     return render(frame, story)
 
 
 def _needed_now(needs: list[Need]) -> list[Flowable]:
     short = [n for n in needs if n.status != "ok"]
-    parts: list[Flowable] = [paragraph("What is needed now", "h2")]
+    parts: list[Flowable] = [paragraph(_("What is needed now"), "h2")]
     if not short:
-        return [*parts, paragraph("Nothing is short at the moment.")]
+        return [*parts, paragraph(_("Nothing is short at the moment."))]
     chart = _shortfall_chart([n for n in short if n.shortfall > 0][:CHART_ITEMS])
     if chart is not None:
         parts += [chart, Spacer(1, 3 * mm)]
     rows = [
         [
             n.label,
-            n.status,
-            n.held,
-            n.need,
-            n.shortfall,
-            "–" if n.days_of_cover is None else _days(n.days_of_cover),
+            str(STATUS.get(n.status, n.status)),
+            i18n.number(n.held),
+            i18n.number(n.need),
+            i18n.number(n.shortfall),
+            "–" if n.days_of_cover is None else i18n.number(n.days_of_cover),
         ]
         for n in short
     ]
     colours = {i: CRITICAL if n.status == "critical" else WARNING for i, n in enumerate(short)}
     parts.append(
         table(
-            ["Item", "Status", "Held", "Need", "Shortfall", "Days of cover"],
+            [_("Item"), _("Status"), _("Held"), _("Need"), _("Shortfall"), _("Days of cover")],
             rows,
             widths=[62 * mm, 22 * mm, 20 * mm, 20 * mm, 22 * mm, 28 * mm],
             numeric=(2, 3, 4, 5),
@@ -77,11 +86,6 @@ def _needed_now(needs: list[Need]) -> list[Flowable]:
         )
     )
     return parts
-
-
-def _days(cover: float) -> str:
-    """Write days of cover to one decimal, without a needless ".0" (38.666… → 38.7)."""
-    return f"{cover:,.1f}".removesuffix(".0")
 
 
 def _shortfall_chart(needs: list[Need]) -> Drawing | None:
@@ -102,28 +106,33 @@ def _shortfall_chart(needs: list[Need]) -> Drawing | None:
     chart.valueAxis.valueMin = 0
     chart.bars[0].fillColor = colors.HexColor("#c0392b")
     drawing.add(chart)
-    drawing.add(String(0, height - 4 * mm, "Biggest shortfalls", fontName=FONT, fontSize=8))
+    drawing.add(String(0, height - 4 * mm, _("Biggest shortfalls"), fontName=FONT, fontSize=8))
     return drawing
 
 
 def _what_happened(figures: Figures, meals: int) -> list[Flowable]:
     rows = [
-        ["Distributions held", figures.by_status["held"]],
-        ["Distributions disrupted", figures.by_status["disrupted"]],
-        ["Distributions cancelled", figures.by_status["cancelled"]],
-        ["People served (counts at held and disrupted distributions)", figures.people_served],
-        ["Meals served", meals],
+        [_("Distributions held"), figures.by_status["held"]],
+        [_("Distributions disrupted"), figures.by_status["disrupted"]],
+        [_("Distributions cancelled"), figures.by_status["cancelled"]],
+        [_("People served (counts at held and disrupted distributions)"), figures.people_served],
+        [_("Meals served"), meals],
     ]
     parts: list[Flowable] = [
-        paragraph("What happened in the period", "h2"),
-        table(["", "Count"], rows, widths=[130 * mm, 40 * mm], numeric=(1,)),
+        paragraph(_("What happened in the period"), "h2"),
+        table(
+            ["", _("Count")],
+            [[label, i18n.number(count)] for label, count in rows],
+            widths=[130 * mm, 40 * mm],
+            numeric=(1,),
+        ),
     ]
     if figures.by_category:
         parts += [
-            paragraph("Items given out, by category", "h3"),
+            paragraph(_("Items given out, by category"), "h3"),
             table(
-                ["Category", "Given"],
-                sorted(figures.by_category.items()),
+                [_("Category"), _("Given")],
+                _by_category(figures.by_category),
                 widths=[130 * mm, 40 * mm],
                 numeric=(1,),
             ),
@@ -133,19 +142,25 @@ def _what_happened(figures: Figures, meals: int) -> list[Flowable]:
 
 def _losses(losses: LossFigures) -> list[Flowable]:
     parts: list[Flowable] = [
-        paragraph("Losses to destruction", "h2"),
+        paragraph(_("Losses to destruction"), "h2"),
         paragraph(
-            f"{losses.incidents} incidents in the period; {losses.people_affected} people and "
-            f"{losses.shelters_affected} shelters affected (counts)."
+            _(
+                "%(incidents)s incidents in the period; %(people)s people and %(shelters)s "
+                "shelters affected (counts).",
+                incidents=i18n.number(losses.incidents),
+                people=i18n.number(losses.people_affected),
+                shelters=i18n.number(losses.shelters_affected),
+            )
         ),
     ]
     if losses.by_area_kind:
         rows = [
-            [area, kind_label(kind), n] for (area, kind), n in sorted(losses.by_area_kind.items())
+            [area, kind_label(kind), i18n.number(n)]
+            for (area, kind), n in sorted(losses.by_area_kind.items())
         ]
         parts.append(
             table(
-                ["Area", "Kind", "Incidents"],
+                [_("Area"), _("Kind"), _("Incidents")],
                 rows,
                 widths=[70 * mm, 60 * mm, 40 * mm],
                 numeric=(2,),
@@ -155,18 +170,25 @@ def _losses(losses: LossFigures) -> list[Flowable]:
         rows = [
             [
                 row.label,
-                row.category,
-                row.from_stock,
-                row.after_distribution,
-                row.given,
-                "–" if row.share_of_given is None else f"{row.share_of_given:.0%}",
+                _category(row.category),
+                i18n.number(row.from_stock),
+                i18n.number(row.after_distribution),
+                i18n.number(row.given),
+                "–" if row.share_of_given is None else _percent(row.share_of_given),
             ]
             for row in losses.items
         ]
         parts += [
-            paragraph("Items destroyed", "h3"),
+            paragraph(_("Items destroyed"), "h3"),
             table(
-                ["Item", "Category", "From stock", "After distribution", "Given out", "Share"],
+                [
+                    _("Item"),
+                    _("Category"),
+                    _("From stock"),
+                    _("After distribution"),
+                    _("Given out"),
+                    _("Share"),
+                ],
                 rows,
                 widths=[50 * mm, 24 * mm, 22 * mm, 28 * mm, 24 * mm, 22 * mm],
                 numeric=(2, 3, 4, 5),
@@ -174,12 +196,28 @@ def _losses(losses: LossFigures) -> list[Flowable]:
         ]
     if losses.by_category:
         parts += [
-            paragraph("Destroyed by category", "h3"),
+            paragraph(_("Destroyed by category"), "h3"),
             table(
-                ["Category", "Destroyed"],
-                sorted(losses.by_category.items()),
+                [_("Category"), _("Destroyed")],
+                _by_category(losses.by_category),
                 widths=[130 * mm, 40 * mm],
                 numeric=(1,),
             ),
         ]
     return parts
+
+
+def _category(category: str) -> str:
+    """Return a category in the current language: "Bedding"."""
+    label = CATEGORY_LABELS.get(category)
+    return str(label) if label is not None else category
+
+
+def _by_category(counts: dict[str, int]) -> list[list[str]]:
+    """Return (category, count) rows in the current language, by category name."""
+    return [[_category(category), i18n.number(n)] for category, n in sorted(counts.items())]
+
+
+def _percent(share: float) -> str:
+    """Write a share as a whole percentage in the current language: "25%" / "25 %"."""
+    return format_percent(share, locale=i18n.current_babel_locale())

@@ -10,11 +10,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import limits
 from ..extensions import db
+from ..i18n import clean_language, language_of
 from ..models import (
     MEAL_UNITS,
     Channel,
@@ -50,11 +54,11 @@ from .rows import owned
 from .tokens import hash_token
 
 TITLES = {
-    "shortfall": "Shortfall report",
-    "evidence": "Evidence report",
-    "stocktake": "Stocktake count sheet",
-    "run_sheet": "Distribution run sheet",
-    "kitchen": "Kitchen plan sheet",
+    "shortfall": _l("Shortfall report"),
+    "evidence": _l("Evidence report"),
+    "stocktake": _l("Stocktake count sheet"),
+    "run_sheet": _l("Distribution run sheet"),
+    "kitchen": _l("Kitchen plan sheet"),
 }
 MAX_PERIOD_DAYS = 3660
 PERIOD_KINDS = ("shortfall", "evidence")
@@ -100,6 +104,18 @@ class ReportRequest:
     last: date | None = None
     site_id: int | None = None
     distribution_id: int | None = None
+    # The language to write it in ("en", "fr"); None: the organisation's.
+    locale: str | None = None
+
+
+def title_of(kind: str) -> str:
+    """Return a report kind's title in the current language."""
+    return str(TITLES[kind])
+
+
+def report_language(organisation: Organisation, wanted: str | None = None) -> str:
+    """Return the language a report is written in: the one asked for, else the organisation's."""
+    return clean_language(wanted) or language_of(None, organisation.locale)
 
 
 def build_request(
@@ -109,24 +125,32 @@ def build_request(
     last: date | None = None,
     site_id: int | None = None,
     distribution_id: int | None = None,
+    locale: str | None = None,
 ) -> ReportRequest:
     """Build a report request from what its kind uses, with the default period filled in."""
     for name, day in (("first", first), ("last", last)):
         if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
             raise ValidationError(
-                f"Dates lie between {EARLIEST_DAY.year} and {LATEST_DAY.year}.",
+                _l(
+                    "Dates lie between %(first)s and %(last)s.",
+                    first=EARLIEST_DAY.year,
+                    last=LATEST_DAY.year,
+                ),
                 {name: "out of range"},
             )
+    if locale is not None and clean_language(locale) is None:
+        raise ValidationError(_l("Choose English or French."), {"locale": "en or fr"})
     if kind in PERIOD_KINDS:
         last = last or today
-        return ReportRequest(kind, first or last - timedelta(days=DEFAULT_DAYS - 1), last)
+        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        return ReportRequest(kind, first, last, locale=locale)
     if kind == "stocktake":
-        return ReportRequest(kind, site_id=site_id)
+        return ReportRequest(kind, site_id=site_id, locale=locale)
     if kind == "run_sheet":
-        return ReportRequest(kind, distribution_id=distribution_id)
+        return ReportRequest(kind, distribution_id=distribution_id, locale=locale)
     # The kitchen plan sheet covers a week from its first day.
     start = first or today
-    return ReportRequest(kind, start, start + timedelta(days=KITCHEN_DAYS - 1))
+    return ReportRequest(kind, start, start + timedelta(days=KITCHEN_DAYS - 1), locale=locale)
 
 
 def submit(
@@ -157,13 +181,23 @@ def generate(
     organisation = db.session.get(Organisation, organisation_id)
     today = moment.astimezone(organisation_zone(organisation_id)).date()
     request = build_request(
-        request.kind, today, request.first, request.last, request.site_id, request.distribution_id
+        request.kind,
+        today,
+        request.first,
+        request.last,
+        request.site_id,
+        request.distribution_id,
+        request.locale,
     )
-    pdf = render_pdf(organisation, request, moment)
+    language = report_language(organisation, request.locale)
+    pdf = render_pdf(organisation, request, moment, locale=language)
+    with force_locale(language):
+        title = title_of(request.kind)
     report = Report(
         organisation_id=organisation_id,
         kind=request.kind,
-        title=TITLES[request.kind],
+        title=title,
+        locale=language,
         period_start=request.first,
         period_end=request.last,
         schedule_key=schedule_key,
@@ -177,7 +211,7 @@ def generate(
             db.session.add(report)
     except IntegrityError as exc:  # a twin scheduler made this period's report first
         target.unlink(missing_ok=True)
-        raise Conflict("This scheduled report has already been made.") from exc
+        raise Conflict(_l("This scheduled report has already been made.")) from exc
     return report
 
 
@@ -206,14 +240,18 @@ def queue(
     moment = now or utcnow()
     _check_kind(request.kind)
     today = moment.astimezone(organisation_zone(organisation_id)).date()
-    request = build_request(request.kind, today, request.first, request.last)
+    request = build_request(request.kind, today, request.first, request.last, locale=request.locale)
     if request.kind not in PERIOD_KINDS:
         raise ValueError(f"{request.kind} reports are made at once, not queued")
     first, last = _period(organisation_id, request, moment)
+    language = report_language(db.session.get(Organisation, organisation_id), request.locale)
+    with force_locale(language):
+        title = title_of(request.kind)
     report = Report(
         organisation_id=organisation_id,
         kind=request.kind,
-        title=TITLES[request.kind],
+        title=title,
+        locale=language,
         period_start=first,
         period_end=last,
         created_at=moment,
@@ -249,7 +287,7 @@ def recover_interrupted(now: datetime | None = None) -> int:
         .where(running)
         .values(
             status="failed",
-            failure="Interrupted twice while being made. Ask for it again.",
+            failure=_("Interrupted twice while being made. Ask for it again."),
             finished_at=moment,
         )
     ).rowcount
@@ -272,14 +310,15 @@ def render_queued(report: Report, on_page: Callable[[int], None] | None = None) 
     """Render a claimed report as of its start; on_page hears each page number as it is laid out."""
     organisation = db.session.get(Organisation, report.organisation_id)
     request = ReportRequest(report.kind, report.period_start, report.period_end)
-    return render_pdf(organisation, request, report.started_at or utcnow(), on_page=on_page)
+    moment = report.started_at or utcnow()
+    return render_pdf(organisation, request, moment, on_page=on_page, locale=report.locale)
 
 
 def finish(report_id: int, pdf: bytes, pages: int, reports_dir: Path) -> Report:
     """Archive a rendered report and mark it ready."""
     report = db.session.get(Report, report_id)
     if report is None or report.status != "running":
-        raise Conflict("This report is no longer being made.")
+        raise Conflict(_l("This report is no longer being made."))
     organisation = db.session.get(Organisation, report.organisation_id)
     target = _archive(report, organisation, reports_dir, report.started_at or utcnow(), pdf)
     try:
@@ -307,14 +346,18 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(error, ServiceError):
         return error.message
     if isinstance(error, OSError):
-        return f"The PDF could not be archived: {error.strerror or error.__class__.__name__}."
-    return f"The report could not be made ({error.__class__.__name__})."
+        return _(
+            "The PDF could not be archived: %(reason)s.",
+            reason=error.strerror or error.__class__.__name__,
+        )
+    return _("The report could not be made (%(error)s).", error=error.__class__.__name__)
 
 
 def _check_kind(kind: str) -> None:
     if kind not in REPORT_KINDS:
         raise ValidationError(
-            f"Kind must be one of: {', '.join(REPORT_KINDS)}.", {"kind": "unknown"}
+            _l("Kind must be one of: %(kinds)s.", kinds=", ".join(REPORT_KINDS)),
+            {"kind": "unknown"},
         )
 
 
@@ -323,14 +366,26 @@ def render_pdf(
     request: ReportRequest,
     moment: datetime,
     on_page: Callable[[int], None] | None = None,
+    locale: str | None = None,
 ) -> bytes:
-    """Return the PDF bytes of a report request."""
+    """Return the PDF bytes of a report request, written in `locale` (else the organisation's)."""
+    with force_locale(locale or report_language(organisation, request.locale)):
+        return _render_pdf(organisation, request, moment, on_page)
+
+
+def _render_pdf(
+    organisation: Organisation,
+    request: ReportRequest,
+    moment: datetime,
+    on_page: Callable[[int], None] | None,
+) -> bytes:
+    """Return the PDF bytes of a report request in the current language."""
     _check_kind(request.kind)
     zone = organisation_zone(organisation.id)
     first, last = _period(organisation.id, request, moment)
     frame = ReportFrame(
         organisation.name,
-        TITLES[request.kind],
+        title_of(request.kind),
         period_text(first, last),
         made_at_text(moment, zone),
     )
@@ -391,17 +446,18 @@ def _period(
     last = request.last or today
     first = request.first or (last - timedelta(days=6))
     if first > last:
-        raise ValidationError("The period ends before it starts.", {"first": "after last"})
+        raise ValidationError(_l("The period ends before it starts."), {"first": "after last"})
     if (last - first).days > MAX_PERIOD_DAYS:
-        raise ValidationError("A period is at most ten years.", {"first": "too long"})
+        raise ValidationError(_l("A period is at most ten years."), {"first": "too long"})
     return first, last
+
+
+REQUIRED = {"site_id": _l("Choose the site."), "distribution_id": _l("Choose the distribution.")}
 
 
 def _required(value: int | None, name: str) -> int:
     if value is None:
-        raise ValidationError(
-            f"Choose the {name.replace('_id', '').replace('_', ' ')}.", {name: "required"}
-        )
+        raise ValidationError(REQUIRED[name], {name: "required"})
     return value
 
 
@@ -449,9 +505,11 @@ def _incidents(
         ).all()
     )
     labels = {
-        item_id: item_label(name, size)
-        for item_id, name, size in connection.execute(
-            select(Item.id, Item.name, Item.size).where(Item.organisation_id == organisation_id)
+        item_id: item_label(name, size, name_fr)
+        for item_id, name, size, name_fr in connection.execute(
+            select(Item.id, Item.name, Item.size, Item.name_fr).where(
+                Item.organisation_id == organisation_id
+            )
         )
     }
     for offset in range(0, len(ids), EVIDENCE_BATCH):
@@ -579,7 +637,7 @@ def _write_archive(
 
 def get_report(organisation_id: int, report_id: int) -> Report:
     """Return the organisation's report or raise NotFound."""
-    return owned(Report, organisation_id, report_id, "No such report.")
+    return owned(Report, organisation_id, report_id, _l("No such report."))
 
 
 def list_reports(organisation_id: int, kinds: tuple[str, ...] = REPORT_KINDS) -> list[Report]:
@@ -611,12 +669,12 @@ def latest_donor_report(organisation_id: int) -> Report | None:
 def report_file(reports_dir: Path, report: Report) -> Path:
     """Return the archived file after checking it still matches its SHA-256."""
     if report.status != "ready" or report.file_path is None:
-        raise Conflict("This report is not ready yet.")
+        raise Conflict(_l("This report is not ready yet."))
     path = reports_dir / report.file_path
     if not path.is_file():
-        raise Conflict("The archived file of this report is missing.")
+        raise Conflict(_l("The archived file of this report is missing."))
     if file_sha256(path) != report.sha256:  # read in chunks: a long report is large
-        raise Conflict("The archived file no longer matches its SHA-256; it has been altered.")
+        raise Conflict(_l("The archived file no longer matches its SHA-256; it has been altered."))
     return path
 
 
@@ -716,7 +774,7 @@ def create_share_link(
 ) -> tuple[ShareLink, str]:
     """Create a donor link; return it and its token (shown once, only the hash is kept)."""
     if not 1 <= days <= 366:
-        raise ValidationError("A link lasts 1 to 366 days.", {"days": "1 to 366"})
+        raise ValidationError(_l("A link lasts 1 to 366 days."), {"days": "1 to 366"})
     token = secrets.token_urlsafe(24)
     link = ShareLink(
         organisation_id=organisation_id,
@@ -732,7 +790,7 @@ def create_share_link(
 
 def get_share_link(organisation_id: int, link_id: int) -> ShareLink:
     """Return the organisation's share link or raise NotFound."""
-    return owned(ShareLink, organisation_id, link_id, "No such link.")
+    return owned(ShareLink, organisation_id, link_id, _l("No such link."))
 
 
 def revoke_share_link(organisation_id: int, link_id: int) -> ShareLink:
@@ -758,5 +816,5 @@ def resolve_share_token(token: str) -> ShareLink:
     """Return the live link of a token; expired, revoked or unknown is NotFound."""
     link = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == hash_token(token)))
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
-        raise NotFound("No such link.")
+        raise NotFound(_l("No such link."))
     return link

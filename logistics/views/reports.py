@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,11 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
+from .. import i18n
 from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
+from ..i18n import LANGUAGE_NAMES
 from ..models import Organisation, Report, ShareLink, User
 from ..models.types import utcnow
 from ..scheduler import wake
@@ -88,6 +90,11 @@ class GenerateForm(SubmissionForm):
     site_id = SelectField(_l("Site"), coerce=int)
     distribution_id = SelectField(_l("Distribution"), coerce=int)
     day = DateField(_l("First day of the kitchen plan"), validators=[Optional()])
+    locale = SelectField(
+        _l("Language of the PDF"),
+        choices=choices(LANGUAGE_NAMES.items()),
+        validators=[Optional()],
+    )
     submit = SubmitField(_l("Make the PDF"))
 
 
@@ -120,6 +127,7 @@ def index() -> Response:
     form.first.data = today - timedelta(days=reports.DEFAULT_DAYS - 1)
     form.last.data = today
     form.day.data = today
+    form.locale.data = reports.report_language(db.session.get(Organisation, current_org_id()))
     return _index_page(form)
 
 
@@ -269,7 +277,7 @@ def share(token: str) -> str:
         "reports/share.html",
         organisation=organisation,
         report=report,
-        made_at=report.created_at.astimezone(zone).strftime("%d %b %Y %H:%M") if report else "",
+        made_at=i18n.when(report.created_at, "date_time", zone) if report else "",
         short=[n for n in summary.needs if n.status != "ok"] if summary else [],
         summary=summary,
         token=token,
@@ -363,7 +371,7 @@ def _upcoming(org_id: int) -> list[tuple[int, str]]:
         org_id, today, today + timedelta(days=UPCOMING_DAYS - 1)
     )
     return [
-        (d.id, f"{d.starts_at.astimezone(zone):%a %d %b %H:%M} · {d.site.name}")
+        (d.id, f"{i18n.when(d.starts_at, 'day_time', zone)} · {d.site.name}")
         for d in rows
         if d.status == "planned"
     ]
@@ -378,11 +386,12 @@ def _form_request(form: GenerateForm, today: date) -> ReportRequest:
         last=form.last.data,
         site_id=form.site_id.data or None,
         distribution_id=form.distribution_id.data or None,
+        locale=form.locale.data or None,
     )
 
 
 def _one_click(report_request: ReportRequest, back: str) -> Response:
-    """Make a sheet from a one-button form, then hand its PDF over."""
+    """Make a sheet from a one-button form, in the reader's language, then hand its PDF over."""
     if report_request.kind not in kinds_for(current_role()):
         abort(403)
     form = OneButtonForm()
@@ -391,8 +400,10 @@ def _one_click(report_request: ReportRequest, back: str) -> Response:
         return redirect(back)
     org_id = current_org_id()
 
+    sheet = replace(report_request, locale=i18n.current_language())
+
     def action() -> dict[str, Any]:
-        return _made(reports.generate(org_id, current_user_id(), report_request, reports_dir()))
+        return _made(reports.generate(org_id, current_user_id(), sheet, reports_dir()))
 
     result = submit_once(form, "report_sheet", action)
     if result is None:

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from ... import limits
 from ...errors import json_error
 from ...extensions import db
+from ...i18n import LANGUAGES
 from ...models import REPORT_KINDS
 from ...models import Report as ReportRow
 from ...models import ShareLink as ShareLinkRow
@@ -61,6 +62,8 @@ class ReportInput(Once):
     to: CalendarDay | None = None
     site_id: Id | None = None
     distribution_id: Id | None = None
+    # The language of the PDF; left out, the organisation's.
+    locale: Literal[LANGUAGES] | None = None
 
     @model_validator(mode="after")
     def _what_the_kind_reads(self) -> ReportInput:
@@ -92,11 +95,15 @@ class ShareLinkInput(Once):
 
 
 class Report(Out):
-    """A report's metadata and state: queued, running (pages so far), ready (pdf_url), failed."""
+    """A report's metadata and state: queued, running (pages so far), ready (pdf_url), failed.
+
+    locale is the language its PDF (and title) is written in: "en" or "fr".
+    """
 
     id: int
     kind: str
     title: str
+    locale: str
     period_start: date | None
     period_end: date | None
     sha256: str | None
@@ -168,6 +175,7 @@ def create_report(body: ReportInput) -> Any:
         last=body.to,
         site_id=body.site_id,
         distribution_id=body.distribution_id,
+        locale=body.locale,
     )
 
     def produce() -> tuple[Out, int]:
