@@ -21,13 +21,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
-from . import wording
+from . import i18n, wording
 from .extensions import db
-from .models import AlertChange, Channel, Delivery, Organisation, Report
+from .models import AlertChange, Channel, Delivery, Item, Membership, Organisation, Report
 from .models.types import utcnow
 from .services import alerts, reports
 
@@ -54,11 +54,27 @@ class Message:
 
 
 def compose(delivery: Delivery, config: dict[str, Any], now: datetime | None = None) -> Message:
-    """Build the message of a delivery: a batch of alert changes, a digest or a weekly report."""
+    """Build the message of a delivery in its reader's language (needs an app context)."""
     organisation = db.session.get(Organisation, delivery.organisation_id)
+    with force_locale(reader_language(delivery.channel, organisation)):
+        return _compose(organisation, delivery, config, now or utcnow())
+
+
+def reader_language(channel: Channel, organisation: Organisation) -> str:
+    """Return a channel's language: its member's for their own address, else the organisation's."""
+    if channel.kind == "email" and channel.membership_id is not None:
+        membership = db.session.get(Membership, channel.membership_id)
+        if membership is not None:
+            return i18n.language_of(membership.user.locale, organisation.locale)
+    return i18n.language_of(None, organisation.locale)
+
+
+def _compose(
+    organisation: Organisation, delivery: Delivery, config: dict[str, Any], moment: datetime
+) -> Message:
+    """Build a batch of alert changes, a digest or a weekly report, in the current language."""
     zone = ZoneInfo(organisation.timezone)
     base_url = config["BASE_URL"].rstrip("/")
-    moment = now or utcnow()
     if delivery.report_id is not None:
         return _report(organisation, delivery, Path(config["REPORTS_DIR"]), base_url)
     if delivery.batch_id is None and delivery.alert_change_id is None:
@@ -81,6 +97,12 @@ PREFIX = {
     "resolved": _l("Resolved: "),
     "updated": _l("Updated: "),
 }
+SEVERITY = {"critical": _l("critical"), "warning": _l("warning")}
+
+
+def _severity(severity: str) -> str:
+    """Return a severity in the reader's language ("critical", "warning")."""
+    return str(SEVERITY.get(severity, severity))
 
 
 @dataclass(frozen=True)
@@ -152,22 +174,22 @@ def _item_why(change: AlertChange, unit: str, now: datetime, zone: ZoneInfo) -> 
         return _("%(held)s, %(need)s needed in %(days)s days", held=held, **_need_of(f))
     if change.severity == "critical":
         if f.get("committed_48h", 0) > f["held"]:
-            why = _("%(committed)s committed in 48 h", committed=f["committed_48h"])
+            why = _("%(committed)s committed in 48 h", committed=i18n.number(f["committed_48h"]))
         else:
             why = _(
                 "%(committed)s committed in %(days)s days",
-                committed=f.get("committed", 0),
-                days=f.get("horizon_days"),
+                committed=i18n.number(f.get("committed", 0)),
+                days=i18n.number(f.get("horizon_days")),
             )
     elif f["held"] < f.get("min_stock", 0):
-        why = _("below its minimum stock of %(minimum)s", minimum=f["min_stock"])
+        why = _("below its minimum stock of %(minimum)s", minimum=i18n.number(f["min_stock"]))
     elif f.get("shortfall", 0) > 0:
         why = _("%(need)s needed in %(days)s days", **_need_of(f))
     elif f.get("days_of_cover") is not None:
         why = _(
             "%(cover)s days of cover, target %(target)s",
-            cover=wording.number(round(f["days_of_cover"], 1)),
-            target=f.get("cover_target_days"),
+            cover=i18n.number(f["days_of_cover"]),
+            target=i18n.number(f.get("cover_target_days")),
         )
     else:
         why = _("within the margin of its need")
@@ -175,11 +197,15 @@ def _item_why(change: AlertChange, unit: str, now: datetime, zone: ZoneInfo) -> 
     if f.get("short_by"):
         runs_out = datetime.fromisoformat(f["short_by"])
         text += ", " + _("runs out %(when)s", when=wording.half_day(runs_out, now, zone))
-    return f"{text} — {_(change.severity)}"
+    return f"{text} — {_severity(change.severity)}"
 
 
-def _need_of(figures: dict[str, Any]) -> dict[str, Any]:
-    return {"need": figures.get("need", 0), "days": figures.get("horizon_days", 0)}
+def _need_of(figures: dict[str, Any]) -> dict[str, str]:
+    """Return the need and its horizon as the reader writes figures."""
+    return {
+        "need": i18n.number(figures.get("need", 0)),
+        "days": i18n.number(figures.get("horizon_days", 0)),
+    }
 
 
 def _held_at(figures: dict[str, Any], unit: str) -> str:
@@ -210,9 +236,8 @@ def _distribution_line(
                 links.append("  " + _("Transfer form: %(url)s", url=link))
         text = f"{PREFIX.get(change.change, '')}{head}: " + "; ".join(parts)
     url = f"{base_url}/distributions/{f['distribution_id']}"
-    local = starts.astimezone(zone)
-    same_day = local.date() == now.astimezone(zone).date()
-    title = f"{f['site']} {local:%H:%M}" if same_day else f"{f['site']} {local:%a %H:%M}"
+    same_day = starts.astimezone(zone).date() == now.astimezone(zone).date()
+    title = f"{f['site']} {i18n.when(starts, 'time' if same_day else 'EEE HH:mm', zone)}"
     payload = _payload(
         change,
         url,
@@ -229,13 +254,13 @@ def _short_line_text(line: dict[str, Any], now: datetime, zone: ZoneInfo) -> str
     text = _(
         "%(source)s holds %(available)s of %(planned)s",
         source=line["source_site"],
-        available=line["available"],
-        planned=wording.amount_of(line["planned"], line["unit"], line["item"]),
+        available=i18n.number(line["available"]),
+        planned=wording.amount_of(line["planned"], line["unit"], _item_name(line, "item")),
     )
     moves = [
         _(
             "Move %(amount)s from %(from)s to %(to)s before %(when)s",
-            amount=wording.amount_of(t["quantity"], t["unit"], t["item"]),
+            amount=wording.amount_of(t["quantity"], t["unit"], _item_name(t, "item")),
             **{"from": t["from_site"]},
             to=t["to_site"],
             when=wording.deadline(datetime.fromisoformat(t["before"]), now, zone),
@@ -246,6 +271,12 @@ def _short_line_text(line: dict[str, Any], now: datetime, zone: ZoneInfo) -> str
     if unmet > 0:
         moves.append(_("%(amount)s spare nowhere", amount=wording.quantity(unmet, line["unit"])))
     return " — ".join([text, "; ".join(moves)]) if moves else text
+
+
+def _item_name(values: dict[str, Any], key: str) -> str:
+    """Return an alert line's item in the reader's language; its stored name if it is gone."""
+    item = db.session.get(Item, values["item_id"]) if values.get("item_id") else None
+    return item.label if item is not None else str(values.get(key, ""))
 
 
 def _transfer_url(base_url: str, transfer: dict[str, Any]) -> str:
@@ -276,8 +307,8 @@ def _eviction_line(change: AlertChange, base_url: str, now: datetime, zone: Zone
         wanted = ", ".join(
             _(
                 "%(amount)s (%(held)s held)",
-                amount=wording.amount_of(line["quantity"], line["unit"], line["label"]),
-                held=line.get("held", 0),
+                amount=wording.amount_of(line["quantity"], line["unit"], _item_name(line, "label")),
+                held=i18n.number(line.get("held", 0)),
             )
             for line in f.get("lines", [])
         )
@@ -330,14 +361,22 @@ def _report(
 ) -> Message:
     report = db.session.get(Report, delivery.report_id)
     path = reports.report_file(reports_dir, report)
-    period = f"{report.period_start:%d %b} – {report.period_end:%d %b %Y}"
-    subject = f"[{organisation.name}] {report.title}, {period}"
+    period = _(
+        "%(first)s – %(last)s",
+        first=i18n.when(report.period_start, "day_month"),
+        last=i18n.when(report.period_end, "date"),
+    )
+    subject = f"[{organisation.name}] {reports.title_of(report.kind)}, {period}"
     text = "\n".join(
         [
-            f"The weekly {report.title.lower()} of {organisation.name} for {period} is attached.",
-            "It shows what is short now, what was given out, and what was destroyed.",
-            f"SHA-256 of the PDF: {report.sha256}",
-            f"Reports page: {base_url}/reports",
+            _(
+                "The weekly shortfall report of %(org)s for %(period)s is attached.",
+                org=organisation.name,
+                period=period,
+            ),
+            _("It shows what is short now, what was given out, and what was destroyed."),
+            _("SHA-256 of the PDF: %(sha256)s", sha256=report.sha256),
+            _("Reports page: %(url)s", url=f"{base_url}/reports"),
         ]
     )
     payload = {"event": "report", "organisation": organisation.slug, "report_id": report.id}
@@ -351,7 +390,7 @@ def _digest(
     critical = sum(1 for line in lines if line.severity == "critical")
     subject = f"[{organisation.name}] " + _(
         "Shortages on %(day)s: %(critical)d critical, %(warning)d warning",
-        day=f"{delivery.digest_date:%a} {delivery.digest_date.day} {delivery.digest_date:%b}",
+        day=i18n.when(delivery.digest_date, "day"),
         critical=critical,
         warning=len(lines) - critical,
     )
@@ -381,11 +420,13 @@ def _digest(
 def _digest_line(line: alerts.DigestLine, now: datetime, zone: ZoneInfo) -> str:
     """Say one open alert in a line, with units: "- Blanket (critical): 10 pieces held, …"."""
     f = line.figures
-    head = f"- {line.label} ({_(line.severity)}): "
+    head = f"- {line.label} ({_severity(line.severity)}): "
     if line.kind == "distribution":
         starts = wording.day_time(datetime.fromisoformat(f["starts_at"]), now, zone)
         return head + _(
-            "%(when)s, %(missing)s missing at its sources", when=starts, missing=f["missing"]
+            "%(when)s, %(missing)s missing at its sources",
+            when=starts,
+            missing=i18n.number(f["missing"]),
         )
     if line.kind == "eviction":
         due = wording.deadline(datetime.fromisoformat(f["due"]), now, zone)
@@ -393,8 +434,8 @@ def _digest_line(line: alerts.DigestLine, now: datetime, zone: ZoneInfo) -> str:
     text = head + _(
         "%(held)s held, need %(need)s, short by %(short)s",
         held=wording.quantity(f["held"], line.unit),
-        need=f["need"],
-        short=f["shortfall"],
+        need=i18n.number(f["need"]),
+        short=i18n.number(f["shortfall"]),
     )
     if f.get("short_by"):
         runs_out = datetime.fromisoformat(f["short_by"])
