@@ -13,15 +13,31 @@ from .. import limits
 from ..extensions import db
 from ..models import CATEGORIES, MEAL_UNITS, SITE_KINDS, Item, Site
 from .errors import Conflict, ValidationError
-from .item_search import ItemIndex, clean_aliases
+from .item_search import ItemIndex, clean_aliases, label_key
 from .ledger import get_item, get_site
 
 MAX_WHOLE = limits.MAX_MIN_STOCK
 MAX_DECIMAL = limits.MAX_UNIT_VALUE_EUR
+# What save_item takes of an item, all of it: edit_item starts from these.
+ITEM_FIELDS = (
+    "name",
+    "name_fr",
+    "category",
+    "unit",
+    "size",
+    "aliases",
+    "min_stock",
+    "cover_target_days",
+    "unit_value_eur",
+    "per_person_per_day",
+)
 
 
 def list_items(organisation_id: int, *, include_retired: bool = False) -> list[Item]:
-    """Return the organisation's items by name and size."""
+    """Return the organisation's items by name and size.
+
+    By the English name, also for French readers: the list is short and a name is seen at once.
+    """
     query = select(Item).where(Item.organisation_id == organisation_id)
     if not include_retired:
         query = query.where(Item.active.is_(True))
@@ -47,14 +63,24 @@ def save_item(organisation_id: int, values: dict[str, Any], item_id: int | None 
             Item.size == clean["size"],
         ),
         item.id,
-        f"There is already an item called {clean['name']}"
-        + (f" in size {clean['size']}." if clean["size"] else "."),
+        _already_item(clean["name"], clean["size"]),
         "name",
+    )
+    _refuse_name_twin(
+        organisation_id, item.id, clean | {"name_fr": clean.get("name_fr", item.name_fr)}
     )
     for field, value in clean.items():
         setattr(item, field, value)
-    _flush_unique(item, f"There is already an item called {clean['name']}.")
+    _flush_unique(item, _already_item(clean["name"], ""))
     return item
+
+
+def edit_item(organisation_id: int, item_id: int, changes: dict[str, Any]) -> Item:
+    """Change some of an item's values; those left out stay as they are."""
+    item = get_item(organisation_id, item_id)
+    values: dict[str, Any] = {field: getattr(item, field) for field in ITEM_FIELDS}
+    values.update(changes)
+    return save_item(organisation_id, values, item_id=item.id)
 
 
 def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None = None) -> Site:
@@ -68,7 +94,7 @@ def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None 
     _refuse_duplicate(
         select(Site.id).where(Site.organisation_id == organisation_id, Site.name == clean["name"]),
         site.id,
-        f"There is already a site called {clean['name']}.",
+        _l("There is already a site called %(site)s.", site=clean["name"]),
         "name",
     )
     main = _wanted_main(organisation_id, site, clean["kind"], values.get("main"))
@@ -76,7 +102,7 @@ def save_site(organisation_id: int, values: dict[str, Any], site_id: int | None 
         setattr(site, field, value)
     if main is False or clean["kind"] == "distribution_point":
         site.main = False  # forms never start at a distribution point
-    _flush_unique(site, f"There is already a site called {clean['name']}.")
+    _flush_unique(site, _l("There is already a site called %(site)s.", site=clean["name"]))
     if main:
         make_main(organisation_id, site.id)
     return site
@@ -174,7 +200,35 @@ def cooked_to_plan(source: Site, item: Item) -> bool:
     return source.kind == "kitchen" and is_meal(item)
 
 
-def _flush_unique(row: Any, message: str) -> None:
+def _already_item(name: str, size: str) -> Any:
+    """Return the refusal of an item name already taken (in this size, when it has one)."""
+    if size:
+        return _l(
+            "There is already an item called %(item)s in size %(size)s.", item=name, size=size
+        )
+    return _l("There is already an item called %(item)s.", item=name)
+
+
+def _refuse_name_twin(organisation_id: int, own_id: int | None, clean: dict[str, Any]) -> None:
+    """Refuse a name or French name that another item of the same size goes by, in either
+    language: typing it could no longer tell the two apart.
+    """
+    mine = {label_key(name) for name in (clean["name"], clean.get("name_fr", "")) if name}
+    others = db.session.execute(
+        select(Item.id, Item.name, Item.name_fr).where(
+            Item.organisation_id == organisation_id, Item.size == clean["size"]
+        )
+    )
+    for other_id, name, name_fr in others:
+        if other_id == own_id:
+            continue
+        for taken in (name, name_fr):
+            if taken and label_key(taken) in mine:
+                field = "name_fr" if label_key(taken) != label_key(clean["name"]) else "name"
+                raise Conflict(_already_item(taken, clean["size"]), {field: "already exists"})
+
+
+def _flush_unique(row: Any, message: Any) -> None:
     """Flush a new or changed row; a twin created at the same moment is a Conflict, not a 500."""
     try:
         with db.session.begin_nested():
@@ -183,7 +237,7 @@ def _flush_unique(row: Any, message: str) -> None:
         raise Conflict(message, {"name": "already exists"}) from exc
 
 
-def _refuse_duplicate(query: Any, own_id: int | None, message: str, field: str) -> None:
+def _refuse_duplicate(query: Any, own_id: int | None, message: Any, field: str) -> None:
     existing = db.session.scalar(query)
     if existing is not None and existing != own_id:
         raise Conflict(message, {field: "already exists"})
@@ -207,6 +261,8 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
     }
     if clean["category"] not in CATEGORIES:
         errors["category"] = f"one of {', '.join(CATEGORIES)}"
+    if "name_fr" in values:  # left out, it stays as it is
+        clean["name_fr"] = _text(values["name_fr"], "name_fr", errors)
     if "aliases" in values:  # left out, they stay as they are
         names, problem = clean_aliases(values["aliases"])
         clean["aliases"] = "\n".join(names)
@@ -245,7 +301,7 @@ def _clean_site(values: dict[str, Any]) -> dict[str, Any]:
 def _raise_if(errors: dict[str, str]) -> None:
     if errors:
         names = ", ".join(field.replace("_", " ") for field in errors)
-        raise ValidationError(f"Please check: {names}.", errors)
+        raise ValidationError(_l("Please check: %(fields)s.", fields=names), errors)
 
 
 def _text(

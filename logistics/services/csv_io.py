@@ -502,16 +502,18 @@ def _match(organisation_id: int, plan: ImportPlan) -> None:
     by_key: dict[tuple[str, str], Item] = {}
     sizes: dict[str, list[str]] = defaultdict(list)
     for item in catalogue.list_items(organisation_id):
-        by_key.setdefault((_fold(item.name), _fold(item.size)), item)
-        sizes[_fold(item.name)].append(item.size)
+        for name in (item.name, item.name_fr):  # either name finds it: "Duvet", "Sleeping bag"
+            if name:
+                by_key.setdefault((_fold(name), _fold(item.size)), item)
+                sizes[_fold(name)].append(item.size)
     expected = _levels_at(plan.site.id) if plan.mode == "stocktake" else {}
-    first_row: dict[tuple[str, str], int] = {}
+    first_row: dict[object, int] = {}  # by item, so its two names are one row
     for row in plan.rows:
         if not row.name or not row.readable:
             continue
         key = (_fold(row.name), _fold(row.size))
-        earlier = first_row.setdefault(key, row.number)
         row.item = by_key.get(key)
+        earlier = first_row.setdefault(row.item.id if row.item else key, row.number)
         if row.item is None:
             row.problems.insert(0, _unknown_item(row.name, row.size, sizes[key[0]]))
         elif plan.mode == "stocktake":

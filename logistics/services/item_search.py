@@ -1,9 +1,9 @@
 """Find an item by what someone typed, forgiving case, accents, plurals, punctuation and order.
 
 "sleeping bags" finds "Sleeping bag", "bache" finds "Bâche", "bag" finds every bag and "duvet"
-the item one of whose other names (aliases) it is. The exact label always wins; otherwise one
-match is the item, several are offered as choices (best first), and none offers the items that
-share a word with what was typed.
+the item whose French name or one of whose other names (aliases) it is. The exact label, in
+either language, always wins; otherwise one match is the item, several are offered as choices
+(best first), and none offers the items that share a word with what was typed.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ class _Entry:
 
     item: Item
     key: str
-    name: tuple[Forms, ...]
+    keys: frozenset[str]
+    names: tuple[tuple[Forms, ...], ...]
     size: tuple[Forms, ...]
     aliases: tuple[tuple[Forms, ...], ...]
     own: Forms
@@ -119,16 +120,22 @@ class _Entry:
 
     @classmethod
     def of(cls, item: Item) -> _Entry:
-        written = [words(item.name), words(item.size)]
+        # Its name in either language is its own: "Duvet" is the Sleeping bag's French name.
+        named = [name for name in (item.name, item.name_fr or "") if name.strip()]
+        written = [words(name) for name in named] + [words(item.size)]
         written += [found for alias in item.aliases.splitlines() if (found := words(alias))]
-        name, size, *aliases = [tuple(word_forms(w) for w in phrase) for phrase in written]
+        phrases = [tuple(word_forms(w) for w in phrase) for phrase in written]
+        names, size, aliases = phrases[: len(named)], phrases[len(named)], phrases[len(named) + 1 :]
         return cls(
             item=item,
             key=label_key(item.label),
-            name=name,
+            keys=frozenset(
+                label_key(f"{name} ({item.size})" if item.size else name) for name in named
+            ),
+            names=tuple(names),
             size=size,
             aliases=tuple(aliases),
-            own=frozenset().union(*name, *size),
+            own=frozenset().union(*(f for name in names for f in name), *size),
             other=frozenset().union(*(f for alias in aliases for f in alias)),
             written=tuple(w for phrase in written for w in phrase),
         )
@@ -137,7 +144,7 @@ class _Entry:
         """Tell whether the typed words are this item's label, or one of its other names."""
         return any(
             len(phrase) == len(typed) and all(a & b for a, b in zip(phrase, typed, strict=True))
-            for phrase in (self.name + self.size, *self.aliases)
+            for phrase in (*(name + self.size for name in self.names), *self.aliases)
         )
 
     def rank(self, typed: Sequence[str], forms: Sequence[Forms]) -> tuple[int, int, str] | None:
@@ -165,7 +172,14 @@ class _Entry:
 
     def _extra_name_words(self, forms: Sequence[Forms]) -> int:
         # "tent" is a Tent (2-person) before a Tent peg: the size does not count as extra.
-        return sum(1 for word_as in self.name if not any(word_as & f for f in forms))
+        # Of its two names, the one closer to what was typed counts.
+        return min(
+            (
+                sum(1 for word_as in name if not any(word_as & f for f in forms))
+                for name in self.names
+            ),
+            default=0,
+        )
 
 
 class ItemIndex:
@@ -178,7 +192,7 @@ class ItemIndex:
         """Return the one item typed, or refuse with the items to choose from."""
         key = label_key(typed)
         for entry in self.entries:
-            if entry.key == key:
+            if key in entry.keys:
                 return entry.item
         written = words(typed)[:MAX_TYPED_WORDS]
         forms = [word_forms(word) for word in written]
