@@ -61,6 +61,7 @@ class ItemForm(SubmissionForm):
         validators=[DataRequired(), Length(max=limits.MAX_UNIT)],
     )
     size = StringField(_l("Size or variant"), validators=[Length(max=limits.MAX_SIZE)])
+    name_fr = StringField(_l("French name"), validators=[Length(max=limits.MAX_NAME)])
     # The service says which name is too long or that there are too many; this bounds the post.
     aliases = TextAreaField(
         _l("Other names people use, one per line"), validators=[Length(max=limits.MAX_NOTE)]
@@ -98,6 +99,7 @@ class ItemForm(SubmissionForm):
             "name": self.name.data,
             "category": self.category.data,
             "unit": self.unit.data,
+            "name_fr": self.name_fr.data or "",
             "size": self.size.data or "",
             "aliases": self.aliases.data or "",
             "min_stock": self.min_stock.data,

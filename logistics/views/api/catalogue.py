@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Field
 
 from ... import limits
 from ...models import CATEGORIES, SITE_KINDS
-from ...services import catalogue, item_search
+from ...services import catalogue, item_search, ledger
 from .common import (
     Flag,
     Once,
@@ -26,6 +26,11 @@ from .common import (
 )
 
 Name = text(limits.MAX_NAME, required=True)
+# The name French readers see ("Duvet"); empty when the item has none.
+NameFr = Annotated[
+    text(limits.MAX_NAME),
+    Field(description="The name shown to French readers; typing it also finds the item."),
+]
 Unit = text(limits.MAX_UNIT)
 Size = text(limits.MAX_SIZE)
 Area = text(limits.MAX_AREA, required=True)
@@ -55,6 +60,7 @@ class ItemInput(Once):
     """An item to add; sizes are separate items."""
 
     name: Name
+    name_fr: NameFr = ""
     category: Category
     unit: Unit = "piece"
     size: Size = ""
@@ -70,6 +76,7 @@ class Item(Out):
 
     id: int
     name: str
+    name_fr: str
     size: str
     label: str
     aliases: Annotated[list[str], BeforeValidator(_lines)]
@@ -80,6 +87,23 @@ class Item(Out):
     unit_value_eur: float | None
     per_person_per_day: float | None
     active: bool
+
+
+class ItemChanges(Once):
+    """Changes to an item: only the values given change (null is left out)."""
+
+    name: Name | None = None
+    name_fr: Annotated[str, Field(max_length=limits.MAX_NAME)] | None = Field(
+        None, description="The name shown to French readers; an empty string removes it."
+    )
+    category: Category | None = None
+    unit: Annotated[str, Field(min_length=1, max_length=limits.MAX_UNIT)] | None = None
+    size: Annotated[str, Field(max_length=limits.MAX_SIZE)] | None = None
+    aliases: Aliases | None = None
+    min_stock: MinStock | None = None
+    cover_target_days: CoverDays | None = None
+    unit_value_eur: UnitValue | None = None
+    per_person_per_day: PerPerson | None = None
 
 
 class Items(Out):
@@ -151,6 +175,23 @@ def create_item(body: ItemInput) -> tuple[dict[str, object], int]:
         "api_item_create",
         body.request_token,
         lambda: (Item.model_validate(catalogue.save_item(current_org_id(), values)), 201),
+    )
+
+
+def _item_of(item_id: int) -> object:
+    # Another organisation's item is not found, whatever the body says.
+    return ledger.get_item(current_org_id(), item_id)
+
+
+@bp.patch("/items/<int:item_id>")
+@operation("manage_catalogue", {200: Item}, body=ItemChanges, errors=(409,), first=_item_of)
+def update_item(item_id: int, found: object, body: ItemChanges) -> tuple[dict[str, object], int]:
+    """Change an item: its names, size, other names, figures; the rest stays."""
+    changes = body.model_dump(exclude={"request_token"}, exclude_none=True)
+    return once(
+        "api_item_update",
+        body.request_token,
+        lambda: (Item.model_validate(catalogue.edit_item(current_org_id(), item_id, changes)), 200),
     )
 
 
