@@ -245,13 +245,20 @@ def _warn_files(summary: backup.Summary) -> None:
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any organisation exists.")
+@click.option(
+    "--locale",
+    default="en",
+    show_default=True,
+    type=click.Choice(LANGUAGES),
+    help="The language the demo's members read.",
+)
 @with_appcontext
-def seed_demo(if_empty: bool) -> None:
+def seed_demo(if_empty: bool, locale: str) -> None:
     """Build the demo organisation (slug demo) and print its logins."""
     from .demo import DEMO_PASSWORD, demo_logins, seed
 
     with write_intent():
-        created = seed(if_empty=if_empty)
+        created = seed(if_empty=if_empty, locale=locale)
         db.session.commit()
     if not created:
         click.echo("Data already present; demo not seeded.")

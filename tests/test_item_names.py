@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from conftest import form_token
+from conftest import form_token, login
 from factories import assert_error, held, item
 from flask_babel import force_locale, refresh
 
+from logistics.demo import DEMO_PASSWORD, demo_logins
+from logistics.demo.data import CATALOGUE, NAMES_FR
 from logistics.extensions import db
 from logistics.models import Item, User
-from logistics.services import catalogue
+from logistics.services import accounts, catalogue
 from logistics.services.errors import Conflict, ValidationError
 
 
@@ -242,3 +244,25 @@ def test_the_document_declares_the_french_name(api, world) -> None:
     assert "name_fr" in schemas["Item"]["properties"]
     assert "name_fr" in schemas["ItemChanges"]["properties"]
     assert "patch" in document["paths"]["/items/{item_id}"]
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+def test_every_demo_item_has_a_french_name() -> None:
+    assert set(NAMES_FR) == set(CATALOGUE)
+    assert all(name.strip() == name and name for name in NAMES_FR.values())
+
+
+def test_the_demo_seeded_in_french_names_its_items_in_french(app) -> None:
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--locale", "fr"])
+
+    assert result.exit_code == 0, result.output
+    organisation = accounts.organisation_by_slug("demo")
+    assert organisation.locale == "fr"
+    client = app.test_client()
+    login(client, demo_logins()[0][0], DEMO_PASSWORD)
+    stock_page = page(client, "/")
+    assert "Duvet" in stock_page and "Sleeping bag" not in stock_page
+    assert '<html lang="fr">' in stock_page
+    assert catalogue.find_item(organisation.id, "sleeping bags").name_fr == "Duvet"

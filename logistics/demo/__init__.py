@@ -23,6 +23,7 @@ from .data import (
     DEMO_SLUG,
     DEMO_TIMEZONE,
     DISPLAY_NAMES,
+    NAMES_FR,
     SITES,
 )
 from .story import SEED, Story
@@ -35,14 +36,18 @@ def demo_logins() -> list[tuple[str, str]]:
     return [(f"{role}@{DEMO_SLUG}.example.org", role) for role in ROLES]
 
 
-def seed(if_empty: bool) -> bool:
-    """Build the demo organisation; False (and nothing done) when it cannot or need not."""
+def seed(if_empty: bool, locale: str = "en") -> bool:
+    """Build the demo organisation; False (and nothing done) when it cannot or need not.
+
+    locale is the language its members read ("fr" for a look at the French pages); the
+    story, its figures and what volunteers wrote in it are the same in either.
+    """
     if if_empty and db.session.scalar(select(Organisation.id).limit(1)) is not None:
         return False
     # Running it twice must not fail half-way: the demo is already there.
     if db.session.scalar(select(Organisation.id).where(Organisation.slug == DEMO_SLUG)):
         return False
-    organisation = accounts.create_organisation(DEMO_NAME, DEMO_SLUG, DEMO_TIMEZONE)
+    organisation = accounts.create_organisation(DEMO_NAME, DEMO_SLUG, DEMO_TIMEZONE, locale)
     users = _members(organisation.id)
     # Holding the objects keeps them in the session's identity map, so the ledger's
     # look-ups by id do not go back to the database for every movement.
@@ -52,7 +57,10 @@ def seed(if_empty: bool) -> bool:
         )
         for key, (name, kind, area, details) in SITES.items()
     }
-    items = {key: _save_item(organisation.id, *row) for key, row in CATALOGUE.items()}
+    items = {
+        key: _save_item(organisation.id, *row, name_fr=NAMES_FR[key])
+        for key, row in CATALOGUE.items()
+    }
     for key, names in ALIASES.items():
         items[key].aliases = "\n".join(names)
     Story(organisation.id, users, sites, items, random.Random(SEED), utcnow()).tell()
@@ -89,9 +97,12 @@ def _save_item(
     cover_days: int,
     value: str,
     per_person_per_day: str | None,
+    *,
+    name_fr: str,
 ) -> Item:
     values = {
         "name": name,
+        "name_fr": name_fr,
         "category": category,
         "unit": unit,
         "size": size,
