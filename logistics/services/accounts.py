@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -43,16 +44,19 @@ def create_organisation(
     slug = slug.strip().lower()
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
-            "A slug is 3 to 60 lower-case letters, digits or dashes.", {"slug": "invalid"}
+            _l("A slug is 3 to 60 lower-case letters, digits or dashes."), {"slug": "invalid"}
         )
     if not name.strip():
-        raise ValidationError("Give the organisation a name.", {"name": "required"})
+        raise ValidationError(_l("Give the organisation a name."), {"name": "required"})
     if timezone not in available_timezones():
         raise ValidationError(
-            f"Unknown time zone {timezone}; use a name like Europe/Paris.", {"timezone": "unknown"}
+            _l("Unknown time zone %(zone)s; use a name like Europe/Paris.", zone=timezone),
+            {"timezone": "unknown"},
         )
     if db.session.scalar(select(Organisation).where(Organisation.slug == slug)):
-        raise Conflict(f"An organisation with slug {slug} already exists.", {"slug": "taken"})
+        raise Conflict(
+            _l("An organisation with slug %(slug)s already exists.", slug=slug), {"slug": "taken"}
+        )
     organisation = Organisation(
         name=name.strip(), slug=slug, timezone=timezone, locale=_language(locale)
     )
@@ -65,7 +69,7 @@ def organisation_by_slug(slug: str) -> Organisation:
     """Return the organisation with this slug or raise NotFound."""
     organisation = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
     if organisation is None:
-        raise NotFound(f"No organisation with slug {slug}.")
+        raise NotFound(_l("No organisation with slug %(slug)s.", slug=slug))
     return organisation
 
 
@@ -144,11 +148,11 @@ def add_member(
     _check_role(role)
     address = normalise_email(email)
     if not EMAIL_PATTERN.match(address):
-        raise ValidationError("That is not an e-mail address.", {"email": "invalid"})
+        raise ValidationError(_l("That is not an e-mail address."), {"email": "invalid"})
     user = user_by_email(address)
     if user is None:
         if password is None:
-            raise ValidationError("A new user needs a password.", {"password": "required"})
+            raise ValidationError(_l("A new user needs a password."), {"password": "required"})
         user = User(
             email=address,
             password_hash=_hash_password(password),
@@ -164,7 +168,7 @@ def add_member(
     if already is not None:
         # Re-adding must not quietly change a role (an admin could demote themselves).
         raise Conflict(
-            f"{address} is already a member; change their role in the list.",
+            _l("%(email)s is already a member; change their role in the list.", email=address),
             {"email": "already a member"},
         )
     membership = Membership(user_id=user.id, organisation_id=organisation_id, role=role)
@@ -178,7 +182,7 @@ def set_role(organisation_id: int, membership_id: int, role: str, acting_user_id
     _check_role(role)
     membership = member(organisation_id, membership_id)
     if membership.user_id == acting_user_id and role != "admin":
-        raise ValidationError("You cannot take away your own admin role.", {"role": "own"})
+        raise ValidationError(_l("You cannot take away your own admin role."), {"role": "own"})
     membership.role = role
     db.session.flush()
 
@@ -220,7 +224,12 @@ def authenticate(email: str, password: str, *, max_failures: int, lockout: timed
     if throttle and throttle.locked_until and throttle.locked_until > now:
         minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
         raise LoginRefused(
-            f"Too many failed attempts. Try again in {minutes} minutes.", {"email": "locked"}
+            lazy_ngettext(
+                "Too many failed attempts. Try again in %(num)d minute.",
+                "Too many failed attempts. Try again in %(num)d minutes.",
+                minutes,
+            ),
+            {"email": "locked"},
         )
     user = user_by_email(address)
     # Unknown and deactivated addresses cost the same hash work, so timing tells nothing.
@@ -230,7 +239,7 @@ def authenticate(email: str, password: str, *, max_failures: int, lockout: timed
             db.session.delete(throttle)
         return user
     _count_failure(address, throttle, now, max_failures, lockout)
-    raise LoginRefused("Wrong e-mail or password.", {"password": "wrong"})
+    raise LoginRefused(_l("Wrong e-mail or password."), {"password": "wrong"})
 
 
 def _count_failure(
@@ -291,7 +300,7 @@ def revoke_token(membership_id: int, token_id: int) -> None:
     """Revoke one of a membership's tokens."""
     api_token = db.session.get(ApiToken, token_id)
     if api_token is None or api_token.membership_id != membership_id:
-        raise NotFound("No such token.")
+        raise NotFound(_l("No such token."))
     api_token.revoked_at = utcnow()
     db.session.flush()
 
@@ -618,4 +627,6 @@ def _hash_password(password: str) -> str:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise ValidationError(f"Role must be one of: {', '.join(ROLES)}.", {"role": "unknown"})
+        raise ValidationError(
+            _l("Role must be one of: %(roles)s.", roles=", ".join(ROLES)), {"role": "unknown"}
+        )

@@ -392,7 +392,7 @@ def save_channel(
         errors["mode"] = "immediate or digest"
     if errors:
         names = ", ".join(errors)
-        raise ValidationError(f"Please check: {names}.", errors)
+        raise ValidationError(_l("Please check: %(fields)s.", fields=names), errors)
     if kind == "webhook" and not current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
         _refuse_private_target(clean_target)
     channel = (
@@ -492,7 +492,7 @@ def _refuse_private_target(url: str) -> None:
 
 def get_channel(organisation_id: int, channel_id: int) -> Channel:
     """Return the organisation's channel or raise NotFound."""
-    return owned(Channel, organisation_id, channel_id, "No such channel.")
+    return owned(Channel, organisation_id, channel_id, _l("No such channel."))
 
 
 def set_channel_active(organisation_id: int, channel_id: int, active: bool) -> Channel:
@@ -516,7 +516,7 @@ def channels_of(organisation_id: int, *, membership_id: int | None = None) -> li
 def set_subscription(organisation_id: int, membership: Membership, choice: str) -> Channel | None:
     """Set what a member receives by e-mail: none, critical, all, or digest."""
     if choice not in ("none", "critical", "all", "digest"):
-        raise ValidationError("Choose none, critical, all or digest.", {"choice": "unknown"})
+        raise ValidationError(_l("Choose none, critical, all or digest."), {"choice": "unknown"})
     own = _alert_channels_of(organisation_id, membership.id)
     if choice == "none":
         for channel in own:

@@ -34,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     ForeignKey,
@@ -138,7 +139,7 @@ def _safe_relative(text: str) -> PurePosixPath:
     """Return a relative path that stays inside its folder, or refuse it."""
     path = PurePosixPath(text)
     if path.is_absolute() or not path.parts or any(p in ("", ".", "..") for p in path.parts):
-        raise BackupError(f"Refusing the path {text!r}: it leaves its folder.")
+        raise BackupError(_l("Refusing the path %(path)s: it leaves its folder.", path=repr(text)))
     return path
 
 
@@ -216,7 +217,7 @@ def backup(target: Path, evidence_dir: Path, reports_dir: Path) -> Summary:
         target = target / default_name()  # a folder: one dated archive per run
     engine = db.engine.dialect.name
     if engine not in DATABASE_MEMBERS:
-        raise BackupError(f"Backups cover SQLite and PostgreSQL, not {engine}.")
+        raise BackupError(_l("Backups cover SQLite and PostgreSQL, not %(engine)s.", engine=engine))
     summary = Summary(target)
     with (
         _written_atomically(target) as partial,
@@ -274,7 +275,7 @@ def _copy_database(copy: Path) -> str | None:
     if url.get_backend_name() == "sqlite":
         source = _sqlite_path(url)
         if not source.is_file():
-            raise BackupError(f"No database file at {source}.")
+            raise BackupError(_l("No database file at %(path)s.", path=source))
         # The online backup API copies a consistent database while the app goes on writing.
         with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(copy)) as target:
             live.backup(target)
@@ -291,7 +292,7 @@ def _alembic_revision() -> str | None:
 
 def _sqlite_path(url: URL) -> Path:
     if not url.database or url.database == ":memory:":
-        raise BackupError("The SQLite database lives in memory; there is nothing to back up.")
+        raise BackupError(_l("The SQLite database lives in memory; there is nothing to back up."))
     return Path(url.database)
 
 
@@ -300,8 +301,11 @@ def _pg_tool(tool: str, arguments: list[str], url: URL) -> None:
     program = shutil.which(tool)
     if program is None:
         raise BackupError(
-            f"{tool} was not found. Install the PostgreSQL client tools (postgresql-client) "
-            "of the server's major version or newer."
+            _l(
+                "%(tool)s was not found. Install the PostgreSQL client tools (postgresql-client) "
+                "of the server's major version or newer.",
+                tool=tool,
+            )
         )
     environment = dict(os.environ)
     if url.password:
@@ -316,7 +320,13 @@ def _pg_tool(tool: str, arguments: list[str], url: URL) -> None:
     )
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise BackupError(f"{tool} failed: {lines[-1] if lines else result.returncode}")
+        raise BackupError(
+            _l(
+                "%(tool)s failed: %(error)s",
+                tool=tool,
+                error=lines[-1] if lines else result.returncode,
+            )
+        )
 
 
 # --- restore ------------------------------------------------------------------------------------
@@ -336,8 +346,12 @@ def restore(archive: Path, evidence_dir: Path, reports_dir: Path, work_dir: Path
         with _open_backup(archive) as (tar, manifest, members):
             if manifest.get("engine") != engine:
                 raise BackupError(
-                    f"This backup holds a {manifest.get('engine')} database; the configured "
-                    f"database is {engine}. Restore it into the same kind of database."
+                    _l(
+                        "This backup holds a %(held)s database; the configured database is "
+                        "%(engine)s. Restore it into the same kind of database.",
+                        held=manifest.get("engine"),
+                        engine=engine,
+                    )
                 )
             summary.revision = manifest.get("alembic_revision")
             work_dir.mkdir(parents=True, exist_ok=True)
@@ -377,10 +391,12 @@ def _require_empty_database() -> None:
     db.session.rollback()
     if holding:
         raise BackupError(
-            f"The database already holds data ({', '.join(holding[:4])}"
-            + (", …" if len(holding) > 4 else "")
-            + "). Restore fills an empty database only: point LOGISTICS_DATABASE_URL at a new "
-            "database (and LOGISTICS_INSTANCE_DIR at a new folder) and run it again."
+            _l(
+                "The database already holds data (%(tables)s). Restore fills an empty database "
+                "only: point LOGISTICS_DATABASE_URL at a new database (and LOGISTICS_INSTANCE_DIR "
+                "at a new folder) and run it again.",
+                tables=", ".join(holding[:4]) + (", …" if len(holding) > 4 else ""),
+            )
         )
 
 
@@ -392,15 +408,25 @@ def _open_backup(
     try:
         tar = tarfile.open(archive, "r:*")  # noqa: SIM115 (closed by the with below)
     except (OSError, tarfile.TarError) as error:
-        raise BackupError(f"Cannot read {archive} as a backup archive: {error}.") from error
+        raise BackupError(
+            _l("Cannot read %(path)s as a backup archive: %(error)s.", path=archive, error=error)
+        ) from error
     with tar:
         members = {member.name: member for member in tar.getmembers()}
         manifest_member = members.get(MANIFEST)
         if manifest_member is None or not manifest_member.isfile():
-            raise BackupError(f"{archive} has no {MANIFEST}; it is not a backup made by this app.")
+            raise BackupError(
+                _l(
+                    "%(path)s has no %(manifest)s; it is not a backup made by this app.",
+                    path=archive,
+                    manifest=MANIFEST,
+                )
+            )
         manifest = json.loads(tar.extractfile(manifest_member).read())  # type: ignore[union-attr]
         if manifest.get("kind") != "backup" or manifest.get("format") != FORMAT:
-            raise BackupError(f"{archive} is not a backup of format {FORMAT}.")
+            raise BackupError(
+                _l("%(path)s is not a backup of format %(format)s.", path=archive, format=FORMAT)
+            )
         yield tar, manifest, members
 
 
@@ -411,15 +437,20 @@ def _extract_verified(
     name = entry["path"]
     member = members.get(name)
     if member is None or not member.isfile():
-        raise BackupError(f"{name} is in the manifest but not in the archive; nothing restored.")
+        raise BackupError(
+            _l("%(name)s is in the manifest but not in the archive; nothing restored.", name=name)
+        )
     source = tar.extractfile(member)
     assert source is not None  # a regular file always has content
     with source, to.open("wb") as target:
         sha256, _size = _copy_hashed(source, target)
     if sha256 != entry["sha256"]:
         raise BackupError(
-            f"{name} does not match its SHA-256 in the manifest; the archive is damaged. "
-            "Nothing was restored."
+            _l(
+                "%(name)s does not match its SHA-256 in the manifest; the archive is damaged. "
+                "Nothing was restored.",
+                name=name,
+            )
         )
 
 
@@ -431,7 +462,7 @@ def _destination(member: str, evidence_dir: Path, reports_dir: Path) -> Path:
     if member.startswith("reports/"):
         relative = _safe_relative(member.removeprefix("reports/"))
         return reports_dir.joinpath(*relative.parts)
-    raise BackupError(f"Refusing {member!r}: not an evidence file or a report.")
+    raise BackupError(_l("Refusing %(name)s: not an evidence file or a report.", name=repr(member)))
 
 
 def _load_database(copy: Path) -> None:
@@ -621,7 +652,10 @@ def purge_organisation(slug: str, confirm: str, evidence_dir: Path, reports_dir:
     """
     if confirm != slug:
         raise ValidationError(
-            f"To purge {slug}, repeat its slug: --confirm {slug}. Nothing was removed."
+            _l(
+                "To purge %(slug)s, repeat its slug: --confirm %(slug)s. Nothing was removed.",
+                slug=slug,
+            )
         )
     organisation = accounts.organisation_by_slug(slug)
     db.session.flush()
@@ -642,7 +676,11 @@ def purge_organisation(slug: str, confirm: str, evidence_dir: Path, reports_dir:
         removed, anonymised = _remove_lone_users(member_ids, owned)
     except IntegrityError as error:
         raise Conflict(
-            f"Other records still refer to {slug}'s data, so nothing was removed ({error.orig})."
+            _l(
+                "Other records still refer to %(slug)s's data, so nothing was removed (%(error)s).",
+                slug=slug,
+                error=error.orig,
+            )
         ) from error
     db.session.expunge_all()  # the ORM's copies of deleted rows must not be written back
     return Purge(rows, removed, anonymised, [f for f in files if _unshared(f)])

@@ -15,8 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
+from .. import i18n
 from ..extensions import db
 from ..models import Item, Organisation, Site, StockLevel, StockMovement
 from ..models.types import utcnow
@@ -105,7 +109,9 @@ def ledger_csv(
         if day is not None:
             check_day(day, name)
     if from_date and to_date and from_date > to_date:
-        raise ValidationError("The start date is after the end date.", {"from_date": "after end"})
+        raise ValidationError(
+            _l("The start date is after the end date."), {"from_date": "after end"}
+        )
     if site_id is not None:
         ledger.get_site(organisation_id, site_id)
     zone = organisation_zone(organisation_id)
@@ -296,7 +302,7 @@ def unpack(packed: str) -> bytes:
         return zlib.decompressobj().decompress(data, MAX_IMPORT_BYTES + 1)
     except (ValueError, zlib.error) as exc:  # binascii.Error is a ValueError
         raise ValidationError(
-            "The file could not be read back. Upload it again.", {"content": "unreadable"}
+            _l("The file could not be read back. Upload it again."), {"content": "unreadable"}
         ) from exc
 
 
@@ -304,7 +310,7 @@ def plan_import(organisation_id: int, content: bytes, *, mode: str, site_id: int
     """Read a CSV of item, size, quantity and check every row against the catalogue."""
     if mode not in IMPORT_MODES:
         raise ValidationError(
-            "Choose a delivery or a stocktake.", {"mode": "delivery or stocktake"}
+            _l("Choose a delivery or a stocktake."), {"mode": "delivery or stocktake"}
         )
     site = ledger.get_site(organisation_id, site_id)
     rows, errors = _read_rows(content, mode)
@@ -314,7 +320,9 @@ def plan_import(organisation_id: int, content: bytes, *, mode: str, site_id: int
     _match(organisation_id, plan)
     plan.packed = pack(content)
     if len(plan.packed) > MAX_PACKED_CHARS:
-        plan.errors.append("The file is too large to import at once. Split it into smaller files.")
+        plan.errors.append(
+            _("The file is too large to import at once. Split it into smaller files.")
+        )
     return plan
 
 
@@ -330,20 +338,33 @@ def write_import(
     """Write every row of a checked plan through the ledger; the caller commits once."""
     if not plan.ok:
         count = len(plan.bad_rows) or 1
-        raise ImportRefused(f"{count} row(s) of the file have problems; nothing was saved.")
+        raise ImportRefused(
+            lazy_ngettext(
+                "%(num)d row of the file has a problem; nothing was saved.",
+                "%(num)d rows of the file have problems; nothing was saved.",
+                count,
+            )
+        )
     if plan.mode == "delivery" and kind not in ledger.RECEIPT_KINDS:
-        raise ValidationError("Choose donation or purchase.", {"kind": "donation or purchase"})
+        raise ValidationError(_l("Choose donation or purchase."), {"kind": "donation or purchase"})
     if len(source.strip()) > MAX_SOURCE_LENGTH:
-        raise ValidationError("The source label is too long.", {"source": "at most 200"})
+        raise ValidationError(_l("The source label is too long."), {"source": "at most 200"})
     if plan.mode == "stocktake" and not reason.strip():
-        raise ValidationError("Say why (a short reason).", {"reason": "required"})
+        raise ValidationError(_l("Say why (a short reason)."), {"reason": "required"})
     movements: list[StockMovement] = []
     for row in plan.rows:
         assert row.item is not None and row.quantity is not None
         try:
             movement = _write_row(organisation_id, user_id, plan, row, kind, source, reason)
         except ServiceError as refusal:
-            raise type(refusal)(f"Row {row.number} ({row.item.label}): {refusal.message}") from None
+            raise type(refusal)(
+                _l(
+                    "Row %(row)s (%(item)s): %(problem)s",
+                    row=row.number,
+                    item=row.item.label,
+                    problem=refusal.reason,
+                )
+            ) from None
         if movement is not None:
             movements.append(movement)
     return movements
@@ -385,26 +406,33 @@ def _read_rows(content: bytes, mode: str) -> tuple[list[ImportRow], list[str]]:
     """Parse the file into rows; return file-wide problems instead when it cannot be read."""
     if len(content) > MAX_IMPORT_BYTES:
         return [], [
-            f"The file is too large (over {MAX_IMPORT_BYTES // 1000} kB). "
-            "Split it into smaller files."
+            _(
+                "The file is too large (over %(kb)s kB). Split it into smaller files.",
+                kb=i18n.number(MAX_IMPORT_BYTES // 1000),
+            )
         ]
     if b"\x00" in content:
-        return [], ["This is not a CSV file. In your spreadsheet, use Save as → CSV UTF-8."]
+        return [], [_("This is not a CSV file. In your spreadsheet, use Save as → CSV UTF-8.")]
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], [
-            "The file is not UTF-8 text. In your spreadsheet, use Save as → CSV UTF-8 "
-            "(comma or semicolon separated)."
+            _(
+                "The file is not UTF-8 text. In your spreadsheet, use Save as → CSV UTF-8 "
+                "(comma or semicolon separated)."
+            )
         ]
     if not text.strip():
-        return [], ["The file is empty."]
+        return [], [_("The file is empty.")]
     first_line = next(line for line in text.splitlines() if line.strip())
     found = _find_header(first_line)
     if found is None:
         shown = first_line if len(first_line) <= 80 else first_line[:77] + "…"
         return [], [
-            f'The first row must name the columns item, size, quantity (it reads "{shown}").'
+            _(
+                'The first row must name the columns item, size, quantity (it reads "%(line)s").',
+                line=shown,
+            )
         ]
     delimiter, columns, width = found
     rows: list[ImportRow] = []
@@ -424,12 +452,21 @@ def _read_rows(content: bytes, mode: str) -> tuple[list[ImportRow], list[str]]:
                 rows.append(row)
             if len(rows) > MAX_IMPORT_ROWS:
                 return [], [
-                    f"The file has more than {MAX_IMPORT_ROWS:,} rows. Split it into smaller files."
+                    _(
+                        "The file has more than %(n)s rows. Split it into smaller files.",
+                        n=i18n.number(MAX_IMPORT_ROWS),
+                    )
                 ]
     except csv.Error as exc:
-        return [], [f"This is not a readable CSV file (row {number + 1}: {exc})."]
+        return [], [
+            _(
+                "This is not a readable CSV file (row %(row)s: %(error)s).",
+                row=number + 1,
+                error=exc,
+            )
+        ]
     if not rows:
-        return [], ["The file has a header but no rows."]
+        return [], [_("The file has a header but no rows.")]
     return rows, []
 
 
@@ -463,15 +500,19 @@ def _read_row(
     row = ImportRow(number, value("item"), value("size"), value("quantity"))
     if used > width:
         row.problems.append(
-            f"This row has {used} values but the header has {width} columns "
-            "(a comma inside a number? Write 1200, not 1,200)."
+            _(
+                "This row has %(used)s values but the header has %(width)s columns "
+                "(a comma inside a number? Write 1200, not 1,200).",
+                used=used,
+                width=width,
+            )
         )
         row.readable = False
         return row
     if not (row.name or row.size or row.raw_quantity):
         return None
     if not row.name:
-        row.problems.append("The item is missing.")
+        row.problems.append(_("The item is missing."))
     row.quantity, problem = _quantity(row.raw_quantity, mode)
     if problem:
         row.problems.append(problem)
@@ -482,16 +523,16 @@ def _quantity(raw: str, mode: str) -> tuple[int | None, str | None]:
     """Read a whole number; spaces as thousands separators are fine, signs and decimals not."""
     text = "".join(raw.split())
     if not text:
-        return None, "The quantity is missing."
+        return None, _("The quantity is missing.")
     if SIGNED_NUMBER.fullmatch(text):
-        return None, "The quantity cannot be negative."
+        return None, _("The quantity cannot be negative.")
     if not WHOLE_NUMBER.fullmatch(text):
-        return None, f'The quantity "{raw}" is not a whole number.'
+        return None, _('The quantity "%(raw)s" is not a whole number.', raw=raw)
     number = int(text)
     if number > ledger.MAX_QUANTITY:
-        return None, "The quantity is too large."
+        return None, _("The quantity is too large.")
     if number == 0 and mode == "delivery":
-        return None, "The quantity must be more than 0."
+        return None, _("The quantity must be more than 0.")
     return number, None
 
 
@@ -520,7 +561,7 @@ def _match(organisation_id: int, plan: ImportPlan) -> None:
             row.expected = expected.get(row.item.id, 0)
         if earlier != row.number:
             label = row.item.label if row.item else row.name
-            row.problems.append(f"{label} is already on row {earlier}.")
+            row.problems.append(_("%(item)s is already on row %(row)s.", item=label, row=earlier))
 
 
 def _levels_at(site_id: int) -> dict[int, int]:
@@ -530,10 +571,18 @@ def _levels_at(site_id: int) -> dict[int, int]:
 
 def _unknown_item(name: str, size: str, known_sizes: list[str]) -> str:
     if not known_sizes:
-        return f'No item called "{name}" in the catalogue.'
-    known = ", ".join(s or "no size" for s in sorted(known_sizes))
-    wanted = f'size "{size}"' if size else "no size"
-    return f'No "{name}" with {wanted} in the catalogue (it has: {known}).'
+        return _('No item called "%(name)s" in the catalogue.', name=name)
+    known = ", ".join(s or _("no size") for s in sorted(known_sizes))
+    if size:
+        return _(
+            'No "%(name)s" with size "%(size)s" in the catalogue (it has: %(sizes)s).',
+            name=name,
+            size=size,
+            sizes=known,
+        )
+    return _(
+        'No "%(name)s" with no size in the catalogue (it has: %(sizes)s).', name=name, sizes=known
+    )
 
 
 def _fold(text: str) -> str:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import limits
+from .. import i18n, limits
 from ..extensions import db
 from ..models import (
     GIVING_STATUSES,
@@ -81,14 +82,14 @@ def get_distribution(
         Distribution,
         organisation_id,
         distribution_id,
-        "No such distribution.",
+        _l("No such distribution."),
         for_update=for_update,
     )
 
 
 def get_series(organisation_id: int, series_id: int) -> DistributionSeries:
     """Return the organisation's series or raise NotFound."""
-    return owned(DistributionSeries, organisation_id, series_id, "No such series.")
+    return owned(DistributionSeries, organisation_id, series_id, _l("No such series."))
 
 
 # --- scheduling ------------------------------------------------------------------------------
@@ -250,7 +251,9 @@ def edit_occurrence(
     """Change one planned occurrence's time or plan without touching its series."""
     distribution = get_distribution(organisation_id, distribution_id)
     if distribution.status != "planned":
-        raise ValidationError("Only a planned distribution can be changed; correct its outcome.")
+        raise ValidationError(
+            _l("Only a planned distribution can be changed; correct its outcome.")
+        )
     clean = _clean_lines(organisation_id, lines)
     if starts_at is not None:
         _check_starts_at(starts_at)
@@ -312,7 +315,7 @@ def record_outcome(
                 )
                 for line in given
             ),
-            "Not recorded, the source does not hold enough:",
+            _l("Not recorded, the source does not hold enough:"),
             {"lines": "not enough stock"},
         )
     _write_outcome(distribution, outcome, given, sources, user_id, moment)
@@ -335,25 +338,27 @@ def _check_outcome(
     organisation_id: int, distribution: Distribution, outcome: OutcomeInput, moment: datetime
 ) -> list[PlanLine]:
     if outcome.status not in OUTCOME_STATUSES:
-        raise ValidationError("Choose held, disrupted or cancelled.", {"status": "unknown"})
+        raise ValidationError(_l("Choose held, disrupted or cancelled."), {"status": "unknown"})
     lines = [line for line in map(_plan_line, outcome.given) if line.quantity != 0]
     given = _clean_lines(organisation_id, lines)
     if outcome.status == "cancelled":
         if given:
             raise ValidationError(
-                "A cancelled distribution gives nothing; remove the quantities "
-                "or choose disrupted.",
+                _l(
+                    "A cancelled distribution gives nothing; remove the quantities "
+                    "or choose disrupted."
+                ),
                 {"lines": "cancelled"},
             )
         if outcome.headcount:
             raise ValidationError(
-                "A cancelled distribution has no headcount.", {"headcount": "cancelled"}
+                _l("A cancelled distribution has no headcount."), {"headcount": "cancelled"}
             )
         return []
     zone = organisation_zone(organisation_id)
     if distribution.local_date > moment.astimezone(zone).date():
         raise ValidationError(
-            "This distribution has not happened yet; it can only be cancelled in advance.",
+            _l("This distribution has not happened yet; it can only be cancelled in advance."),
             {"status": "in the future"},
         )
     _check_headcounts(outcome)
@@ -363,17 +368,17 @@ def _check_outcome(
 def _check_headcounts(outcome: OutcomeInput) -> None:
     if outcome.headcount is None:
         raise ValidationError(
-            "Say how many people came (an estimate is fine).", {"headcount": "required"}
+            _l("Say how many people came (an estimate is fine)."), {"headcount": "required"}
         )
     for name in ("headcount", "headcount_minors", "headcount_women"):
         value = getattr(outcome, name)
         if value is not None and not 0 <= value <= limits.MAX_HEADCOUNT:
-            raise ValidationError("Counts cannot be negative.", {name: "0 or more"})
+            raise ValidationError(_l("Counts cannot be negative."), {name: "0 or more"})
     for name in ("headcount_minors", "headcount_women"):
         value = getattr(outcome, name)
         if value is not None and value > outcome.headcount:
             raise ValidationError(
-                "Part of the headcount cannot be more than the headcount.", {name: "too many"}
+                _l("Part of the headcount cannot be more than the headcount."), {name: "too many"}
             )
 
 
@@ -560,7 +565,7 @@ def _check_hand_out_lines(organisation_id: int, lines: list[PlanLine]) -> None:
 def hand_out_summary(distribution: Distribution) -> str:
     """Return "60 Hot meal, 20 Blanket" for what a hand-out gave."""
     return ", ".join(
-        f"{line.given_quantity} {line.item.label}"
+        _("%(quantity)s %(item)s", quantity=i18n.number(line.given_quantity), item=line.item.label)
         for line in distribution.lines
         if line.given_quantity
     )
@@ -748,7 +753,11 @@ def check_day(day: date, name: str = "date") -> date:
     """Refuse a date before 2000-01-01 or after 2100-12-31 (ValidationError, never an overflow)."""
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValidationError(
-            f"Dates lie between {EARLIEST_DAY} and {LATEST_DAY}.",
+            _l(
+                "Dates lie between %(first)s and %(last)s.",
+                first=EARLIEST_DAY.isoformat(),
+                last=LATEST_DAY.isoformat(),
+            ),
             {name: f"{EARLIEST_DAY} to {LATEST_DAY}"},
         )
     return day
@@ -762,7 +771,7 @@ def check_period(first: date, last: date) -> None:
 
 def _check_starts_at(starts_at: datetime) -> None:
     if starts_at.tzinfo is None:
-        raise ValidationError("Give the time with its time zone.", {"starts_at": "no offset"})
+        raise ValidationError(_l("Give the time with its time zone."), {"starts_at": "no offset"})
     # The local date, read before any time zone change, which would overflow near year 1.
     check_day(starts_at.date(), "starts_at")
 
@@ -781,13 +790,15 @@ def _apply_series_fields(
     days = sorted(set(weekdays))
     if not days or any(not 0 <= d <= 6 for d in days):
         raise ValidationError(
-            "Choose at least one weekday (0 = Monday … 6 = Sunday).", {"weekdays": "required"}
+            _l("Choose at least one weekday (0 = Monday … 6 = Sunday)."), {"weekdays": "required"}
         )
     check_day(starts_on, "starts_on")
     if ends_on is not None:
         check_day(ends_on, "ends_on")
     if ends_on is not None and ends_on < starts_on:
-        raise ValidationError("The end date is before the start date.", {"ends_on": "too early"})
+        raise ValidationError(
+            _l("The end date is before the start date."), {"ends_on": "too early"}
+        )
     series.site_id = site_id
     series.source_site_id = source_site_id
     series.weekdays = days
@@ -799,7 +810,7 @@ def _apply_series_fields(
 def _check_start(organisation_id: int, starts_on: date, now: datetime | None) -> None:
     if starts_on < local_today(organisation_id, now) - timedelta(days=MAX_DAYS_BACK):
         raise ValidationError(
-            "A series can start at most a year back.", {"starts_on": "too far back"}
+            _l("A series can start at most a year back."), {"starts_on": "too far back"}
         )
 
 
@@ -808,7 +819,8 @@ def _check_places(organisation_id: int, site_id: int, source_site_id: int) -> No
     site = ledger.get_site(organisation_id, site_id)
     if site.kind != "distribution_point":
         raise ValidationError(
-            f"{site.name} is not a distribution point.", {"site_id": "not a distribution point"}
+            _l("%(site)s is not a distribution point.", site=site.name),
+            {"site_id": "not a distribution point"},
         )
     # Any site holds stock, so any may be the source: the point itself gives out goods
     # moved there ahead.
@@ -830,13 +842,17 @@ def _clean_lines(organisation_id: int, lines: Sequence[LineInput]) -> list[PlanL
         item = ledger.get_item(organisation_id, item_id)
         if quantity < 0:
             raise ValidationError(
-                f"Quantity of {item.label} must be a whole number, 0 or more.",
+                _l("Quantity of %(item)s must be a whole number, 0 or more.", item=item.label),
                 {"lines": "bad quantity"},
             )
         if quantity > ledger.MAX_QUANTITY:
-            raise ValidationError(f"Quantity of {item.label} is too large.", {"lines": "too large"})
+            raise ValidationError(
+                _l("Quantity of %(item)s is too large.", item=item.label), {"lines": "too large"}
+            )
         if item_id in seen:
-            raise ValidationError(f"{item.label} appears twice.", {"lines": "duplicate item"})
+            raise ValidationError(
+                _l("%(item)s appears twice.", item=item.label), {"lines": "duplicate item"}
+            )
         seen.add(item_id)
         if line.source_site_id is not None:
             ledger.get_site(organisation_id, line.source_site_id)

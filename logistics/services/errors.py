@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import LazyString
+
 
 class ServiceError(Exception):
     """A refusal with a message fit to show the person who asked.
@@ -24,6 +26,11 @@ class ServiceError(Exception):
     def message(self) -> str:
         """Return the message as text."""
         return str(self._message)
+
+    @property
+    def reason(self) -> Any:
+        """Return the message as raised: lazy, so it is translated where it is shown."""
+        return self._message
 
     @property
     def fields(self) -> dict[str, str]:
@@ -53,3 +60,8 @@ class InsufficientStock(Conflict):
     """An outgoing movement asks for more than the site holds."""
 
     code = "insufficient_stock"
+
+
+def sentences(*parts: Any) -> LazyString:
+    """Join whole sentences (each maybe lazy) into one message, translated when shown."""
+    return LazyString(lambda: " ".join(str(part) for part in parts if str(part)))

@@ -75,7 +75,9 @@ class IncidentInput:
 
 def get_incident(organisation_id: int, incident_id: int, *, for_update: bool = False) -> Incident:
     """Return the organisation's incident or raise NotFound; optionally locked for writing."""
-    return owned(Incident, organisation_id, incident_id, "No such incident.", for_update=for_update)
+    return owned(
+        Incident, organisation_id, incident_id, _l("No such incident."), for_update=for_update
+    )
 
 
 def readable_incident(
@@ -153,19 +155,19 @@ def amend(
     incident = get_incident(organisation_id, incident_id)
     if not incident.locked:
         raise ValidationError(
-            "This incident is not locked yet; edit it directly.", {"text": "not locked"}
+            _l("This incident is not locked yet; edit it directly."), {"text": "not locked"}
         )
     clean = (text or "").strip()
     if not clean:
-        raise ValidationError("Write what the amendment says.", {"text": "required"})
+        raise ValidationError(_l("Write what the amendment says."), {"text": "required"})
     if len(clean) > MAX_TEXT:
-        raise ValidationError("That amendment is too long.", {"text": "too long"})
+        raise ValidationError(_l("That amendment is too long."), {"text": "too long"})
     for name, value in (
         ("people_affected", people_affected),
         ("shelters_affected", shelters_affected),
     ):
         if value is not None and not 0 <= value <= MAX_COUNT:
-            raise ValidationError("Counts are whole numbers, 0 or more.", {name: "0 or more"})
+            raise ValidationError(_l("Counts are whole numbers, 0 or more."), {name: "0 or more"})
     amendment = IncidentAmendment(
         incident_id=incident.id,
         created_by_id=user_id,
@@ -311,8 +313,10 @@ def _unlocked(organisation_id: int, incident_id: int) -> Incident:
     incident = get_incident(organisation_id, incident_id, for_update=True)
     if incident.locked:
         raise Conflict(
-            "This incident is locked; add an amendment instead. A wrong stock effect is put "
-            "right by reversing its movement."
+            _l(
+                "This incident is locked; add an amendment instead. A wrong stock effect is put "
+                "right by reversing its movement."
+            )
         )
     return incident
 
@@ -342,7 +346,7 @@ def _apply_fields(incident: Incident, organisation_id: int, values: IncidentInpu
         ledger.get_site(organisation_id, values.site_id)
     if errors:
         names = ", ".join(name.replace("_", " ") for name in errors)
-        raise ValidationError(f"Please check: {names}.", errors)
+        raise ValidationError(_l("Please check: %(fields)s.", fields=names), errors)
     incident.occurred_at = occurred
     incident.ended_at = ended
     incident.kind = values.kind
@@ -407,7 +411,7 @@ def _write_lines(incident: Incident, user_id: int | None, lines: Sequence[LineIn
                 for line in checked
                 if line.origin == "from_stock"
             ),
-            "Not recorded, the stock is not there:",
+            _l("Not recorded, the stock is not there:"),
             {"lines": "not enough stock"},
         )
     incident.lines = [
@@ -429,23 +433,27 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
     item = ledger.get_item(organisation_id, line.item_id)
     if line.quantity <= 0:
         raise ValidationError(
-            f"Quantity of {item.label} must be a whole number above 0.", {"lines": "quantity"}
+            _l("Quantity of %(item)s must be a whole number above 0.", item=item.label),
+            {"lines": "quantity"},
         )
     if line.quantity > ledger.MAX_QUANTITY:
-        raise ValidationError(f"Quantity of {item.label} is too large.", {"lines": "quantity"})
+        raise ValidationError(
+            _l("Quantity of %(item)s is too large.", item=item.label), {"lines": "quantity"}
+        )
     if line.origin not in LINE_ORIGINS:
         raise ValidationError(
-            "Say whether it was from our stock or given out.", {"lines": "origin"}
+            _l("Say whether it was from our stock or given out."), {"lines": "origin"}
         )
     if line.action not in LINE_ACTIONS:
         raise ValidationError(
-            "Choose destroyed, seized, slashed or contaminated.", {"lines": "action"}
+            _l("Choose destroyed, seized, slashed or contaminated."), {"lines": "action"}
         )
     if line.origin == "from_stock":
         site_id = line.site_id or incident.site_id
         if site_id is None:
             raise ValidationError(
-                f"Say which site the {item.label} were taken from.", {"lines": "site"}
+                _l("Say which site the %(item)s were taken from.", item=item.label),
+                {"lines": "site"},
             )
         line.site_id = ledger.get_site(organisation_id, site_id).id
     if line.distribution_id is not None:
@@ -453,7 +461,7 @@ def _check_line(organisation_id: int, incident: Incident, line: LineInput) -> Li
             Distribution,
             organisation_id,
             line.distribution_id,
-            "No such distribution.",
+            _l("No such distribution."),
             {"lines": "distribution"},
         )
     return line

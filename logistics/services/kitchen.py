@@ -16,11 +16,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import limits
+from .. import i18n, limits
 from ..extensions import db
 from ..models import (
     MEAL_UNITS,
@@ -105,7 +106,9 @@ def get_kitchen(organisation_id: int, site_id: int) -> Site:
     """Return the organisation's kitchen site, or refuse a site that is not a kitchen."""
     site = ledger.get_site(organisation_id, site_id)
     if site.kind != "kitchen":
-        raise ValidationError(f"{site.name} is not a kitchen.", {"site_id": "not a kitchen"})
+        raise ValidationError(
+            _l("%(site)s is not a kitchen.", site=site.name), {"site_id": "not a kitchen"}
+        )
     return site
 
 
@@ -114,7 +117,11 @@ def get_meal_item(organisation_id: int, item_id: int) -> Item:
     item = ledger.get_item(organisation_id, item_id)
     if not is_meal(item):
         raise ValidationError(
-            f"{item.label} is not a meal item (its unit is {item.unit}).",
+            _l(
+                "%(item)s is not a meal item (its unit is %(unit)s).",
+                item=item.label,
+                unit=item.unit,
+            ),
             {"meal_item_id": "not a meal"},
         )
     return item
@@ -123,7 +130,7 @@ def get_meal_item(organisation_id: int, item_id: int) -> Item:
 def get_recipe(organisation_id: int, recipe_id: int) -> Recipe:
     """Return the organisation's recipe or raise NotFound."""
     return owned(
-        Recipe, organisation_id, recipe_id, "No such recipe.", {"recipe_id": "unknown recipe"}
+        Recipe, organisation_id, recipe_id, _l("No such recipe."), {"recipe_id": "unknown recipe"}
     )
 
 
@@ -334,7 +341,8 @@ def _kitchen_days(
 def _check_days(days: int) -> None:
     if not 1 <= days <= MAX_PLAN_DAYS:
         raise ValidationError(
-            f"Plan 1 to {MAX_PLAN_DAYS} days at a time.", {"days": f"1 to {MAX_PLAN_DAYS}"}
+            _l("Plan 1 to %(most)s days at a time.", most=MAX_PLAN_DAYS),
+            {"days": f"1 to {MAX_PLAN_DAYS}"},
         )
 
 
@@ -345,7 +353,8 @@ def set_planned_meals(
     distribution = distributions.get_distribution(organisation_id, distribution_id, for_update=True)
     if distribution.status != "planned":
         raise ValidationError(
-            "Only a planned distribution's meals can be changed.", {"planned_meals": "not planned"}
+            _l("Only a planned distribution's meals can be changed."),
+            {"planned_meals": "not planned"},
         )
     _check_meals(meals, "planned_meals", allow_zero=True)
     meal_lines = [line for line in distribution.lines if is_meal(line.item)]
@@ -353,11 +362,11 @@ def set_planned_meals(
         meal_lines = [line for line in meal_lines if line.item_id == meal_item_id]
     if not meal_lines:
         raise ValidationError(
-            "This distribution carries no meals.", {"meal_item_id": "no meal line"}
+            _l("This distribution carries no meals."), {"meal_item_id": "no meal line"}
         )
     if len(meal_lines) > 1:
         raise ValidationError(
-            "This distribution carries several meal items; say which.",
+            _l("This distribution carries several meal items; say which."),
             {"meal_item_id": "required"},
         )
     # Only the meal line changes: the occurrence stays with its series for everything else.
@@ -372,7 +381,12 @@ def _check_meals(meals: int, name: str, allow_zero: bool = False) -> None:
     low = 0 if allow_zero else 1
     if not low <= meals <= MAX_MEALS:
         raise ValidationError(
-            f"Meals are a whole number from {low} to {MAX_MEALS:,}.", {name: "whole number"}
+            _l(
+                "Meals are a whole number from %(low)s to %(most)s.",
+                low=low,
+                most=i18n.number(MAX_MEALS),
+            ),
+            {name: "whole number"},
         )
 
 
@@ -405,12 +419,14 @@ def save_recipe(
     clean_name = " ".join((name or "").split())
     if not clean_name or len(clean_name) > MAX_NAME:
         raise ValidationError(
-            f"Give the dish a name (at most {MAX_NAME} characters).", {"name": "required"}
+            _l("Give the dish a name (at most %(most)s characters).", most=MAX_NAME),
+            {"name": "required"},
         )
     notes = " ".join((dietary_notes or "").split())
     if len(notes) > MAX_NOTES:
         raise ValidationError(
-            f"Dietary notes are at most {MAX_NOTES} characters.", {"dietary_notes": "too long"}
+            _l("Dietary notes are at most %(most)s characters.", most=MAX_NOTES),
+            {"dietary_notes": "too long"},
         )
     clean = _clean_recipe_lines(organisation_id, lines)
     recipe = (
@@ -418,7 +434,9 @@ def save_recipe(
         if recipe_id is not None
         else Recipe(organisation_id=organisation_id)
     )
-    taken = Conflict(f"There is already a recipe called {clean_name}.", {"name": "taken"})
+    taken = Conflict(
+        _l("There is already a recipe called %(name)s.", name=clean_name), {"name": "taken"}
+    )
     twin = db.session.scalar(
         select(Recipe.id).where(
             Recipe.organisation_id == organisation_id,
@@ -445,7 +463,7 @@ def _clean_recipe_lines(
 ) -> list[RecipeLineInput]:
     if not lines:
         raise ValidationError(
-            "Give at least one ingredient with its quantity per 100 meals.",
+            _l("Give at least one ingredient with its quantity per 100 meals."),
             {"lines": "required"},
         )
     clean: list[RecipeLineInput] = []
@@ -454,12 +472,18 @@ def _clean_recipe_lines(
         item = ledger.get_item(organisation_id, item_id)
         if item.category != "ingredient":
             raise ValidationError(
-                f"{item.label} is not an ingredient (its category is {item.category}); "
-                "a recipe uses ingredient items only.",
+                _l(
+                    "%(item)s is not an ingredient (its category is %(category)s); "
+                    "a recipe uses ingredient items only.",
+                    item=item.label,
+                    category=item.category,
+                ),
                 {"lines": "not an ingredient"},
             )
         if item_id in seen:
-            raise ValidationError(f"{item.label} appears twice.", {"lines": "duplicate item"})
+            raise ValidationError(
+                _l("%(item)s appears twice.", item=item.label), {"lines": "duplicate item"}
+            )
         seen.add(item_id)
         clean.append((item_id, _per_100(quantity, item)))
     return clean
@@ -472,8 +496,11 @@ def _per_100(quantity: Any, item: Item) -> Decimal:
         value = Decimal(0)
     if not value.is_finite() or not 0 < value <= MAX_PER_100:
         raise ValidationError(
-            f"Quantity of {item.label} per 100 meals must be more than 0 "
-            f"(in {item.unit}, e.g. 13.6).",
+            _l(
+                "Quantity of %(item)s per 100 meals must be more than 0 (in %(unit)s, e.g. 13.6).",
+                item=item.label,
+                unit=item.unit,
+            ),
             {"lines": "bad quantity"},
         )
     return value
@@ -507,7 +534,9 @@ def choose_menu(
         return None
     recipe = get_recipe(organisation_id, recipe_id)
     if not recipe.active:
-        raise ValidationError(f"{recipe.name} is retired.", {"recipe_id": "retired"})
+        raise ValidationError(
+            _l("%(recipe)s is retired.", recipe=recipe.name), {"recipe_id": "retired"}
+        )
     if existing is None:
         existing = MenuChoice(organisation_id=organisation_id, site_id=kitchen.id, local_date=day)
         try:
@@ -679,7 +708,10 @@ def cook(
     when = ledger._check_when(occurred_at)
     meals = sum(n for _, n in recipes)
     if meals > MAX_MEALS:
-        raise ValidationError(f"At most {MAX_MEALS:,} meals at once.", {"lines": "too many"})
+        raise ValidationError(
+            _l("At most %(most)s meals at once.", most=i18n.number(MAX_MEALS)),
+            {"lines": "too many"},
+        )
     used: dict[int, Decimal] = defaultdict(Decimal)
     for recipe, count in recipes:
         for line in recipe.lines:
@@ -715,7 +747,7 @@ def cook(
                 )
                 for item_id in sorted(used, key=lambda i: db.session.get(Item, i).label)
             ),
-            "Not recorded, the kitchen does not hold enough:",
+            _l("Not recorded, the kitchen does not hold enough:"),
             {"lines": "not enough ingredients"},
         )
         ledger.record(
@@ -738,15 +770,20 @@ def _clean_split(organisation_id: int, split: Sequence[SplitInput]) -> list[tupl
     for recipe_id, meals in split:
         recipe = get_recipe(organisation_id, recipe_id)
         if not recipe.active:
-            raise ValidationError(f"{recipe.name} is retired.", {"lines": "retired recipe"})
+            raise ValidationError(
+                _l("%(recipe)s is retired.", recipe=recipe.name), {"lines": "retired recipe"}
+            )
         if recipe.id in seen:
-            raise ValidationError(f"{recipe.name} appears twice.", {"lines": "duplicate recipe"})
+            raise ValidationError(
+                _l("%(recipe)s appears twice.", recipe=recipe.name),
+                {"lines": "duplicate recipe"},
+            )
         seen.add(recipe.id)
         _check_meals(meals, "lines")
         clean.append((recipe, meals))
     if not clean:
         raise ValidationError(
-            "Say which recipe and how many meals were cooked.", {"lines": "required"}
+            _l("Say which recipe and how many meals were cooked."), {"lines": "required"}
         )
     return clean
 

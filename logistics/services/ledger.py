@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from .. import limits
+from .. import i18n, limits
 from ..extensions import db
 from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
 from ..models.types import utcnow
@@ -22,29 +23,21 @@ RECEIPT_KINDS = ("donation", "purchase")
 CLOCK_SKEW = timedelta(minutes=10)
 MAX_QUANTITY = limits.MAX_QUANTITY
 MAX_SOURCE = limits.MAX_SOURCE  # the column's width
-VERB_BY_KIND = {
-    "transfer_out": "move",
-    "distribution": "give out",
-    "loss": "write off",
-    "adjustment": "take off",
-    "consumption": "use",
-    "reversal": "reverse",
-}
 
 
 def get_site(organisation_id: int, site_id: int) -> Site:
     """Return the organisation's site or raise NotFound."""
-    return owned(Site, organisation_id, site_id, "No such site.", {"site_id": "unknown site"})
+    return owned(Site, organisation_id, site_id, _l("No such site."), {"site_id": "unknown site"})
 
 
 def get_item(organisation_id: int, item_id: int) -> Item:
     """Return the organisation's item or raise NotFound."""
-    return owned(Item, organisation_id, item_id, "No such item.", {"item_id": "unknown item"})
+    return owned(Item, organisation_id, item_id, _l("No such item."), {"item_id": "unknown item"})
 
 
 def get_movement(organisation_id: int, movement_id: int) -> StockMovement:
     """Return the organisation's movement or raise NotFound."""
-    return owned(StockMovement, organisation_id, movement_id, "No such movement.")
+    return owned(StockMovement, organisation_id, movement_id, _l("No such movement."))
 
 
 def held(site_id: int, item_id: int) -> int:
@@ -77,10 +70,13 @@ def record(
     """Write one signed movement and move the level with it; refuse to go below zero."""
     _check_owner(organisation_id, site_id, item_id)
     if kind not in MOVEMENT_KINDS:
-        raise ValidationError(f"Unknown movement kind: {kind}.", {"kind": "unknown"})
+        raise ValidationError(
+            _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
+        )
     if len(source.strip()) > MAX_SOURCE:
         raise ValidationError(
-            f"The source label is at most {MAX_SOURCE} characters.", {"source": "too long"}
+            _l("The source label is at most %(n)s characters.", n=MAX_SOURCE),
+            {"source": "too long"},
         )
     _check_quantity(quantity, allow_negative=True)
     values = {
@@ -132,7 +128,7 @@ def receive(
 ) -> StockMovement:
     """Record a donation or purchase coming in."""
     if kind not in RECEIPT_KINDS:
-        raise ValidationError("Choose donation or purchase.", {"kind": "donation or purchase"})
+        raise ValidationError(_l("Choose donation or purchase."), {"kind": "donation or purchase"})
     _check_quantity(quantity)
     return record(
         organisation_id,
@@ -187,12 +183,12 @@ def adjust(
     _require_reason(reason)
     if (delta is None) == (counted is None):
         raise ValidationError(
-            "Give either the counted quantity or a change, not both.",
+            _l("Give either the counted quantity or a change, not both."),
             {"counted": "counted or quantity"},
         )
     if counted is not None:
         if counted < 0 or counted > MAX_QUANTITY:
-            raise ValidationError("A count cannot be negative.", {"counted": "0 or more"})
+            raise ValidationError(_l("A count cannot be negative."), {"counted": "0 or more"})
         site = get_site(organisation_id, site_id)
         get_item(organisation_id, item_id)
         delta = counted - _lock_level(organisation_id, site.id, item_id)
@@ -224,7 +220,9 @@ def transfer(
 ) -> tuple[StockMovement, StockMovement]:
     """Move stock between two sites: two movements sharing a transfer group."""
     if from_site_id == to_site_id:
-        raise ValidationError("Choose two different sites.", {"to_site_id": "same as the source"})
+        raise ValidationError(
+            _l("Choose two different sites."), {"to_site_id": "same as the source"}
+        )
     _check_quantity(quantity)
     # Check every id before writing the first leg.
     get_site(organisation_id, from_site_id)
@@ -270,10 +268,10 @@ def reverse(
     _require_reason(reason)
     original = get_movement(organisation_id, movement_id)
     if original.kind == "reversal":
-        raise Conflict("A reversal cannot be reversed; record the movement again instead.")
+        raise Conflict(_l("A reversal cannot be reversed; record the movement again instead."))
     if original.distribution_id is not None and not by_outcome:
         raise Conflict(
-            "This was given out at a distribution: correct that distribution's outcome instead."
+            _l("This was given out at a distribution: correct that distribution's outcome instead.")
         )
     legs = _legs(original)
     _lock_levels([(leg.site_id, leg.item_id) for leg in legs], organisation_id)
@@ -282,7 +280,7 @@ def reverse(
     reversals = []
     for leg in legs:
         if _reversal_of(leg.id) is not None:
-            raise Conflict(f"Movement {leg.id} has already been reversed.")
+            raise Conflict(_l("Movement %(id)s has already been reversed.", id=leg.id))
         try:
             with db.session.begin_nested():
                 reversals.append(
@@ -302,7 +300,7 @@ def reverse(
                     )
                 )
         except IntegrityError as exc:  # another request reversed it first
-            raise Conflict(f"Movement {leg.id} has already been reversed.") from exc
+            raise Conflict(_l("Movement %(id)s has already been reversed.", id=leg.id)) from exc
     return reversals
 
 
@@ -421,9 +419,9 @@ def _check_owner(organisation_id: int, site_id: int, item_id: int) -> None:
         db.session.connection().execute(_OWNERS, {"site": site_id, "item": item_id}).one()
     )
     if site_owner != organisation_id:
-        raise NotFound("No such site.", {"site_id": "unknown site"})
+        raise NotFound(_l("No such site."), {"site_id": "unknown site"})
     if item_owner != organisation_id:
-        raise NotFound("No such item.", {"item_id": "unknown item"})
+        raise NotFound(_l("No such item."), {"item_id": "unknown item"})
 
 
 def _add_level_statement(dialect: Any) -> Any:
@@ -457,21 +455,43 @@ def _move_level(organisation_id: int, site_id: int, item_id: int, delta: int, ki
         have = held(site_id, item_id)
         item = get_item(organisation_id, item_id)
         site = get_site(organisation_id, site_id)
-        verb = VERB_BY_KIND.get(kind, "take out")
         raise InsufficientStock(
-            f"Only {have} {item.label} at {site.name}; cannot {verb} {-delta}.",
+            _short(
+                kind,
+                held=i18n.number(have),
+                item=item.label,
+                site=site.name,
+                wanted=i18n.number(-delta),
+            ),
             {"quantity": f"{have} held"},
         )
+
+
+def _short(kind: str, **values: Any) -> Any:
+    """Say that a site holds too little for this movement, in a sentence for its kind."""
+    if kind == "transfer_out":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot move %(wanted)s.", **values)
+    if kind == "distribution":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot give out %(wanted)s.", **values)
+    if kind == "loss":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot write off %(wanted)s.", **values)
+    if kind == "adjustment":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot take off %(wanted)s.", **values)
+    if kind == "consumption":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot use %(wanted)s.", **values)
+    if kind == "reversal":
+        return _l("Only %(held)s %(item)s at %(site)s; cannot reverse %(wanted)s.", **values)
+    return _l("Only %(held)s %(item)s at %(site)s; cannot take out %(wanted)s.", **values)
 
 
 def _check_quantity(quantity: int, allow_negative: bool = False) -> None:
     # Scripts and the CSV import reach the ledger too: the type is checked here as well.
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise ValidationError("Quantity must be a whole number.", {"quantity": "whole number"})
+        raise ValidationError(_l("Quantity must be a whole number."), {"quantity": "whole number"})
     if quantity == 0 or (quantity < 0 and not allow_negative):
-        raise ValidationError("Quantity must be more than zero.", {"quantity": "more than 0"})
+        raise ValidationError(_l("Quantity must be more than zero."), {"quantity": "more than 0"})
     if abs(quantity) > MAX_QUANTITY:
-        raise ValidationError("That quantity is too large.", {"quantity": "too large"})
+        raise ValidationError(_l("That quantity is too large."), {"quantity": "too large"})
 
 
 # Earlier times are typing mistakes (year 1 for 2024), and do not survive a time zone change.
@@ -484,19 +504,19 @@ def _check_when(occurred_at: datetime | None) -> datetime:
     if occurred_at is None:
         return now
     if occurred_at.tzinfo is None:
-        raise ValidationError("Give the time with its time zone.", {"occurred_at": "no offset"})
+        raise ValidationError(_l("Give the time with its time zone."), {"occurred_at": "no offset"})
     if occurred_at < EARLIEST_TIME:
         raise ValidationError(
-            "That date is too far in the past.", {"occurred_at": "before 2000-01-01"}
+            _l("That date is too far in the past."), {"occurred_at": "before 2000-01-01"}
         )
     if occurred_at > now + CLOCK_SKEW:
-        raise ValidationError("That time is in the future.", {"occurred_at": "in the future"})
+        raise ValidationError(_l("That time is in the future."), {"occurred_at": "in the future"})
     return occurred_at
 
 
 def _require_reason(reason: str) -> None:
     if not reason or not reason.strip():
-        raise ValidationError("Say why (a short reason).", {"reason": "required"})
+        raise ValidationError(_l("Say why (a short reason)."), {"reason": "required"})
 
 
 __all__ = [

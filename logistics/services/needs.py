@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -41,6 +42,7 @@ MAX_HORIZON_DAYS = limits.MAX_HORIZON_DAYS
 NEED_ITEM_COLUMNS = (
     Item.id,
     Item.name,
+    Item.name_fr,
     Item.size,
     Item.category,
     Item.unit,
@@ -100,7 +102,8 @@ def compute_needs(
     horizon = organisation.forecast_horizon_days if horizon_days is None else horizon_days
     if not 1 <= horizon <= MAX_HORIZON_DAYS:
         raise ValidationError(
-            f"The horizon is 1 to {MAX_HORIZON_DAYS} days.", {"horizon_days": "out of range"}
+            _l("The horizon is 1 to %(most)s days.", most=MAX_HORIZON_DAYS),
+            {"horizon_days": "out of range"},
         )
     moment = now or utcnow()
     # Columns, not Item objects: building 500 ORM objects costs several times the query.
@@ -171,7 +174,7 @@ def _need(
         status = "ok"
     return Need(
         item_id=item.id,
-        label=item_label(item.name, item.size),
+        label=item_label(item.name, item.size, item.name_fr),
         category=item.category,
         unit=item.unit,
         held=held,
@@ -312,14 +315,16 @@ def record_estimate(
     """Record how many people an area has on a date."""
     clean_area = " ".join((area or "").split())
     if not clean_area or len(clean_area) > limits.MAX_AREA:
-        raise ValidationError("Name the area (town or district).", {"area": "required"})
+        raise ValidationError(_l("Name the area (town or district)."), {"area": "required"})
     if not 0 <= people <= limits.MAX_PEOPLE:
-        raise ValidationError("People is a whole number, 0 or more.", {"people": "whole number"})
+        raise ValidationError(
+            _l("People is a whole number, 0 or more."), {"people": "whole number"}
+        )
     if as_of is None:
-        raise ValidationError("Give the date of the estimate.", {"as_of": "required"})
+        raise ValidationError(_l("Give the date of the estimate."), {"as_of": "required"})
     local_today = utcnow().astimezone(organisation_zone(organisation_id)).date()
     if as_of > local_today:
-        raise ValidationError("An estimate cannot be dated in the future.", {"as_of": "future"})
+        raise ValidationError(_l("An estimate cannot be dated in the future."), {"as_of": "future"})
     estimate = PeopleEstimate(
         organisation_id=organisation_id,
         area=clean_area,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from . import ledger
-from .errors import InsufficientStock
+from .errors import InsufficientStock, sentences
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def take_all(
     organisation_id: int,
     user_id: int | None,
     takes: Iterable[Take],
-    refusal: str,
+    refusal: Any,
     fields: dict[str, Any],
 ) -> None:
     """Write every take, or raise one InsufficientStock naming each line that is short.
@@ -59,6 +59,6 @@ def take_all(
                 cooking_id=take.cooking_id,
             )
         except InsufficientStock as short:
-            shortages.append(short.message)
+            shortages.append(short.reason)
     if shortages:
-        raise InsufficientStock(f"{refusal} " + " ".join(shortages), fields)
+        raise InsufficientStock(sentences(refusal, *shortages), fields)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -70,7 +71,7 @@ def end(user_id: int, session_id: int) -> None:
         .values(ended_at=utcnow())
     )
     if ended.rowcount == 0:
-        raise NotFound("No such sign-in.")
+        raise NotFound(_l("No such sign-in."))
 
 
 def end_all(user_id: int, *, except_key: str | None = None) -> None:
