@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
+from . import i18n
 from .services.needs import Need
 
 WIDTH = 400
@@ -19,13 +21,12 @@ LEGEND = 26
 LABEL_CHARS = 56
 COLOURS = {"critical": "#a40000", "warning": "#d98b00", "ok": "#1e6b2f"}
 TICKS = (0, 7, 14, 30, 60, 90, 180)
+STATUS_WORDS = {"critical": _l("critical"), "warning": _l("warning"), "ok": _l("ok")}
 
 
 def _number(value: float) -> str:
     """Write days briefly: 27, 3.5, 0."""
-    if value >= 10:
-        return f"{value:,.0f}"
-    return f"{value:.1f}".removesuffix(".0")
+    return i18n.number(value, 0 if value >= 10 else 1)
 
 
 def _short(label: str) -> str:
@@ -83,7 +84,7 @@ def _bar(need: Need, top: float, scale: float, cap_days: int) -> str:
         item=need.label,
         cover=_number(cover),
         target=need.cover_target_days,
-        status=_(need.status),
+        status=STATUS_WORDS.get(need.status, need.status),
     )
     bar_y = top + 16
     return "".join(
@@ -108,7 +109,7 @@ def _legend(top: float) -> str:
         parts.append(
             f'<rect x="{x}" y="{top:.1f}" width="10" height="10" fill="{COLOURS[status]}"/>'
         )
-        parts.append(_text(x + 14, top + 10, _(status), fill="#1b1b1b"))
+        parts.append(_text(x + 14, top + 10, str(STATUS_WORDS[status]), fill="#1b1b1b"))
         x += 84
     parts.append(
         f'<line x1="{x + 4}" y1="{top - 2:.1f}" x2="{x + 4}" y2="{top + 12:.1f}" '

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from . import i18n
+
 # Units written as symbols stay as they are: 1 kg, 20 kg.
 SYMBOLS = frozenset({"kg", "g", "l", "ml", "cl", "m", "cm", "km", "m2", "m²", "m3", "m³"})
 # Dates this close ahead are shown without their year.
@@ -49,41 +51,46 @@ _KNOWN = {
 
 
 def number(value: float) -> str:
-    """Return a figure as people read it: whole numbers plain, others to one decimal."""
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.1f}"
+    """Return a figure as the reader writes it: whole numbers plain, others to one decimal."""
+    return i18n.number(value)
 
 
 def quantity(value: float, unit: str) -> str:
     """Return a quantity with its unit: "1 piece", "20 pieces", "3 kg"."""
     word = unit_word(value, unit)
-    return f"{number(value)} {word}".strip()
+    if not word:
+        return number(value)
+    return _("%(number)s %(unit)s", number=number(value), unit=word)
 
 
 def amount_of(value: float, unit: str, label: str) -> str:
     """Return a quantity of an item: "40 Tent" for pieces, "80 litres Drinking water" else."""
     if (unit or "").strip().lower() in ("", "piece", "pieces"):
-        return f"{number(value)} {label}"
-    return f"{quantity(value, unit)} {label}"
+        amount = number(value)
+    else:
+        amount = quantity(value, unit)
+    return _("%(quantity)s %(item)s", quantity=amount, item=label)
 
 
 def _local(value: datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(zone)
 
 
+def _day_pattern(value: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """Return the CLDR pattern of a day: with its year unless within the next 7 days."""
+    if not now <= value < now + NEAR and not _same_day(value, now, zone):
+        return "EEE d MMM y"
+    return "EEE d MMM"
+
+
 def day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
     """Return the local day: "Fri 5 Dec", with its year unless within the next 7 days."""
-    local = _local(value, zone)
-    text = f"{local:%a} {local.day} {local:%b}"
-    if not now <= value < now + NEAR and not _same_day(value, now, zone):
-        text += f" {local.year}"
-    return text
+    return i18n.when(value, _day_pattern(value, now, zone), zone)
 
 
 def day_time(value: datetime, now: datetime, zone: ZoneInfo) -> str:
     """Return the local day and time to the minute: "Fri 5 Dec 18:00" (a planned time)."""
-    return f"{day(value, now, zone)} {_local(value, zone):%H:%M}"
+    return i18n.when(value, _day_pattern(value, now, zone) + " HH:mm", zone)
 
 
 def relative_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
@@ -98,11 +105,10 @@ def relative_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
 
 def deadline(value: datetime, now: datetime, zone: ZoneInfo) -> str:
     """Return a deadline: "18:00 today", "tomorrow 18:00" style, "Fri 5 Dec 18:00" later."""
-    local = _local(value, zone)
-    when = relative_day(value, now, zone)
-    if local.date() == _local(now, zone).date():
-        return _("%(time)s today", time=f"{local:%H:%M}")
-    return f"{when} {local:%H:%M}"
+    time = i18n.when(value, "time", zone)
+    if _same_day(value, now, zone):
+        return _("%(time)s today", time=time)
+    return _("%(day)s %(time)s", day=relative_day(value, now, zone), time=time)
 
 
 def half_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
@@ -114,7 +120,7 @@ def half_day(value: datetime, now: datetime, zone: ZoneInfo) -> str:
         part = _("afternoon")
     else:
         part = _("evening")
-    return f"{day(value, now, zone)}, {part}"
+    return _("%(day)s, %(part)s", day=day(value, now, zone), part=part)
 
 
 def _same_day(value: datetime, now: datetime, zone: ZoneInfo) -> bool:

@@ -467,7 +467,7 @@ def test_the_reply_reads_the_organisations_clock_and_says_the_day_when_not_today
     assert _flashes(client.get("/").get_data(as_text=True)) == [
         (
             "flash",
-            "Already recorded at 07:12 on 02 Mar 2026: 2 Blanket written off at Main warehouse.",
+            "Already recorded at 07:12 on 2 Mar 2026: 2 Blanket written off at Main warehouse.",
         )
     ]
     assert (

@@ -100,7 +100,8 @@ def test_needs_page_shows_each_term_marks_the_critical_and_draws_the_chart(clien
 
     # Blankets: held 100 - 56 = 44, use 56 / 28 = 2 a day, 50 committed tonight (48 h: 50).
     # need = max(50, 2 x 7, 0) + 10 = 60, short 16, cover 44 / 2 = 22 days.
-    runs_out = tonight.astimezone(ZoneInfo("Europe/Paris")).strftime("%a %d %b %H:%M")
+    local = tonight.astimezone(ZoneInfo("Europe/Paris"))
+    runs_out = f"{local:%a} {local.day} {local:%b %H:%M}"  # Babel: "Sat 5 Dec 00:38"
     row = _cells(html, world.items["blanket"])
     assert "need-critical" in row[0]
     assert row[1:] == [
