@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -17,6 +19,32 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from .. import limits
 from .common import SubmissionForm, WholeField, choices
 
+# Machine values of needs and alerts as people read them (templating.label shows them).
+NEED_STATUS_LABELS: dict[str, Any] = {
+    "critical": _l("critical"),
+    "warning": _l("warning"),
+    "ok": _l("ok"),
+}
+SEVERITY_LABELS: dict[str, Any] = {"critical": _l("critical"), "warning": _l("warning")}
+CHANGE_LABELS: dict[str, Any] = {
+    "opened": _l("opened"),
+    "escalated": _l("escalated"),
+    "eased": _l("eased"),
+    "resolved": _l("resolved"),
+    "updated": _l("updated"),
+    "expired": _l("expired"),
+}
+DELIVERY_STATUS_LABELS: dict[str, Any] = {
+    "pending": _l("pending"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+}
+CHANNEL_KIND_LABELS: dict[str, Any] = {"email": _l("E-mail"), "webhook": _l("Webhook")}
+CHANNEL_MODE_LABELS: dict[str, Any] = {
+    "immediate": _l("as it happens"),
+    "digest": _l("daily digest"),
+    "report": _l("weekly report"),
+}
 SUBSCRIPTION_CHOICES = choices(
     [
         ("none", _l("Nothing")),
@@ -40,9 +68,7 @@ class PeopleEstimateForm(SubmissionForm):
 
 
 class ChannelForm(SubmissionForm):
-    kind = SelectField(
-        _l("Kind"), choices=choices([("email", _l("E-mail")), ("webhook", _l("Webhook"))])
-    )
+    kind = SelectField(_l("Kind"), choices=choices(CHANNEL_KIND_LABELS.items()))
     target = StringField(
         _l("E-mail address or webhook URL"),
         validators=[DataRequired(), Length(max=limits.MAX_CHANNEL_TARGET)],
