@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from ..auth import current_org_id, current_role, requires
 from ..extensions import db
-from ..forms.catalogue import CATEGORY_LABELS, SITE_KIND_LABELS, ConfirmForm, ItemForm, SiteForm
+from ..forms.catalogue import CATEGORY_LABELS, ConfirmForm, ItemForm, SiteForm
 from ..models import CATEGORIES, Item, Site
 from ..permissions import can
 from ..services import catalogue, ledger
@@ -95,7 +95,6 @@ def sites() -> str:
         "catalogue/sites.html",
         sites=catalogue.list_sites(current_org_id(), include_retired=show_retired),
         show_retired=show_retired,
-        kinds=SITE_KIND_LABELS,
         show_details=can(current_role(), "view_site_details"),
     )
 
