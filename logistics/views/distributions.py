@@ -15,6 +15,7 @@ from ..forms.common import choices
 from ..forms.distributions import (
     BLANK_LINES,
     SAME_SOURCE,
+    WEEKDAYS,
     EndSeriesForm,
     GiveOutForm,
     OneOffForm,
@@ -101,6 +102,12 @@ def new_one_off() -> str | Response:
     return _form_page("distributions/one_off.html", form)
 
 
+def weekday_names(days: list[int]) -> str:
+    """Name a series' weekdays in the reader's language, as its form offers them: "Mon, Wed"."""
+    names = {choice.value: str(choice.label) for choice in WEEKDAYS}
+    return ", ".join(names[day] for day in sorted(days))
+
+
 @bp.route("/series")
 @requires("view_distributions")
 def series_list() -> str:
@@ -108,7 +115,7 @@ def series_list() -> str:
     return render_template(
         "distributions/series_list.html",
         series=distributions.list_series(org_id, include_ended=bool(request.args.get("ended"))),
-        weekday_names=distributions.weekday_names,
+        weekday_names=weekday_names,
     )
 
 
