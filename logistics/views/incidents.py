@@ -24,7 +24,6 @@ from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.incidents import (
     BLANK_LINES,
-    KIND_LABELS,
     AmendmentForm,
     EvidenceForm,
     IncidentForm,
@@ -61,7 +60,6 @@ def index() -> str:
         kind=kind,
         areas=incidents.areas(org_id),
         kinds=INCIDENT_KINDS,
-        kind_labels=KIND_LABELS,
     )
 
 
@@ -95,7 +93,6 @@ def mine() -> str:
         "incidents/mine.html",
         incidents=incidents.reported_by(current_org_id(), current_user_id()),
         most=incidents.MY_REPORTS,
-        kind_labels=KIND_LABELS,
     )
 
 
@@ -110,7 +107,6 @@ def show(incident_id: int) -> str:
         files=evidence.shown_evidence(incident.id, current_user_id(), reads_all=_reads_all()),
         most_files=evidence.MAX_FILES,
         movements=incidents.loss_movements(incident),
-        kind_labels=KIND_LABELS,
         evidence_form=EvidenceForm(),
         amendment_form=AmendmentForm(),
         lock_form=LockForm(),
@@ -244,7 +240,6 @@ def figures() -> str:
         figures=incidents.loss_figures(org_id, first, last, area=area),
         area=area,
         areas=incidents.areas(org_id),
-        kind_labels=KIND_LABELS,
     )
 
 
