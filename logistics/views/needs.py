@@ -11,7 +11,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import wording
+from .. import i18n, wording
 from ..auth import current_membership, current_org_id, requires
 from ..forms.catalogue import CATEGORY_LABELS
 from ..forms.needs import (
@@ -141,9 +141,9 @@ def record_people() -> str | Response:
                 "estimate_id": estimate.id,
                 "message": _(
                     "Recorded %(people)s people in %(area)s on %(day)s.",
-                    people=estimate.people,
+                    people=i18n.number(estimate.people),
                     area=estimate.area,
-                    day=estimate.as_of.strftime("%d %b %Y"),
+                    day=i18n.when(estimate.as_of, "date"),
                 ),
             }
 
