@@ -457,7 +457,7 @@ def test_done_when_plan_tomorrow_pick_a_recipe_see_onions_short_and_cook(world, 
     assert ledger.held(world.sites["kitchen"], world.items["meal"]) == 1023
     assert ledger.held(world.sites["kitchen"], world.items["onions"]) == 10
     assert ledger.held(world.sites["kitchen"], world.items["rice"]) == 500 - 103
-    assert "1023 Dal with rice" in logged
+    assert "1,023 Dal with rice" in logged
     # What was not given out tonight is written off.
     page = lead.get("/kitchen/leftovers").get_data(as_text=True)
     response = lead.post(

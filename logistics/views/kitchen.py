@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from .. import i18n
 from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.kitchen import (
@@ -65,7 +66,7 @@ def save_day(day: str) -> str | Response:
             return {
                 "message": _(
                     "Plan for %(day)s saved: %(meals)s meals.",
-                    day=the_day.strftime("%a %d %b"),
+                    day=i18n.when(the_day, "day"),
                     meals=meals,
                 )
             }
