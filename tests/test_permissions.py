@@ -36,6 +36,8 @@ OPEN = {
     "auth.end_other_devices": "one's own sign-ins, whatever the role",
     "auth.revoke_token": "one's own API tokens, whatever the role",
     "auth.switch": "choosing among one's own organisations",
+    "auth.change_language": "one's own language, whatever the role",
+    "auth.switch_language": "the language of the logged-out pages, kept in a cookie",
     "reports.share": "a donor share link is the proof",
     "reports.share_pdf": "a donor share link is the proof",
     "api.openapi": "the API's description is public",
