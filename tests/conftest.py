@@ -116,6 +116,7 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
         # in production each request has its own, so start each one with an empty g.
         g.pop("membership", None)
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # the language chosen for the previous request
 
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
