@@ -9,7 +9,7 @@ wrap their work in `flask_babel.force_locale(...)` with that person's language.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -118,7 +118,9 @@ def number(value: float | int | Decimal | None, decimals: int = 1) -> str:
     if value is None:
         return ""
     pattern = "#,##0." + "#" * decimals if decimals else "#,##0"
-    return format_decimal(value, format=pattern, locale=current_babel_locale())
+    # Halves round up, as people round (Babel alone rounds half to even: 0.05 would read 0).
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return format_decimal(rounded, format=pattern, locale=current_babel_locale())
 
 
 def euros(value: float | int | Decimal | None) -> str:

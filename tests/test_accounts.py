@@ -277,7 +277,7 @@ def test_a_new_address_joins_by_invitation_and_chooses_a_password(app, client_as
 
     newcomer = app.test_client()
     page = newcomer.get(path).get_data(as_text=True)
-    assert "Join Calais Aid" in page and "warehouse" in page
+    assert "Join Calais Aid" in page and "Warehouse volunteer" in page
     short = newcomer.post(path, data={"display_name": "Amina", "password": "x", "confirm": "x"})
     assert "at least 8" in short.get_data(as_text=True) or "Field must be" in short.get_data(
         as_text=True
@@ -287,7 +287,7 @@ def test_a_new_address_joins_by_invitation_and_chooses_a_password(app, client_as
     )
     assert joined.status_code == 303
     home = newcomer.get("/").get_data(as_text=True)
-    assert "Calais Aid" in home and 'class="badge">warehouse' in home
+    assert "Calais Aid" in home and 'class="badge">Warehouse volunteer' in home
     assert newcomer.get(path).status_code == 404  # used
     assert login(app.test_client(), "amina@example.org", NEW_PASSWORD).status_code == 302
 

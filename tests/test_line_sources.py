@@ -495,8 +495,8 @@ def test_the_run_sheet_pdf_says_where_to_pack_each_line(app, meal_world) -> None
     )
     assert "pack from several sites" in text
     # Item, unit, pack, pack from, held there now.
-    assert "Blanket piece 40 Main warehouse 25" in text
-    assert "Hot meal meal 300 Community kitchen 0" in text
+    assert "Blanket pieces 40 Main warehouse 25" in text
+    assert "Hot meal meals 300 Community kitchen 0" in text
 
 
 def test_the_series_form_keeps_each_lines_source(meal_world, client_as) -> None:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from conftest import form_token
 from werkzeug.datastructures import MultiDict
 
+from logistics import i18n
 from logistics.extensions import db
 from logistics.models import Channel
-from logistics.pdf import shortfall
 from logistics.services import accounts, alerts, catalogue, distributions, ledger
 from logistics.services import needs as needs_service
 
@@ -320,9 +320,9 @@ def test_needs_rows_name_where_the_stock_is_and_round_the_figures(
     assert (tent[10], tent[11], tent[12]) == ("40", "10", "50")  # replacement, min stock, need
 
 
-def test_the_shortfall_pdf_writes_days_of_cover_to_one_decimal() -> None:
+def test_the_shortfall_pdf_writes_days_of_cover_to_one_decimal(app) -> None:
     # The needs service no longer rounds: f"{x:g}" would print 1017.33333333.
-    assert [shortfall._days(d) for d in (1017 + 1 / 3, 22.0, 0.05, 38.66)] == [
+    assert [i18n.number(d) for d in (1017 + 1 / 3, 22.0, 0.05, 38.66)] == [
         "1,017.3",
         "22",
         "0.1",
