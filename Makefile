@@ -28,7 +28,7 @@ setup: $(STAMP) $(CATALOGUES) $(CHROMIUM) $(AXE)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
 	  --no-location --no-wrap --sort-output --project aid-logistics -o $(TRANSLATIONS)/messages.pot .
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --no-wrap \
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap \
 	  --no-fuzzy-matching --ignore-obsolete
 
 $(STAMP): setup.cfg pyproject.toml
