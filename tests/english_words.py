@@ -169,10 +169,18 @@ def visible_texts(html: str) -> list[str]:
     return parser.texts
 
 
+# Machine names a French page quotes as they are: JSON keys and events in quotes, CSV column
+# names in « », addresses, URLs, HTTP headers, and the word e-mail, which French uses too.
+MACHINE_TOKENS = re.compile(
+    r'"[^"]*"|«[^»]*»|\S+@\S+|https?://\S+|\b[\w-]+\.(?:org|com|net)\b|\bX-[\w-]+|\be-mails?\b',
+    re.IGNORECASE,
+)
+
+
 def english_words(text: str) -> list[str]:
     """Return the English words of a text (lower case), and any English possessive in it."""
     found = []
-    for word in WORD.findall(text.lower()):
+    for word in WORD.findall(MACHINE_TOKENS.sub(" ", text).lower()):
         found += [piece for piece in word.split("-") if piece in ENGLISH]
     return found + [match.group(0) for match in ENGLISH_APOSTROPHE.finditer(text)]
 
