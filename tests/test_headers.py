@@ -138,6 +138,7 @@ def demo_org(app: Flask) -> Demo:
         ),
         "report_id": report.id,
         "token": token,
+        "code": "fr",  # the language switch of logged-out pages
     }
     return Demo(org_id, ids, report.id, ids["evidence_id"], token)
 
