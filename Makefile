@@ -26,7 +26,7 @@ setup: $(STAMP) $(CATALOGUES) $(CHROMIUM) $(AXE)
 
 # After marking new strings: gather them into the template and each catalogue, then translate.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
 	  --no-location --no-wrap --sort-output --project aid-logistics -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-wrap \
 	  --no-fuzzy-matching --ignore-obsolete

@@ -6,8 +6,10 @@ import getpass
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -43,6 +45,16 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locale_option(help_text: str) -> Callable[[F], F]:
+    """Declare --locale: one of the languages the app speaks, English by default."""
+    return click.option(
+        "--locale", default="en", show_default=True, type=click.Choice(LANGUAGES), help=help_text
+    )
+
+
 def _fail(message: str) -> None:
     db.session.rollback()
     click.echo(f"Error: {message}", err=True)
@@ -53,13 +65,7 @@ def _fail(message: str) -> None:
 @click.argument("name")
 @click.option("--slug", required=True, help="Short name used in URLs, e.g. calais-aid.")
 @click.option("--timezone", default="Europe/Paris", show_default=True)
-@click.option(
-    "--locale",
-    default="en",
-    show_default=True,
-    type=click.Choice(LANGUAGES),
-    help="The language members read unless they choose their own.",
-)
+@locale_option("The language members read unless they choose their own.")
 @with_appcontext
 def create_org(name: str, slug: str, timezone: str, locale: str) -> None:
     """Create an organisation."""
@@ -245,13 +251,7 @@ def _warn_files(summary: backup.Summary) -> None:
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any organisation exists.")
-@click.option(
-    "--locale",
-    default="en",
-    show_default=True,
-    type=click.Choice(LANGUAGES),
-    help="The language the demo's members read.",
-)
+@locale_option("The language the demo's members read.")
 @with_appcontext
 def seed_demo(if_empty: bool, locale: str) -> None:
     """Build the demo organisation (slug demo) and print its logins."""

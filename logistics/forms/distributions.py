@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -101,7 +102,7 @@ class OutcomeForm(SubmissionForm):
         _l("What happened"),
         choices=choices(
             [
-                ("held", _l("Held")),
+                ("held", lazy_pgettext("distribution outcome", "Held")),
                 ("disrupted", _l("Disrupted (police, weather…)")),
                 ("cancelled", _l("Cancelled")),
             ]
