@@ -106,6 +106,21 @@ def set_user_language(user_id: int, locale: str) -> User:
     return user
 
 
+def reading_language(user: User, fallback: str) -> str:
+    """Return the language to write to a person in: their own, else their organisation's.
+
+    Their organisation is the one they used last, else their first; with none, fallback.
+    """
+    own = clean_language(user.locale)
+    if own is not None:
+        return own
+    organisation_id = user.last_organisation_id or next(
+        (m.organisation_id for m in user.memberships), None
+    )
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    return clean_language(organisation.locale if organisation else None) or fallback
+
+
 def _language(locale: str) -> str:
     """Return a language we speak or refuse it."""
     language = clean_language(locale)

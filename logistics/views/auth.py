@@ -35,7 +35,6 @@ from ..forms.auth import (
     TokenForm,
 )
 from ..i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE, clean_language, current_language
-from ..models import Organisation, User
 from ..services import accounts, signins
 from ..services.errors import NotFound, ServiceError
 from ._submit import or_404, show_refusal, submit_once
@@ -222,7 +221,7 @@ def forgot_password() -> str | Response:
         if found is not None:
             user, token = found
             link = absolute_url("auth.reset_password", token=token)
-            with force_locale(account_language(user)):
+            with force_locale(accounts.reading_language(user, current_language())):
                 subject = _("Set a new password")
                 text = _(
                     "Someone asked to set a new password for %(email)s.\n\n"
@@ -308,21 +307,6 @@ def _joined(organisation_id: int) -> Response:
 def absolute_url(endpoint: str, **values: Any) -> str:
     """Return a link for e-mails, on the configured address (never the request's Host)."""
     return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
-
-
-def account_language(user: User) -> str:
-    """Return the language to write to a person in: their own, else their organisation's.
-
-    Their organisation is the one they last used, else their first; with none, this page's.
-    """
-    own = clean_language(user.locale)
-    if own is not None:
-        return own
-    organisation_id = user.last_organisation_id or next(
-        (m.organisation_id for m in user.memberships), None
-    )
-    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
-    return clean_language(organisation.locale if organisation else None) or current_language()
 
 
 def send_mail(to: str, subject: str, text: str) -> bool:
