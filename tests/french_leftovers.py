@@ -31,13 +31,11 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:  # run as a script: import the suite's helpers as pytest does
     sys.path.insert(0, str(TESTS))
 
-from browser.conftest import role_pages, sign_in  # noqa: E402
+from browser.conftest import demo_app, role_pages, sign_in  # noqa: E402
 from english_words import DataText, visible_texts  # noqa: E402
 
-from logistics import create_app  # noqa: E402
 from logistics.config import PROJECT_ROOT  # noqa: E402
-from logistics.database import write_intent  # noqa: E402
-from logistics.demo import DEMO_SLUG, demo_logins, seed  # noqa: E402
+from logistics.demo import DEMO_SLUG, demo_logins  # noqa: E402
 from logistics.extensions import babel, db  # noqa: E402
 from logistics.models import Organisation  # noqa: E402
 
@@ -129,23 +127,8 @@ def forget_loaded_catalogues() -> None:
 
 def french_demo(directory: Path, **config: object) -> Flask:
     """Seed the demo into a SQLite file in directory, its organisation reading French."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{directory / 'demo.sqlite3'}",
-            "INSTANCE_DIR": str(directory / "instance"),
-            "REPORTS_DIR": str(directory / "reports"),
-            "EVIDENCE_DIR": str(directory / "evidence"),
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            **config,
-        }
-    )
+    app = demo_app(directory, locale="fr", **config)
     with app.app_context():
-        db.create_all()
-        with write_intent():
-            seed(if_empty=False, locale="fr")
-            db.session.commit()
         organisation = db.session.scalar(select(Organisation).where(Organisation.slug == DEMO_SLUG))
         assert organisation is not None and organisation.locale == "fr"
         db.session.remove()

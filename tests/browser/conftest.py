@@ -213,10 +213,8 @@ def role_pages(app: Flask, role: str, email: str, known: dict[str, str]) -> list
     return [Page(role, name, None if "<" in path else path) for name, path in found.items()]
 
 
-def build_demo() -> Demo:
-    """Seed the demo into a SQLite file of this process's own and find every role's pages."""
-    directory = Path(tempfile.mkdtemp(prefix="logistics-browser-"))
-    atexit.register(shutil.rmtree, directory, True)
+def demo_app(directory: Path, locale: str = "en", **config: object) -> Flask:
+    """Seed the demo, its members reading locale, into a SQLite file in directory."""
     app = create_app(
         {
             "TESTING": True,
@@ -226,14 +224,23 @@ def build_demo() -> Demo:
             "REPORTS_DIR": str(directory / "reports"),
             "EVIDENCE_DIR": str(directory / "evidence"),
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            **config,
         }
     )
     with app.app_context():
         db.create_all()
         with write_intent():
-            seed(if_empty=False)
+            seed(if_empty=False, locale=locale)
             db.session.commit()
         db.session.remove()
+    return app
+
+
+def build_demo() -> Demo:
+    """Seed the demo into a SQLite file of this process's own and find every role's pages."""
+    directory = Path(tempfile.mkdtemp(prefix="logistics-browser-"))
+    atexit.register(shutil.rmtree, directory, True)
+    app = demo_app(directory)
     demo = Demo(app)
     known: dict[str, str] = {}
     for email, role in demo_logins():
