@@ -27,11 +27,7 @@ LANGUAGE_COOKIE = "lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 # A member's choice: empty follows the organisation's language.
-MEMBER_LANGUAGE_CHOICES = (
-    ("", _l("The organisation's language")),
-    ("en", "English"),
-    ("fr", "Français"),
-)
+MEMBER_LANGUAGE_CHOICES = (("", _l("The organisation's language")), *LANGUAGE_NAMES.items())
 
 # CLDR patterns, so each language writes a date its own way: "Fri 5 Dec" / "ven. 5 déc.".
 PATTERNS = {

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import i18n, wording
 from .extensions import db
+from .labels import label
 from .models import AlertChange, Channel, Delivery, Item, Membership, Organisation, Report
 from .models.types import utcnow
 from .services import alerts, reports
@@ -97,12 +98,11 @@ PREFIX = {
     "resolved": _l("Resolved: "),
     "updated": _l("Updated: "),
 }
-SEVERITY = {"critical": _l("critical"), "warning": _l("warning")}
 
 
 def _severity(severity: str) -> str:
     """Return a severity in the reader's language ("critical", "warning")."""
-    return str(SEVERITY.get(severity, severity))
+    return label("severity", severity)
 
 
 @dataclass(frozen=True)

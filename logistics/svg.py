@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from . import i18n
+from .labels import label
 from .services.needs import Need
 
 WIDTH = 400
@@ -21,7 +21,6 @@ LEGEND = 26
 LABEL_CHARS = 56
 COLOURS = {"critical": "#a40000", "warning": "#d98b00", "ok": "#1e6b2f"}
 TICKS = (0, 7, 14, 30, 60, 90, 180)
-STATUS_WORDS = {"critical": _l("critical"), "warning": _l("warning"), "ok": _l("ok")}
 
 
 def _number(value: float) -> str:
@@ -84,7 +83,7 @@ def _bar(need: Need, top: float, scale: float, cap_days: int) -> str:
         item=need.label,
         cover=_number(cover),
         target=need.cover_target_days,
-        status=STATUS_WORDS.get(need.status, need.status),
+        status=label("need_status", need.status),
     )
     bar_y = top + 16
     return "".join(
@@ -109,7 +108,7 @@ def _legend(top: float) -> str:
         parts.append(
             f'<rect x="{x}" y="{top:.1f}" width="10" height="10" fill="{COLOURS[status]}"/>'
         )
-        parts.append(_text(x + 14, top + 10, str(STATUS_WORDS[status]), fill="#1b1b1b"))
+        parts.append(_text(x + 14, top + 10, label("need_status", status), fill="#1b1b1b"))
         x += 84
     parts.append(
         f'<line x1="{x + 4}" y1="{top - 2:.1f}" x2="{x + 4}" y2="{top + 12:.1f}" '

@@ -23,30 +23,30 @@ NEAR = timedelta(days=7)
 def unit_word(quantity: float, unit: str) -> str:
     """Return the unit as it reads after a quantity: piece / pieces, kg / kg."""
     clean = (unit or "").strip()
-    if not clean or clean.lower() in SYMBOLS or quantity == 1:
+    if not clean or clean.lower() in SYMBOLS:
         return clean
     known = _KNOWN.get(clean.lower())
     if known is not None:
-        return known()
-    if clean.endswith("s"):
+        return known(1 if quantity == 1 else 2)
+    if quantity == 1 or clean.endswith("s"):
         return clean
     if clean.endswith(("x", "sh", "ch")):
         return clean + "es"
     return clean + "s"
 
 
-# The common units, through ngettext so a translation can say them its own way.
+# The common units, through ngettext so a translation says them its own way, one or many.
 _KNOWN = {
-    "piece": lambda: ngettext("piece", "pieces", 2),
-    "pair": lambda: ngettext("pair", "pairs", 2),
-    "litre": lambda: ngettext("litre", "litres", 2),
-    "liter": lambda: ngettext("litre", "litres", 2),
-    "meal": lambda: ngettext("meal", "meals", 2),
-    "box": lambda: ngettext("box", "boxes", 2),
-    "bag": lambda: ngettext("bag", "bags", 2),
-    "pack": lambda: ngettext("pack", "packs", 2),
-    "bottle": lambda: ngettext("bottle", "bottles", 2),
-    "roll": lambda: ngettext("roll", "rolls", 2),
+    "piece": lambda n: ngettext("piece", "pieces", n),
+    "pair": lambda n: ngettext("pair", "pairs", n),
+    "litre": lambda n: ngettext("litre", "litres", n),
+    "liter": lambda n: ngettext("litre", "litres", n),
+    "meal": lambda n: ngettext("meal", "meals", n),
+    "box": lambda n: ngettext("box", "boxes", n),
+    "bag": lambda n: ngettext("bag", "bags", n),
+    "pack": lambda n: ngettext("pack", "packs", n),
+    "bottle": lambda n: ngettext("bottle", "bottles", n),
+    "roll": lambda n: ngettext("roll", "rolls", n),
 }
 
 

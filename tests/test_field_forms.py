@@ -22,7 +22,7 @@ pytestmark = pytest.mark.postgres
 # The menu is the same on both databases: its page tests run on SQLite only.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-# The role badge beside the organisation's name, as the menu writes it (forms.admin.ROLE_LABELS).
+# The role badge beside the organisation's name, as the menu writes it (labels.ROLE_LABELS).
 ROLE_NAMES = {
     "admin": "Admin",
     "coordinator": "Coordinator",

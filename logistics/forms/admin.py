@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange
 
 from ..i18n import LANGUAGE_NAMES
+from ..labels import ROLE_LABELS
 from ..models import ROLES
 from .common import SubmissionForm, WholeField, email_field
 
-ROLE_LABELS: dict[str, Any] = {
-    "admin": _l("Admin"),
-    "coordinator": _l("Coordinator"),
-    "warehouse": _l("Warehouse volunteer"),
-    "kitchen": _l("Kitchen lead"),
-    "donor": _l("Donor (read only)"),
-}
 # An alert resolves only when held reaches the need plus this share (Organisation).
 MARGIN_RANGE = (0, 100)
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]

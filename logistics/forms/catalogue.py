@@ -19,24 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from .. import limits
+from ..labels import CATEGORY_LABELS, SITE_KIND_LABELS
 from ..models import CATEGORIES, SITE_KINDS
 from .common import SubmissionForm, WholeField
-
-CATEGORY_LABELS: dict[str, Any] = {
-    "shelter": _l("Shelter"),
-    "bedding": _l("Bedding"),
-    "water": _l("Water"),
-    "food": _l("Food"),
-    "ingredient": _l("Ingredient"),
-    "clothing": _l("Clothing"),
-    "hygiene": _l("Hygiene"),
-    "other": _l("Other"),
-}
-SITE_KIND_LABELS: dict[str, Any] = {
-    "warehouse": _l("Warehouse"),
-    "kitchen": _l("Kitchen"),
-    "distribution_point": _l("Distribution point"),
-}
 
 
 def parsed_number(form: Any, field: Any) -> None:

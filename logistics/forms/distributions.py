@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from wtforms import (
@@ -35,13 +33,6 @@ SAME_SOURCE = 0
 WEEKDAYS = choices(
     enumerate([_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")])
 )
-# A distribution's status (models.STATUSES) as people read it, on a badge.
-STATUS_LABELS: dict[str, Any] = {
-    "planned": _l("planned"),
-    "held": _l("held"),
-    "disrupted": _l("disrupted"),
-    "cancelled": _l("cancelled"),
-}
 COUNT = [Optional(), NumberRange(min=0, max=limits.MAX_HEADCOUNT)]
 
 

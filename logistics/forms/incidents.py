@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileRequired, MultipleFileField
 from werkzeug.datastructures import FileStorage
@@ -21,36 +19,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import limits
+from ..labels import ACTION_LABELS, ORIGIN_LABELS, TRISTATE_LABELS
+from ..labels import INCIDENT_KIND_LABELS as KIND_LABELS
 from ..models import INCIDENT_KINDS
 from .common import SubmissionForm, WholeField, choices, whole_id
 
 BLANK_LINES = 4
 COUNT = [Optional(), NumberRange(min=0, max=limits.MAX_INCIDENT_COUNT)]
-# A yes / no the recorder may not know (bailiff present, shelter offered...).
-TRISTATE_LABELS: dict[str, Any] = {"unknown": _l("Unknown"), "yes": _l("Yes"), "no": _l("No")}
 TRISTATE_CHOICES = choices(TRISTATE_LABELS.items())
-KIND_LABELS: dict[str, Any] = {
-    "eviction": _l("Eviction"),
-    "police_destruction": _l("Police destruction"),
-    "seizure": _l("Seizure"),
-    "gas_contamination": _l("Gas contamination"),
-    "weather": _l("Weather"),
-    "fire": _l("Fire"),
-    "theft": _l("Theft"),
-    "spoilage": _l("Spoilage"),
-    "other": _l("Other"),
-}
-ORIGIN_LABELS: dict[str, Any] = {
-    "after_distribution": _l("Given out earlier"),
-    "from_stock": _l("From our stock"),
-}
 ORIGIN_CHOICES = choices(ORIGIN_LABELS.items())
-ACTION_LABELS: dict[str, Any] = {
-    "destroyed": _l("Destroyed"),
-    "seized": _l("Seized"),
-    "slashed": _l("Slashed"),
-    "contaminated": _l("Contaminated (gas)"),
-}
 ACTION_CHOICES = choices(ACTION_LABELS.items())
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -17,34 +15,11 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import limits
+from ..labels import (
+    CHANNEL_KIND_LABELS,
+)
 from .common import SubmissionForm, WholeField, choices
 
-# Machine values of needs and alerts as people read them (templating.label shows them).
-NEED_STATUS_LABELS: dict[str, Any] = {
-    "critical": _l("critical"),
-    "warning": _l("warning"),
-    "ok": _l("ok"),
-}
-SEVERITY_LABELS: dict[str, Any] = {"critical": _l("critical"), "warning": _l("warning")}
-CHANGE_LABELS: dict[str, Any] = {
-    "opened": _l("opened"),
-    "escalated": _l("escalated"),
-    "eased": _l("eased"),
-    "resolved": _l("resolved"),
-    "updated": _l("updated"),
-    "expired": _l("expired"),
-}
-DELIVERY_STATUS_LABELS: dict[str, Any] = {
-    "pending": _l("pending"),
-    "sent": _l("sent"),
-    "failed": _l("failed"),
-}
-CHANNEL_KIND_LABELS: dict[str, Any] = {"email": _l("E-mail"), "webhook": _l("Webhook")}
-CHANNEL_MODE_LABELS: dict[str, Any] = {
-    "immediate": _l("as it happens"),
-    "digest": _l("daily digest"),
-    "report": _l("weekly report"),
-}
 SUBSCRIPTION_CHOICES = choices(
     [
         ("none", _l("Nothing")),

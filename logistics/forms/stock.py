@@ -9,31 +9,11 @@ from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from .. import limits
+from ..labels import LOSS_REASON_LABELS, MOVEMENT_KIND_LABELS
 from .common import SubmissionForm, WhenMixin, WholeField, choices, whole_id
 
 QUANTITY = [InputRequired(), NumberRange(min=1, max=limits.MAX_QUANTITY)]
-# The ledger's movement kinds (models.MOVEMENT_KINDS) as people read them.
-MOVEMENT_KIND_LABELS: dict[str, Any] = {
-    "donation": _l("Donation"),
-    "purchase": _l("Purchase"),
-    "transfer_in": _l("Transfer in"),
-    "transfer_out": _l("Transfer out"),
-    "distribution": _l("Distribution"),
-    "loss": _l("Write-off"),
-    "adjustment": _l("Stocktake correction"),
-    "production": _l("Cooked"),
-    "consumption": _l("Used in cooking"),
-    "reversal": _l("Reversal"),
-}
 RECEIPT_CHOICES = choices((kind, MOVEMENT_KIND_LABELS[kind]) for kind in ("donation", "purchase"))
-# The usual reasons stock is written off, one tap each; "other" takes a few words instead.
-LOSS_REASON_LABELS: dict[str, Any] = {
-    "damp": _l("Damp or mould"),
-    "spoiled": _l("Spoiled"),
-    "stolen": _l("Stolen"),
-    "expired": _l("Expired"),
-    "other": _l("Other"),
-}
 LOSS_REASONS = choices(LOSS_REASON_LABELS.items())
 
 

@@ -35,6 +35,7 @@ from reportlab.platypus import (
 from reportlab.platypus.tables import LongTable
 
 from .. import i18n
+from ..labels import label
 
 FONT = "Vera"
 FONT_BOLD = "Vera-Bold"
@@ -114,10 +115,7 @@ def paragraph(text: str, style: str = "body") -> Paragraph:
 
 def kind_label(kind: str) -> str:
     """Return an incident kind in the current language: "Police destruction"."""
-    from ..forms.incidents import KIND_LABELS
-
-    label = KIND_LABELS.get(kind)
-    return str(label) if label is not None else kind.replace("_", " ").capitalize()
+    return label("incident_kind", kind)
 
 
 def escape(text: Any) -> str:

@@ -20,8 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, PageBreak
 
-from .. import i18n
-from ..forms.incidents import ACTION_CHOICES
+from .. import i18n, labels
 from .base import (
     BODY_WIDTH,
     FONT,
@@ -42,7 +41,6 @@ PAD = 3  # text inset from a column's edges
 LABEL_WIDTH = 30 * mm  # "Interpreter present" at 8 pt, with room to spare
 LINE_WIDTHS = [58 * mm, 18 * mm, 28 * mm, 52 * mm, 22 * mm]
 LINE_COLUMN_NAMES = (_l("Item"), _l("Qty"), _l("Action"), _l("Whose"), _l("Our mark"))
-ACTIONS = {choice.value: choice.label for choice in ACTION_CHOICES}
 # The answers of the yes / no / unknown fields, and of "carried our mark".
 ANSWERS = {"yes": _l("yes"), "no": _l("no"), "unknown": _l("unknown")}
 NUMERIC_COLUMNS = (1,)
@@ -315,11 +313,10 @@ def _line_rows(lines: list[LineRecord], language: str) -> list[Row]:
             whose = _("from stock at %(site)s", site=line.site)
         else:
             whose = _("given out earlier")
-        action = ACTIONS.get(line.action)
         values = (
             line.item,
             i18n.number(line.quantity),
-            str(action) if action is not None else line.action,
+            labels.label("incident_action", line.action),
             whose,
             _answer("yes" if line.marked_property else "no"),
         )

@@ -6,21 +6,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
 from .. import i18n, wording
+from ..labels import label
 from ..models import Distribution, Item, Site
 from ..models.types import utcnow
 from .base import ReportFrame, paragraph, render, table
-
-STATUS = {
-    "planned": _l("planned"),
-    "held": _l("held"),
-    "disrupted": _l("disrupted"),
-    "cancelled": _l("cancelled"),
-}
 
 
 def unit_label(unit: str) -> str:
@@ -77,7 +70,7 @@ def run_sheet(
     starts = i18n.when(distribution.starts_at, "EEEE d MMMM y, HH:mm", zone)
     several = any(line.source_site_id != distribution.source_site_id for line in distribution.lines)
     place = _("several sites (see each line)") if several else distribution.source_site.name
-    status = str(STATUS.get(distribution.status, distribution.status))
+    status = label("distribution_status", distribution.status)
     if distribution.unplanned:
         status = _("%(status)s (unplanned)", status=status)
     story: list[Flowable] = [

@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from .. import i18n
-from ..forms.catalogue import CATEGORY_LABELS
+from ..labels import label
 from ..services.distributions import Figures
 from ..services.incidents import LossFigures
 from ..services.needs import Need
@@ -31,7 +31,6 @@ HOW_COMPUTED = _l(
     "cover than its target. Destroyed after distribution is shown as a share of the same items "
     "given out in the period."
 )
-STATUS = {"critical": _l("critical"), "warning": _l("warning"), "ok": _l("ok")}
 CHART_ITEMS = 10
 
 
@@ -67,7 +66,7 @@ def _needed_now(needs: list[Need]) -> list[Flowable]:
     rows = [
         [
             n.label,
-            str(STATUS.get(n.status, n.status)),
+            label("need_status", n.status),
             i18n.number(n.held),
             i18n.number(n.need),
             i18n.number(n.shortfall),
@@ -209,8 +208,7 @@ def _losses(losses: LossFigures) -> list[Flowable]:
 
 def _category(category: str) -> str:
     """Return a category in the current language: "Bedding"."""
-    label = CATEGORY_LABELS.get(category)
-    return str(label) if label is not None else category
+    return label("category", category)
 
 
 def _by_category(counts: dict[str, int]) -> list[list[str]]:

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from ..auth import current_membership, current_org_id, requires
 from ..extensions import db
 from ..forms.admin import (
-    ROLE_LABELS,
     AlertSettingsForm,
     InviteForm,
     OrganisationLanguageForm,
@@ -23,6 +22,7 @@ from ..forms.admin import (
 )
 from ..forms.auth import PlainForm
 from ..i18n import language_of
+from ..labels import ROLE_LABELS
 from ..models import Membership
 from ..services import accounts
 from ..services.errors import ServiceError

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from ..auth import current_org_id, current_role, requires
 from ..extensions import db
-from ..forms.catalogue import CATEGORY_LABELS, ConfirmForm, ItemForm, SiteForm
+from ..forms.catalogue import ConfirmForm, ItemForm, SiteForm
+from ..labels import CATEGORY_LABELS
 from ..models import CATEGORIES, Item, Site
 from ..permissions import can
 from ..services import catalogue, ledger

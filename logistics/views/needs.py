@@ -7,13 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import i18n, wording
 from ..auth import current_membership, current_org_id, requires
-from ..forms.catalogue import CATEGORY_LABELS
 from ..forms.needs import (
     SUBSCRIPTION_CHOICES,
     ChannelForm,
@@ -21,6 +19,7 @@ from ..forms.needs import (
     PeopleEstimateForm,
     SubscriptionForm,
 )
+from ..labels import CATEGORY_LABELS
 from ..models import CATEGORIES, Alert, Channel
 from ..models.types import utcnow
 from ..services import alerts as alerting
@@ -40,14 +39,6 @@ HELD_SITES = 3
 KIND_ORDER = ("distribution", "eviction", "item")
 # Times this close (either way) are written without their year: the messages' rule.
 SOON = wording.NEAR
-
-
-@bp.app_template_filter("needs_figure")
-def figure(value: float | int | None, decimals: int = 1) -> str:
-    """Write a figure in the reader's locale, without needless decimals."""
-    if value is None:
-        return ""
-    return format_decimal(value, format="#,##0." + "#" * decimals if decimals else "#,##0")
 
 
 @bp.app_template_filter("alert_time")
@@ -220,20 +211,20 @@ def _reasons(figures: dict[str, Any]) -> list[str]:
         reasons.append(
             _(
                 "%(committed)s committed in 48 h, %(held)s held",
-                committed=figure(committed_48h),
-                held=figure(held),
+                committed=i18n.number(committed_48h),
+                held=i18n.number(held),
             )
         )
     min_stock = figures.get("min_stock") or 0
     if held < min_stock:
-        reasons.append(_("below its minimum stock of %(min)s", min=figure(min_stock)))
+        reasons.append(_("below its minimum stock of %(min)s", min=i18n.number(min_stock)))
     if figures.get("shortfall"):
         reasons.append(
             _(
                 "%(need)s needed over %(days)s days, %(short)s short",
-                need=figure(figures.get("need")),
+                need=i18n.number(figures.get("need")),
                 days=figures.get("horizon_days"),
-                short=figure(figures["shortfall"]),
+                short=i18n.number(figures["shortfall"]),
             )
         )
     cover, target = figures.get("days_of_cover"), figures.get("cover_target_days")
@@ -241,7 +232,7 @@ def _reasons(figures: dict[str, Any]) -> list[str]:
         reasons.append(
             _(
                 "%(cover)s days of cover, target %(target)s",
-                cover=figure(cover),
+                cover=i18n.number(cover),
                 target=target,
             )
         )

@@ -19,7 +19,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -66,12 +65,6 @@ SHARE_ENDPOINTS = frozenset({"reports.share", "reports.share_pdf"})
 def reports_dir() -> Path:
     """Return the configured archive folder."""
     return Path(current_app.config["REPORTS_DIR"])
-
-
-@bp.app_template_filter("report_figure")
-def report_figure(value: float | int | None) -> str:
-    """Write a figure in the reader's locale, with at most one decimal."""
-    return "" if value is None else format_decimal(value, format="#,##0.#")
 
 
 @bp.app_template_global("new_request_token")
