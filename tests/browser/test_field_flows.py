@@ -214,7 +214,10 @@ def test_report_an_eviction_with_two_photos_and_read_it_back(phone) -> None:
     thumbnails = page.locator("main img")
     assert thumbnails.count() == 2
     for index in range(2):
-        loaded = thumbnails.nth(index).evaluate("img => img.complete && img.naturalWidth")
+        # Lazy images load once scrolled to; decode() waits for the bytes, not a fixed time.
+        thumbnail = thumbnails.nth(index)
+        thumbnail.scroll_into_view_if_needed()
+        loaded = thumbnail.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
         assert 0 < loaded <= 320
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert "tents-1.jpg" in page.locator("main").inner_text()
