@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ROLES, Item, Organisation, User
+from ..models import MEAL_UNITS, ROLES, Item, Organisation, User
 from ..models.types import utcnow
 from ..services import accounts, catalogue
 from .data import (
@@ -110,5 +110,7 @@ def _save_item(
         "cover_target_days": cover_days,
         "unit_value_eur": Decimal(value),
         "per_person_per_day": per_person_per_day and Decimal(per_person_per_day),
+        # The kitchens make the meals: donors bring what goes into them, not the meals.
+        "donatable": unit not in MEAL_UNITS,
     }
     return catalogue.save_item(organisation_id, values)

@@ -75,6 +75,7 @@ class ItemForm(SubmissionForm):
             NumberRange(min=0, max=limits.MAX_PER_PERSON_PER_DAY),
         ],
     )
+    donatable = BooleanField(_l("Donors can bring it"), default=True)
     save = SubmitField(_l("Save"))
     save_and_add = SubmitField(_l("Save and add another size"))
 
@@ -91,6 +92,7 @@ class ItemForm(SubmissionForm):
             "cover_target_days": self.cover_target_days.data,
             "unit_value_eur": self.unit_value_eur.data,
             "per_person_per_day": self.per_person_per_day.data,
+            "donatable": bool(self.donatable.data),
         }
 
 

@@ -37,6 +37,14 @@ from .distributions import (
     DistributionSeries,
     SeriesLine,
 )
+from .donors import (
+    LOGO_TYPES,
+    PLEDGE_SOURCES,
+    PLEDGE_STATUSES,
+    DonorPage,
+    DonorSubscriber,
+    Pledge,
+)
 from .incidents import (
     INCIDENT_KINDS,
     LINE_ACTIONS,
@@ -52,6 +60,12 @@ from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 from .reports import REPORT_KINDS, Report, ShareLink
 
 __all__ = [
+    "LOGO_TYPES",
+    "PLEDGE_SOURCES",
+    "PLEDGE_STATUSES",
+    "DonorPage",
+    "DonorSubscriber",
+    "Pledge",
     "REPORT_KINDS",
     "Report",
     "ShareLink",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,6 +87,8 @@ class Item(db.Model):
     per_person_per_day: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
     # Other names people type for it, one per line ("duvet", "sleeping bags").
     aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whether donors can bring it: not what the organisation makes itself (hot meals).
+    donatable: Mapped[bool] = mapped_column(default=True, server_default=true())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

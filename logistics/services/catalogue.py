@@ -30,6 +30,7 @@ ITEM_FIELDS = (
     "cover_target_days",
     "unit_value_eur",
     "per_person_per_day",
+    "donatable",
 )
 
 
@@ -263,6 +264,8 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
         errors["category"] = f"one of {', '.join(CATEGORIES)}"
     if "name_fr" in values:  # left out, it stays as it is
         clean["name_fr"] = _text(values["name_fr"], "name_fr", errors)
+    if "donatable" in values:  # left out, it stays as it is (new items: donors can bring them)
+        clean["donatable"] = bool(values["donatable"])
     if "aliases" in values:  # left out, they stay as they are
         names, problem = clean_aliases(values["aliases"])
         clean["aliases"] = "\n".join(names)

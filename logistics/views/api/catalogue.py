@@ -46,6 +46,10 @@ Aliases = Annotated[
     Field(max_length=item_search.MAX_ALIASES),
 ]
 Category = Literal[CATEGORIES]
+Donatable = Annotated[
+    Flag,
+    Field(description="Donors can bring it: false for what the organisation makes (hot meals)."),
+]
 SiteKind = Literal[SITE_KINDS]
 
 
@@ -69,6 +73,7 @@ class ItemInput(Once):
     cover_target_days: CoverDays | None = None
     unit_value_eur: UnitValue | None = None
     per_person_per_day: PerPerson | None = None
+    donatable: Donatable = True
 
 
 class Item(Out):
@@ -86,6 +91,7 @@ class Item(Out):
     cover_target_days: int
     unit_value_eur: float | None
     per_person_per_day: float | None
+    donatable: bool
     active: bool
 
 
@@ -104,6 +110,7 @@ class ItemChanges(Once):
     cover_target_days: CoverDays | None = None
     unit_value_eur: UnitValue | None = None
     per_person_per_day: PerPerson | None = None
+    donatable: Donatable | None = None
 
 
 class Items(Out):
