@@ -16,6 +16,7 @@ from reportlab.platypus import Flowable, Spacer
 from .. import i18n
 from ..labels import label
 from ..services.distributions import Figures
+from ..services.donors import DonorNeeds, HowToHelp
 from ..services.incidents import LossFigures
 from ..services.needs import Need
 from .base import CRITICAL, FONT, WARNING, ReportFrame, kind_label, paragraph, render, table
@@ -40,6 +41,9 @@ class DonorReport:
     distributions: Figures
     meals_served: int
     losses: LossFigures
+    # What a donor can bring, by category, in euros; and the admin-edited how-to-help block.
+    donor_needs: DonorNeeds
+    how_to_help: HowToHelp
 
 
 def build(frame: ReportFrame, data: DonorReport) -> bytes:
