@@ -17,9 +17,11 @@ def register_blueprints(app: Flask) -> None:
         incidents,
         kitchen,
         needs,
+        pledges,
         replacement,
         reports,
         stock,
+        subscribers,
     )
 
     for module in (
@@ -34,6 +36,8 @@ def register_blueprints(app: Flask) -> None:
         admin,
         csv_io,
         reports,
+        pledges,
+        subscribers,
         api,
     ):
         app.register_blueprint(module.bp)
