@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import limits
-from ..auth import current_membership, current_org_id, current_user_id, requires
+from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, MOVEMENT_KINDS, Site
@@ -35,7 +35,9 @@ TRANSFER_LINK_IDS = ("item_id", "from_site_id", "to_site_id", "quantity")
 
 @bp.route("/")
 @requires("view_stock")
-def overview() -> str:
+def overview() -> str | Response:
+    if current_role() == "donor":  # a donor's home is what to give, not a warehouse table
+        return redirect(url_for("reports.donor_home"))
     org_id = current_org_id()
     site_id = query_id("site_id", ledger.get_site)
     category = request.args.get("category") or None
