@@ -126,6 +126,21 @@ def euros(value: float | int | Decimal | None) -> str:
     return format_currency(value, "EUR", locale=current_babel_locale())
 
 
+def whole_euros(value: float | int | Decimal | None) -> str:
+    """Write an amount in whole euros, as donors read it: €1,835 / 1 835 €."""
+    if value is None:
+        return ""
+    whole = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    pattern = current_babel_locale().currency_formats["standard"].pattern
+    return format_currency(
+        whole,
+        "EUR",
+        format=pattern.replace(".00", ""),
+        currency_digits=False,
+        locale=current_babel_locale(),
+    )
+
+
 def when(
     value: datetime | date | None, style: str = "date_time", zone: ZoneInfo | None = None
 ) -> str:
@@ -147,6 +162,7 @@ def init_app(app: Flask) -> None:
     """Give templates the figures and dates filters and the current language."""
     app.add_template_filter(number, "num")
     app.add_template_filter(euros, "euros")
+    app.add_template_filter(whole_euros, "whole_euros")
     app.add_template_filter(when, "when")
     app.add_template_global(current_language, "current_language")
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES

@@ -106,8 +106,15 @@ class HowToHelp:
         return not any(getattr(self, name) for name in PAGE_FIELDS) and self.logo is None
 
 
-def donor_needs(organisation_id: int, now: datetime | None = None) -> DonorNeeds:
-    """Return the shortfalls of donatable items, grouped by category, urgent first."""
+def donor_needs(
+    organisation_id: int,
+    now: datetime | None = None,
+    computed: list[needs_service.Need] | None = None,
+) -> DonorNeeds:
+    """Return the shortfalls of donatable items, grouped by category, urgent first.
+
+    computed: the organisation's needs when the caller has them already.
+    """
     values = dict(
         db.session.execute(
             select(Item.id, Item.unit_value_eur).where(
@@ -120,7 +127,9 @@ def donor_needs(organisation_id: int, now: datetime | None = None) -> DonorNeeds
     pledged = open_pledged(organisation_id)
     by_category: dict[str, list[DonorNeed]] = defaultdict(list)
     partial = False
-    for need in needs_service.compute_needs(organisation_id, now=now):
+    if computed is None:
+        computed = needs_service.compute_needs(organisation_id, now=now)
+    for need in computed:
         if need.item_id not in values or need.shortfall <= 0:
             continue
         unit_value = values[need.item_id]
@@ -190,6 +199,11 @@ def how_to_help(organisation_id: int) -> HowToHelp:
         logo_type=page.logo_type,
         logo_sha256=page.logo_sha256,
     )
+
+
+def logo_by_hash(sha256: str) -> DonorPage | None:
+    """Return the donor page whose logo has this SHA-256."""
+    return db.session.scalar(select(DonorPage).where(DonorPage.logo_sha256 == sha256).limit(1))
 
 
 def save_how_to_help(

@@ -429,12 +429,13 @@ def donor_figures(
         )
     )
     meals = sum(row.quantity for row in period.items if row.item_id in meal_items)
+    computed = needs.compute_needs(organisation_id, now=now)
     return shortfall_pdf.DonorReport(
-        needs=needs.compute_needs(organisation_id, now=now),
+        needs=computed,
         distributions=period,
         meals_served=meals,
         losses=incidents.loss_figures(organisation_id, first, last),
-        donor_needs=donors.donor_needs(organisation_id, now=now),
+        donor_needs=donors.donor_needs(organisation_id, now=now, computed=computed),
         how_to_help=donors.how_to_help(organisation_id),
     )
 
@@ -652,6 +653,41 @@ def list_reports(organisation_id: int, kinds: tuple[str, ...] = REPORT_KINDS) ->
             .limit(200)
         )
     )
+
+
+def todays_donor_report(
+    organisation_id: int,
+    reports_dir: Path,
+    locale: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    """Return today's donor report in a language, made on its first request of the day.
+
+    Donors read current figures without waiting for the weekly report; one PDF a day and
+    language is made however many donors ask, and it is archived like any report.
+    """
+    moment = now or utcnow()
+    organisation = db.session.get(Organisation, organisation_id)
+    language = report_language(organisation, locale)
+    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    key = f"donor:{today.isoformat()}:{language}"
+    made = db.session.scalar(
+        select(Report).where(Report.organisation_id == organisation_id, Report.schedule_key == key)
+    )
+    if made is not None:
+        return made
+    request = ReportRequest(
+        "shortfall", today - timedelta(days=DEFAULT_DAYS - 1), today, locale=language
+    )
+    try:
+        return generate(organisation_id, None, request, reports_dir, schedule_key=key, now=moment)
+    except Conflict:  # another donor's request made it first
+        return db.session.scalars(
+            select(Report).where(
+                Report.organisation_id == organisation_id, Report.schedule_key == key
+            )
+        ).one()
 
 
 def latest_donor_report(organisation_id: int) -> Report | None:

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
 from .. import notify
-from ..auth import current_membership, sign_in
+from ..auth import current_membership, current_role, sign_in
 from ..extensions import db
 from ..forms.auth import (
     ChangePasswordForm,
@@ -319,9 +319,14 @@ def send_mail(to: str, subject: str, text: str) -> bool:
     return True
 
 
+def home_url() -> str:
+    """Return where a member starts: donors on what to give, everyone else on the stock."""
+    return url_for("reports.donor_home" if current_role() == "donor" else "stock.overview")
+
+
 def safe_next(target: str | None) -> str:
     """Follow ?next= only to a path on this site; anything else goes home."""
-    home = url_for("stock.overview")
+    home = home_url()
     if not target or not target.startswith("/") or target.startswith("//"):
         return home
     # Browsers drop tabs and newlines and read "\" as "/": "/\t/evil" would leave the site.

@@ -30,11 +30,12 @@ from .. import i18n
 from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
+from ..forms.donors import DonorPageForm
 from ..i18n import LANGUAGE_NAMES
 from ..models import Organisation, Report, ShareLink, User
 from ..models.types import utcnow
 from ..scheduler import wake
-from ..services import catalogue, distributions, ledger, reports
+from ..services import catalogue, distributions, donors, ledger, reports
 from ..services.accounts import organisation_zone
 from ..services.errors import NotFound
 from ..services.reports import ReportRequest, kinds_for
@@ -254,36 +255,104 @@ def share_url(token: str) -> str:
     return absolute_url("reports.share", token=token)
 
 
-# --- the public donor page -------------------------------------------------------------------
+# --- what donors read: the donor page, the share page, the PDF of the day ----------------------
+
+
+@bp.route("/donor")
+@requires("view_reports")
+def donor_home() -> str:
+    org_id = current_org_id()
+    return render_template(
+        "reports/donor_home.html",
+        pdf_url=url_for(".donor_pdf"),
+        pledge_action=None,
+        **_donor_view(org_id),
+    )
+
+
+@bp.route("/donor/report.pdf")
+@requires("view_reports")
+def donor_pdf() -> Response:
+    return _todays_pdf(current_org_id())
 
 
 @bp.route("/share/<token>")
 def share(token: str) -> str:
     link = _live_link(token)
-    organisation = db.session.get(Organisation, link.organisation_id)
-    report = reports.latest_donor_report(organisation.id)
-    summary = None
-    if report is not None and report.period_start and report.period_end:
-        summary = reports.donor_figures(organisation.id, report.period_start, report.period_end)
-    zone = organisation_zone(organisation.id)
     return render_template(
         "reports/share.html",
-        organisation=organisation,
-        report=report,
-        made_at=i18n.when(report.created_at, "date_time", zone) if report else "",
-        short=[n for n in summary.needs if n.status != "ok"] if summary else [],
-        summary=summary,
         token=token,
+        pdf_url=url_for(".share_pdf", token=token),
+        pledge_action=None,
+        **_donor_view(link.organisation_id),
     )
 
 
 @bp.route("/share/<token>/report.pdf")
 def share_pdf(token: str) -> Response:
-    link = _live_link(token)
-    report = reports.latest_donor_report(link.organisation_id)
-    if report is None:
+    return _todays_pdf(_live_link(token).organisation_id)
+
+
+@bp.route("/logo/<sha256>")
+def logo(sha256: str) -> Response:
+    """Send an organisation's logo; public by its admins' choice, named by its hash."""
+    page = donors.logo_by_hash(sha256) if len(sha256) == 64 else None
+    if page is None:
         abort(404)
+    response = make_response(page.logo)
+    response.headers["Content-Type"] = page.logo_type
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def _donor_view(org_id: int) -> dict[str, Any]:
+    """Gather what every donor page shows: needs, how to help, the last seven days, the forms."""
+    organisation = db.session.get(Organisation, org_id)
+    last = distributions.local_today(org_id)
+    first = last - timedelta(days=reports.DEFAULT_DAYS - 1)
+    figures = reports.donor_figures(org_id, first, last)
+    wanted = figures.donor_needs
+    return {
+        "organisation": organisation,
+        "figures": figures,
+        "wanted": wanted,
+        "help": figures.how_to_help,
+        "first": first,
+        "last": last,
+        "pledge_form": None,  # wired once the pledge form exists
+    }
+
+
+def _todays_pdf(org_id: int) -> Response:
+    """Send today's donor PDF in the reader's language, making it on the day's first request."""
+    report = reports.todays_donor_report(org_id, reports_dir(), i18n.current_language())
+    db.session.commit()
     return send_pdf(report)
+
+
+# --- the how-to-help block (admins) ----------------------------------------------------------
+
+
+@bp.route("/reports/donor-page", methods=["GET", "POST"])
+@requires("manage_share_links")
+def donor_page() -> Response | str:
+    org_id = current_org_id()
+    shown = donors.how_to_help(org_id)
+    form = DonorPageForm(data={name: getattr(shown, name) for name in donors.PAGE_FIELDS})
+    if form.validate_on_submit():
+        upload = form.logo.data
+
+        def action() -> dict[str, Any]:
+            donors.save_how_to_help(org_id, current_user_id(), form.values())
+            if form.remove_logo.data:
+                donors.set_logo(org_id, current_user_id(), None)
+            elif upload:
+                donors.set_logo(org_id, current_user_id(), upload.read())
+            return {"message": _("The donor page is saved.")}
+
+        if submit_once(form, "donor_page", action) is not None:
+            return redirect(url_for(".donor_page"))
+    return render_template("reports/donor_page.html", form=form, help=shown)
 
 
 @bp.after_request

@@ -20,7 +20,7 @@ from ...models import REPORT_KINDS
 from ...models import Report as ReportRow
 from ...models import ShareLink as ShareLinkRow
 from ...scheduler import wake
-from ...services import reports
+from ...services import donors, reports
 from ...services.distributions import local_today
 from ...services.errors import NotFound, ValidationError
 from ...services.reports import kinds_for
@@ -201,6 +201,67 @@ def show_report(report_id: int) -> Report:
 def report_pdf(report_id: int) -> Response:
     """The archived PDF, checked against its SHA-256 first (altered or missing: 409)."""
     return send_pdf(_readable(report_id))
+
+
+# --- the donor page ---------------------------------------------------------------------------
+
+
+class DonorPageInput(Once):
+    """Changes to the how-to-help block: the fields given change, those left out stay."""
+
+    drop_off: text(donors.MAX_DROP_OFF) | None = Field(
+        None, description="A public drop-off place; lines are kept (street, then the door)."
+    )
+    opening_hours: text(donors.MAX_OPENING_HOURS) | None = None
+    donation_url: text(donors.MAX_DONATION_URL) | None = Field(
+        None, description="Where to give money: an http(s) address; an empty string removes it."
+    )
+    contact_email: text(limits.MAX_EMAIL) | None = None
+
+
+class DonorPage(Out):
+    """How to help, as donors read it on their page, on share links and in the PDF."""
+
+    drop_off: str
+    opening_hours: str
+    donation_url: str
+    contact_email: str
+    logo_url: str | None = Field(
+        None, description="The logo, set on the donor page; null when none."
+    )
+
+
+@bp.get("/donor-page")
+@operation("view_reports", {200: DonorPage})
+def show_donor_page() -> DonorPage:
+    """The how-to-help block donors read."""
+    return _donor_page(current_org_id())
+
+
+@bp.put("/donor-page")
+@operation("manage_share_links", {200: DonorPage}, body=DonorPageInput)
+def update_donor_page(body: DonorPageInput) -> Any:
+    """Change the how-to-help block; fields left out stay as they are."""
+    org_id = current_org_id()
+    changes = body.model_dump(exclude={"request_token"}, exclude_none=True)
+
+    def produce() -> tuple[Out, int]:
+        donors.save_how_to_help(org_id, current_user_id(), changes)
+        return _donor_page(org_id), 200
+
+    return once("api_donor_page", body.request_token, produce)
+
+
+def _donor_page(org_id: int) -> DonorPage:
+    shown = donors.how_to_help(org_id)
+    logo = url_for("reports.logo", sha256=shown.logo_sha256) if shown.logo_sha256 else None
+    return DonorPage(
+        drop_off=shown.drop_off,
+        opening_hours=shown.opening_hours,
+        donation_url=shown.donation_url,
+        contact_email=shown.contact_email,
+        logo_url=logo,
+    )
 
 
 # --- share links ------------------------------------------------------------------------------
