@@ -81,6 +81,42 @@ STYLES: dict[str, ParagraphStyle] = {
         "cell_right", fontName=FONT, fontSize=8, leading=10, alignment=TA_RIGHT
     ),
 }
+# The same names, larger: for readers outside the group (donors), on paper and on a phone.
+# Body and tables at least 10 pt, small print (footnotes, the method) at least 9 pt.
+LARGE_STYLES: dict[str, ParagraphStyle] = {
+    "title": ParagraphStyle("title_l", fontName=FONT_BOLD, fontSize=20, leading=25, spaceAfter=4),
+    "lead": ParagraphStyle(
+        "lead_l", fontName=FONT_BOLD, fontSize=14, leading=18, spaceBefore=2, spaceAfter=4
+    ),
+    # Headings stay with what follows them: never alone at the foot of a page.
+    "h2": ParagraphStyle(
+        "h2_l",
+        fontName=FONT_BOLD,
+        fontSize=15,
+        leading=19,
+        spaceBefore=14,
+        spaceAfter=6,
+        keepWithNext=1,
+    ),
+    "h3": ParagraphStyle(
+        "h3_l",
+        fontName=FONT_BOLD,
+        fontSize=12,
+        leading=15,
+        spaceBefore=8,
+        spaceAfter=3,
+        keepWithNext=1,
+    ),
+    "body": ParagraphStyle("body_l", fontName=FONT, fontSize=10.5, leading=14, spaceAfter=5),
+    "small": ParagraphStyle(
+        "small_l", fontName=FONT, fontSize=9, leading=12, textColor=colors.HexColor("#333333")
+    ),
+    "cell": ParagraphStyle("cell_l", fontName=FONT, fontSize=10, leading=12.5),
+    "cell_right": ParagraphStyle(
+        "cell_right_l", fontName=FONT, fontSize=10, leading=12.5, alignment=TA_RIGHT
+    ),
+}
+FRAME_FONT_SIZE = 8
 HEADER_BACKGROUND = colors.HexColor("#e4e8ec")
 CRITICAL = colors.HexColor("#f4c7c3")
 WARNING = colors.HexColor("#fce8b2")
@@ -108,9 +144,11 @@ def made_at_text(moment: datetime, zone: Any) -> str:
     return f"{i18n.when(moment, 'date_time', zone)} {moment.astimezone(zone):%Z}"
 
 
-def paragraph(text: str, style: str = "body") -> Paragraph:
+def paragraph(
+    text: str, style: str = "body", styles: dict[str, ParagraphStyle] = STYLES
+) -> Paragraph:
     """Return a paragraph of plain text (escaped: data never becomes markup)."""
-    return Paragraph(escape(text), STYLES[style])
+    return Paragraph(escape(text), styles[style])
 
 
 def kind_label(kind: str) -> str:
@@ -118,10 +156,20 @@ def kind_label(kind: str) -> str:
     return label("incident_kind", kind)
 
 
+# Characters the embedded font has no glyph for, and the nearest it has: Babel groups French
+# thousands with a narrow no-break space ("1 800,00 €"), which Vera would print as a box.
+_NO_GLYPH = str.maketrans({"\u202f": "\u00a0"})
+
+
+def printable(text: str) -> str:
+    """Return text with the characters the font lacks swapped for the nearest it has."""
+    return text.translate(_NO_GLYPH)
+
+
 def escape(text: Any) -> str:
-    """Escape text for ReportLab's paragraph markup."""
+    """Escape text for ReportLab's paragraph markup (and keep to the font's glyphs)."""
     return (
-        str(text if text is not None else "")
+        printable(str(text if text is not None else ""))
         .replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
@@ -136,6 +184,7 @@ def table(
     numeric: Sequence[int] = (),
     row_colours: dict[int, Any] | None = None,
     long: bool = False,
+    styles: dict[str, ParagraphStyle] = STYLES,
 ) -> Table:
     """Return a table whose header row repeats on every page it spans."""
 
@@ -143,9 +192,9 @@ def table(
         if isinstance(value, Flowable):
             return value
         style = "cell_right" if column in numeric else "cell"
-        return Paragraph(escape(value), STYLES[style])
+        return Paragraph(escape(value), styles[style])
 
-    data = [[Paragraph(f"<b>{escape(h)}</b>", STYLES["cell"]) for h in header]]
+    data = [[Paragraph(f"<b>{escape(h)}</b>", styles["cell"]) for h in header]]
     data += [[cell(value, i) for i, value in enumerate(row)] for row in rows]
     kind = LongTable if long else Table
     result = kind(data, colWidths=widths, repeatRows=1)
@@ -170,10 +219,12 @@ class _FramedCanvas(Canvas):
         *args: Any,
         frame: ReportFrame,
         on_page: Callable[[int], None] | None = None,
+        font_size: float = FRAME_FONT_SIZE,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.report_frame = frame
+        self.font_size = font_size
         self.page_listener = on_page
         # The footer in the current language; the total goes where TOTAL stands, once known.
         self.footer = _("Page %(number)s of %(total)s", number="{number}", total=TOTAL)
@@ -189,7 +240,7 @@ class _FramedCanvas(Canvas):
     def save(self) -> None:
         total = self.getPageNumber() - 1
         self.beginForm(PAGE_TOTAL_FORM)
-        self.setFont(FONT, 8)
+        self.setFont(FONT, self.font_size)
         self.drawString(0, 0, str(total))
         self.endForm()
         super().save()
@@ -198,19 +249,20 @@ class _FramedCanvas(Canvas):
         width, height = A4
         frame = self.report_frame
         before, _total, after = self.footer.replace("{number}", str(number)).partition(TOTAL)
-        x = width - MARGIN - 28 * mm
+        size = self.font_size
+        x = width - MARGIN - 28 * mm * size / FRAME_FONT_SIZE
         self.saveState()
-        self.setFont(FONT_BOLD, 8)
+        self.setFont(FONT_BOLD, size)
         self.drawString(MARGIN, height - 10 * mm, f"{frame.organisation} · {frame.title}")
-        self.setFont(FONT, 8)
+        self.setFont(FONT, size)
         if frame.period:
             self.drawRightString(width - MARGIN, height - 10 * mm, frame.period)
         # "Page N of " last, just before the total: it reads (and extracts) as one phrase.
         self.drawString(MARGIN, 8 * mm, self.made_label)
         self.drawString(x, 8 * mm, before)
-        total_x = x + self.stringWidth(before, FONT, 8)
+        total_x = x + self.stringWidth(before, FONT, size)
         if after:  # a language that says something after the total
-            self.drawString(total_x + TOTAL_WIDTH, 8 * mm, after)
+            self.drawString(total_x + TOTAL_WIDTH * size / FRAME_FONT_SIZE, 8 * mm, after)
         self.translate(total_x, 8 * mm)
         self.doForm(PAGE_TOTAL_FORM)
         self.restoreState()
@@ -242,10 +294,12 @@ def render(
     story: list[Flowable],
     more: Iterable[Flowable] | None = None,
     on_page: Callable[[int], None] | None = None,
+    frame_font_size: float = FRAME_FONT_SIZE,
 ) -> bytes:
     """Lay out the story, then whatever `more` yields, on A4 pages with the frame; PDF bytes.
 
     on_page hears the number of each page as soon as it is laid out (progress of a long report).
+    frame_font_size sets the page header and footer (larger for readers outside the group).
     """
     buffer = io.BytesIO()
     document = _StreamedDocTemplate(
@@ -271,7 +325,7 @@ def render(
     document.build(
         list(story),
         canvasmaker=lambda *args, **kwargs: _FramedCanvas(
-            *args, frame=frame, on_page=on_page, **kwargs
+            *args, frame=frame, on_page=on_page, font_size=frame_font_size, **kwargs
         ),
     )
     return buffer.getvalue()
@@ -295,6 +349,8 @@ Cell = tuple[float, str, TextStyle]
 
 def cell(x: float, text: str, style: TextStyle, right: bool = False) -> Cell:
     """Return a cell: text at its left edge x, or ending at x when right-aligned."""
+    if "\u202f" in text:  # a French figure of thousands
+        text = printable(text)
     if right:
         x -= stringWidth(text, style.font, style.size)
     return (x, text, style)
