@@ -217,7 +217,7 @@ def test_the_api_takes_a_language_and_answers_with_it(api, world):
 #   "Shortfall report"                  -> "Rapport des manques"
 #   "What is needed now"                -> "Ce dont nous avons besoin maintenant"
 #   "Losses to destruction"             -> "Pertes dues aux destructions"
-#   "Days of cover"                     -> "Jours de couverture"
+#   "Priority"                          -> "Priorité"
 #   "Page %(number)s of %(total)s"      -> "Page %(number)s sur %(total)s"
 #   "critical" (notify.SEVERITY)        -> "critique"
 #   "Needs page: %(url)s"               -> "Page des besoins : %(url)s"
@@ -230,7 +230,7 @@ def test_the_french_donor_report_reads_french_headings(app, world):
     for heading in (
         "Ce dont nous avons besoin maintenant",
         "Pertes dues aux destructions",
-        "Jours de couverture",
+        "Priorité",
         "Page 1 sur 1",
     ):
         assert heading in text

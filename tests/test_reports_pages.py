@@ -122,7 +122,8 @@ def test_coordinator_makes_the_donor_report_and_it_matches_the_needs_page(
     # The held cell names the sites after its total.
     held, need, shortfall = cells[2].split()[0], cells[10], cells[11]
     assert (held, shortfall) == ("60", "50")
-    assert f"Blanket critical {held} {need} {shortfall}" in text
+    assert f"Urgent: {shortfall} Blanket" in text
+    assert f"Blanket {shortfall} pieces – – Urgent" in text
 
 
 def test_a_donor_reads_only_shortfall_reports(app, world, client_as):
