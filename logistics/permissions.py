@@ -39,6 +39,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_reports": ALL_ROLES,
     "generate_reports": STAFF,
     "manage_share_links": frozenset({"admin"}),
+    # Pledges: anyone signed in may promise goods; staff expect them; a donor's contact
+    # address is personal data, read by coordinators and admins only, who alone turn one down.
+    "make_pledges": ALL_ROLES,
+    "view_pledges": STAFF,
+    "view_pledge_contacts": frozenset({"admin", "coordinator"}),
+    "reject_pledges": frozenset({"admin", "coordinator"}),
 }
 
 

@@ -17,6 +17,13 @@ RECEIPT_CHOICES = choices((kind, MOVEMENT_KIND_LABELS[kind]) for kind in ("donat
 LOSS_REASONS = choices(LOSS_REASON_LABELS.items())
 
 
+def optional_id(value: Any) -> int | None:
+    """Coerce a select's value to an id, or None for the empty choice ("none")."""
+    if value is None or str(value).strip() == "":
+        return None
+    return whole_id(value)
+
+
 def site_field(label: str, message: str | None = None) -> SelectField:
     """Return a site chooser: its choices are the organisation's sites, set by the view.
 
@@ -58,6 +65,14 @@ class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
     kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES, default="donation")
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=limits.MAX_SOURCE)])
     note = TextAreaField(_l("Note"), validators=[Length(max=limits.MAX_NOTE)])
+    # Offered when pledges are open; the service checks the one sent (the organisation's, open,
+    # of the item received), so any id is let through here rather than only those offered.
+    pledge_id = SelectField(
+        _l("Pledge this fulfils"),
+        coerce=optional_id,
+        validate_choice=False,
+        invalid_value_message=_l("Choose a pledge from the list."),
+    )
     FOLDED = ("kind", "source", "note", "occurred_at")
 
 

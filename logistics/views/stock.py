@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import limits
+from .. import i18n, limits
 from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
-from ..models import CATEGORIES, MOVEMENT_KINDS, Site
-from ..services import accounts, catalogue, ledger, stock
+from ..models import CATEGORIES, MOVEMENT_KINDS, Pledge, Site
+from ..services import accounts, catalogue, distributions, ledger, pledges, stock
 from ..services.errors import NotFound
 from ._submit import (
     item_from_label,
@@ -31,6 +33,8 @@ bp = Blueprint("stock", __name__)
 ALWAYS_SHOWN_KINDS = ("warehouse", "kitchen")
 # What a link may fill in the transfer form (the alerts' suggested transfers).
 TRANSFER_LINK_IDS = ("item_id", "from_site_id", "to_site_id", "quantity")
+# The receive form offers the pledges expected up to this many days ahead.
+PLEDGES_AHEAD_DAYS = 14
 
 
 @bp.route("/")
@@ -119,6 +123,7 @@ def ledger_page() -> str:
 def receive() -> str | Response:
     form = ReceiveForm()
     sites = _offer_sites(form, "site_id")
+    _offer_pledges(form)
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -139,7 +144,12 @@ def receive() -> str | Response:
             item=item.label,
             site=movement.site.name,
         )
-        return _recorded([movement.id], what)
+        if form.pledge_id.data is None:
+            return _recorded([movement.id], what)
+        # The same transaction and request token: the receipt and the closed pledge, or neither.
+        pledges.close_pledge(current_org_id(), form.pledge_id.data, movement.id, current_user_id())
+        closed = _("Recorded %(what)s. The pledge is closed.", what=what)
+        return _recorded([movement.id], what, closed)
 
     return _handle(form, "receive", action, "stock/receive.html", sites, "site_id")
 
@@ -312,6 +322,47 @@ def _offer_sites(form: Any, *fields: str) -> list[Site]:
     if request.method == "GET":
         getattr(form, fields[0]).data = start_site_id(sites)
     return sites
+
+
+def _offer_pledges(form: ReceiveForm) -> None:
+    """Offer the open pledges a donation may fulfil; a link's ?pledge_id= fills the form in.
+
+    A pledge's own item's pledges when one is named, else those expected around today.
+    """
+    org_id = current_org_id()
+    named = query_id("pledge_id", pledges.get_pledge) if request.method == "GET" else None
+    sent = form.pledge_id.data
+    wanted = pledges.get_pledge(org_id, named) if named is not None else None
+    if wanted is not None and wanted.status == "open":
+        offered = pledges.open_for_item(org_id, wanted.item_id)
+        form.item.data = wanted.item.label
+        form.quantity.data = wanted.quantity
+        form.kind.data = "donation"
+        form.pledge_id.data = wanted.id
+    else:
+        today = distributions.local_today(org_id)
+        offered = pledges.expected(
+            org_id,
+            today - timedelta(days=pledges.LAPSE_DAYS),
+            today + timedelta(days=PLEDGES_AHEAD_DAYS),
+        )
+    if sent is not None and all(p.id != sent for p in offered):
+        # The one sent stays shown as chosen; saving checks it is open and of this item.
+        with suppress(NotFound):
+            offered = [pledges.get_pledge(org_id, sent), *offered]
+    form.pledge_id.choices = choices(
+        [("", _("None")), *((p.id, _pledge_label(p)) for p in offered)]
+    )
+
+
+def _pledge_label(pledge: Pledge) -> str:
+    """Name a pledge in a list: "20 Sleeping bag · Sat 5 Dec"."""
+    return _(
+        "%(quantity)s %(item)s · %(day)s",
+        quantity=i18n.number(pledge.quantity),
+        item=pledge.item.label,
+        day=i18n.when(pledge.expected_on, "day"),
+    )
 
 
 def _fill_from_link(form: TransferForm) -> None:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ... import limits
 from ...models import MOVEMENT_KINDS
-from ...services import ledger, stock
+from ...services import ledger, pledges, stock
 from ...services.errors import ValidationError
 from .common import (
     Id,
@@ -133,10 +133,18 @@ class MovementInput(Once):
     source: text(limits.MAX_SOURCE) = ""
     reason: Note = ""
     note: Note = ""
+    pledge_id: Annotated[
+        Id | None,
+        Field(
+            description="A donation only: the open pledge of this item it fulfils (closed with it)."
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> MovementInput:
         problems = {}
+        if self.pledge_id is not None and self.kind != "donation":
+            problems["pledge_id"] = "only for a donation"
         if self.kind in ("loss", "adjustment"):
             if self.source:
                 problems["source"] = "only for a donation or purchase"
@@ -256,6 +264,9 @@ def create_movement(body: MovementInput) -> tuple[dict[str, Any], int]:
                 note=body.note,
                 **where,
             )
+            if body.pledge_id is not None:
+                # In the receipt's transaction and under its request token: both or neither.
+                pledges.close_pledge(org_id, body.pledge_id, made.id, user_id)
         return Movement.model_validate(made), 201
 
     return once("api_movement", body.request_token, produce)
