@@ -12,7 +12,7 @@ import smtplib
 import socket
 import ssl
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -29,8 +29,9 @@ from . import i18n, wording
 from .extensions import db
 from .labels import label
 from .models import AlertChange, Channel, Delivery, Item, Membership, Organisation, Report
+from .models.alerts import REPORT_MODE
 from .models.types import utcnow
-from .services import alerts, reports
+from .services import alerts, reports, subscribers
 
 SIGNATURE_HEADER = "X-Logistics-Signature"
 TIMEOUT_SECONDS = 10
@@ -52,6 +53,8 @@ class Message:
     text: str
     payload: dict[str, Any]
     attachment: tuple[str, bytes] | None = None
+    # Extra mail headers (List-Unsubscribe); webhooks ignore them.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def compose(delivery: Delivery, config: dict[str, Any], now: datetime | None = None) -> Message:
@@ -67,6 +70,10 @@ def reader_language(channel: Channel, organisation: Organisation) -> str:
         membership = db.session.get(Membership, channel.membership_id)
         if membership is not None:
             return i18n.language_of(membership.user.locale, organisation.locale)
+    if channel.mode == REPORT_MODE and channel.membership_id is None:
+        subscriber = subscribers.subscriber_of_channel(channel.id)
+        if subscriber is not None:  # a donor's address: the language of the page they came from
+            return i18n.language_of(subscriber.locale, organisation.locale)
     return i18n.language_of(None, organisation.locale)
 
 
@@ -77,7 +84,7 @@ def _compose(
     zone = ZoneInfo(organisation.timezone)
     base_url = config["BASE_URL"].rstrip("/")
     if delivery.report_id is not None:
-        return _report(organisation, delivery, Path(config["REPORTS_DIR"]), base_url)
+        return _report(organisation, delivery, config, base_url)
     if delivery.batch_id is None and delivery.alert_change_id is None:
         return _digest(organisation, delivery, base_url, zone, moment)
     changes = alerts.batch_changes(delivery)
@@ -357,10 +364,10 @@ def _alerts_message(
 
 
 def _report(
-    organisation: Organisation, delivery: Delivery, reports_dir: Path, base_url: str
+    organisation: Organisation, delivery: Delivery, config: dict[str, Any], base_url: str
 ) -> Message:
     report = db.session.get(Report, delivery.report_id)
-    path = reports.report_file(reports_dir, report)
+    path = reports.report_file(Path(config["REPORTS_DIR"]), report)
     period = _(
         "%(first)s – %(last)s",
         first=i18n.when(report.period_start, "day_month"),
@@ -376,11 +383,71 @@ def _report(
             ),
             _("It shows what is short now, what was given out, and what was destroyed."),
             _("SHA-256 of the PDF: %(sha256)s", sha256=report.sha256),
-            _("Reports page: %(url)s", url=f"{base_url}/reports"),
         ]
     )
     payload = {"event": "report", "organisation": organisation.slug, "report_id": report.id}
-    return Message(subject, text, payload, (path.name, path.read_bytes()))
+    attachment = (report_file_name(report, path), path.read_bytes())
+    subscriber = subscribers.subscriber_of_channel(delivery.channel_id)
+    if subscriber is None:
+        text += "\n" + _("Reports page: %(url)s", url=f"{base_url}/reports")
+        return Message(subject, text, payload, attachment)
+    # A donor without an account: no staff page to point at, and a way out on every mail.
+    token = subscribers.unsubscribe_token(config["SECRET_KEY"], subscriber)
+    stop_url = f"{base_url}/unsubscribe/{token}"
+    text += "\n\n" + "\n".join(
+        [
+            _("To reach %(org)s, use the contact printed on the PDF.", org=organisation.name),
+            _(
+                "You receive this because you subscribed on %(org)s's donor page. "
+                "To stop it: %(url)s",
+                org=organisation.name,
+                url=stop_url,
+            ),
+        ]
+    )
+    headers = {
+        "List-Unsubscribe": f"<{stop_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return Message(subject, text, payload, attachment, headers)
+
+
+def report_file_name(report: Report, path: Path) -> str:
+    """Name a mailed report for its period, in the reader's language, in plain ASCII."""
+    if report.kind != "shortfall" or report.period_start is None or report.period_end is None:
+        return path.name
+    name = _(
+        "donor-report-%(first)s-to-%(last)s.pdf",
+        first=report.period_start.isoformat(),
+        last=report.period_end.isoformat(),
+    )
+    # A translation must not put spaces, accents or slashes in a file name.
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in name)
+    return safe if safe.endswith(".pdf") else path.name
+
+
+def confirmation_message(organisation: Organisation, confirm_url: str) -> Message:
+    """Ask an address to confirm it wants the weekly donor report (in the current language)."""
+    subject = f"[{organisation.name}] " + _("Confirm your subscription to the weekly report")
+    text = "\n\n".join(
+        [
+            _(
+                "Someone, probably you, asked to receive the weekly donor report of %(org)s "
+                "at this address.",
+                org=organisation.name,
+            ),
+            _(
+                "Each week you would receive one e-mail with the donor report attached as a PDF: "
+                "what is short, what was given out and what was destroyed."
+            ),
+            _("To confirm, open this link and press the button: %(url)s", url=confirm_url),
+            _(
+                "If you did not ask for it, ignore this e-mail: nothing will be sent and the "
+                "address will be deleted within a week."
+            ),
+        ]
+    )
+    return Message(subject, text, {"event": "subscriber_confirmation"})
 
 
 def _digest(
@@ -461,10 +528,17 @@ def send_email(to: str, message: Message, config: dict[str, Any]) -> None:
     # RFC 5322 wants both; some servers add them, others mark the mail as spam without.
     email["Date"] = formatdate(localtime=False, usegmt=True)
     email["Message-ID"] = make_msgid(domain=_mail_domain(config))
+    for name, value in message.headers.items():
+        email[name] = value
     email.set_content(message.text)
     if message.attachment is not None:
         name, content = message.attachment
         email.add_attachment(content, maintype="application", subtype="pdf", filename=name)
+    if message.headers:
+        # An address in List-Unsubscribe is one long word: folded at 78 characters it would be
+        # encoded, and no mail client reads that. The body is encoded already; only headers
+        # are written with RFC 5322's hard limit.
+        email.policy = email.policy.clone(max_line_length=998)
     try:
         with smtplib.SMTP(
             config["SMTP_HOST"], config["SMTP_PORT"], timeout=TIMEOUT_SECONDS

@@ -23,7 +23,7 @@ from ..labels import CATEGORY_LABELS
 from ..models import CATEGORIES, Alert, Channel
 from ..models.types import utcnow
 from ..services import alerts as alerting
-from ..services import catalogue, needs
+from ..services import catalogue, needs, subscribers
 from ..services.distributions import local_today
 from ..svg import cover_chart
 from ..templating import local_time
@@ -300,6 +300,8 @@ def switch_channel(channel_id: int) -> Response:
     channel = or_404(alerting.get_channel, org_id, channel_id)
     if channel.membership_id is not None:
         abort(404)  # a member's own subscription is theirs to change
+    if channel.id in subscribers.channel_ids(org_id):
+        abort(404)  # a donor's address: only its owner stops it
     form = ChannelSwitchForm()
     if not form.validate_on_submit():
         flash(_("That switch was not understood; nothing changed."))
@@ -329,13 +331,16 @@ def _switch_form(channel: Channel) -> ChannelSwitchForm:
 
 def _channels_page(form: ChannelForm) -> str:
     org_id = current_org_id()
-    group = alerting.channels_of(org_id)
+    # Donors' addresses are theirs alone: admins see neither their channels nor their addresses.
+    donors = subscribers.channel_ids(org_id)
+    group = [c for c in alerting.channels_of(org_id) if c.id not in donors]
     return render_template(
         "needs/channels.html",
         form=form,
         channels=[(c, secret_hint(c), _switch_form(c)) for c in group],
         deliveries=alerting.deliveries_of(org_id, limit=DELIVERY_LOG),
         delivery_log=DELIVERY_LOG,
+        donor_channels=donors,
     )
 
 
