@@ -51,11 +51,16 @@ FIELD_ACTIONS: dict[str, tuple[Link, ...]] = {
     ),
     "coordinator": OVERVIEW,
     "admin": OVERVIEW,
-    "donor": (NEEDS, REPORTS, Link("incidents.figures", _l("Losses"), needs("view_loss_figures"))),
+    "donor": (
+        Link("reports.donor_home", _l("What we need"), needs("view_reports")),
+        REPORTS,
+        Link("incidents.figures", _l("Losses"), needs("view_loss_figures")),
+    ),
 }
 EVERYTHING = (
     Link("stock.overview", _l("Stock"), needs("view_stock")),
     RECEIVE,
+    Link("pledges.expected", _l("Expected deliveries"), needs("view_pledges")),
     GIVE_OUT,
     MOVE,
     COUNT,
@@ -70,6 +75,8 @@ EVERYTHING = (
     LOSSES,
     Link("stock.ledger_page", _l("Ledger"), needs("view_ledger")),
     REPORTS,
+    Link("reports.donor_home", _l("What donors read"), needs("view_reports")),
+    Link("reports.donor_page", _l("Donor page"), needs("manage_share_links")),
     Link("csv_io.index", _l("CSV"), needs("export_csv", "record_movements")),
     Link("catalogue.items", _l("Items"), needs("view_stock")),
     Link("catalogue.sites", _l("Sites"), needs("view_stock")),

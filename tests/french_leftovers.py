@@ -31,7 +31,7 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:  # run as a script: import the suite's helpers as pytest does
     sys.path.insert(0, str(TESTS))
 
-from browser.conftest import demo_app, role_pages, sign_in  # noqa: E402
+from browser.conftest import demo_app, role_pages, share_path, sign_in  # noqa: E402
 from english_words import DataText, visible_texts  # noqa: E402
 
 from logistics.config import PROJECT_ROOT  # noqa: E402
@@ -191,6 +191,7 @@ def visits(app: Flask) -> Iterator[Visit]:
     data = {"email": "nobody@example.org", "password": "wrong"}
     data["csrf_token"] = _token(login, "csrf_token")
     yield _visit(visitor, VISITOR, "/login", 401, method="POST", data=data, headers=FRENCH_BROWSER)
+    yield _visit(visitor, VISITOR, share_path(app), headers=FRENCH_BROWSER)
 
     known: dict[str, str] = {}
     for email, role in demo_logins():

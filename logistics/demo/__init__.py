@@ -7,6 +7,7 @@ happened to them, through the same services as real use.
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import MEAL_UNITS, ROLES, Item, Organisation, User
 from ..models.types import utcnow
-from ..services import accounts, catalogue
+from ..services import accounts, catalogue, distributions, donors, pledges
 from .data import (
     ALIASES,
     CATALOGUE,
@@ -23,7 +24,9 @@ from .data import (
     DEMO_SLUG,
     DEMO_TIMEZONE,
     DISPLAY_NAMES,
+    DONOR_PAGE,
     NAMES_FR,
+    PLEDGES,
     SITES,
 )
 from .story import SEED, Story
@@ -64,7 +67,25 @@ def seed(if_empty: bool, locale: str = "en") -> bool:
     for key, names in ALIASES.items():
         items[key].aliases = "\n".join(names)
     Story(organisation.id, users, sites, items, random.Random(SEED), utcnow()).tell()
+    _donors(organisation.id, users["admin"], users["donor"], items)
     return True
+
+
+def _donors(organisation_id: int, admin_id: int, donor_id: int, items: dict[str, Item]) -> None:
+    """Fill in how to help, and the pledges donors made for the coming days."""
+    donors.save_how_to_help(organisation_id, admin_id, DONOR_PAGE)
+    today = distributions.local_today(organisation_id)
+    for key, quantity, days in PLEDGES:
+        pledges.make_pledge(
+            organisation_id,
+            item_id=items[key].id,
+            quantity=quantity,
+            expected_on=today + timedelta(days=days),
+            contact_email=None,
+            source="donor",
+            user_id=donor_id,
+            today=today,
+        )
 
 
 def _members(organisation_id: int) -> dict[str, int]:

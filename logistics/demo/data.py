@@ -586,3 +586,16 @@ SUPPLIERS = {
 }
 WATER_SUPPLIER = "Drinks wholesaler, Marck"
 OTHER_SUPPLIER = "Camping and textile wholesaler (online order)"
+
+
+# What donors read: a public drop-off place the group chose to make known, never a camp.
+DONOR_PAGE = {
+    "drop_off": (
+        "Salle paroissiale Notre-Dame, rue de la Paix, Calais\nDonations desk, left of the church"
+    ),
+    "opening_hours": "Wed 14:00–18:00, Sat 10:00–13:00",
+    "donation_url": "https://calais-aid.example.org/give",
+    "contact_email": "dons@calais-aid.example.org",
+}
+# Pledges donors made last week for the days ahead: (item, quantity, days from today).
+PLEDGES = (("sleeping_bag", 20, 2), ("tarp", 15, 4), ("hygiene_kit", 40, 1))

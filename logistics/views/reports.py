@@ -31,9 +31,12 @@ from ..auth import current_membership, current_org_id, current_role, current_use
 from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
 from ..forms.donors import DonorPageForm
+from ..forms.pledges import pledge_form
+from ..forms.subscribers import SubscribeForm
 from ..i18n import LANGUAGE_NAMES
 from ..models import Organisation, Report, ShareLink, User
 from ..models.types import utcnow
+from ..permissions import can
 from ..scheduler import wake
 from ..services import catalogue, distributions, donors, ledger, reports
 from ..services.accounts import organisation_zone
@@ -265,7 +268,9 @@ def donor_home() -> str:
     return render_template(
         "reports/donor_home.html",
         pdf_url=url_for(".donor_pdf"),
-        pledge_action=None,
+        pledge_action=url_for("pledges.donor_pledge")
+        if can(current_role(), "make_pledges")
+        else None,
         **_donor_view(org_id),
     )
 
@@ -283,7 +288,9 @@ def share(token: str) -> str:
         "reports/share.html",
         token=token,
         pdf_url=url_for(".share_pdf", token=token),
-        pledge_action=None,
+        pledge_action=url_for("pledges.share_pledge", token=token),
+        subscribe_form=SubscribeForm(formdata=None),
+        subscribe_action=url_for("subscribers.subscribe", token=token),
         **_donor_view(link.organisation_id),
     )
 
@@ -319,7 +326,7 @@ def _donor_view(org_id: int) -> dict[str, Any]:
         "help": figures.how_to_help,
         "first": first,
         "last": last,
-        "pledge_form": None,  # wired once the pledge form exists
+        "pledge_form": pledge_form(org_id, [n.item_id for n in wanted.all]),
     }
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from .. import i18n, limits
-from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
+from ..auth import current_membership, current_org_id, current_user_id, requires
 from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, MOVEMENT_KINDS, Pledge, Site
@@ -39,9 +39,7 @@ PLEDGES_AHEAD_DAYS = 14
 
 @bp.route("/")
 @requires("view_stock")
-def overview() -> str | Response:
-    if current_role() == "donor":  # a donor's home is what to give, not a warehouse table
-        return redirect(url_for("reports.donor_home"))
+def overview() -> str:
     org_id = current_org_id()
     site_id = query_id("site_id", ledger.get_site)
     category = request.args.get("category") or None

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -32,8 +33,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from logistics import create_app
 from logistics.config import PROJECT_ROOT
 from logistics.database import write_intent
-from logistics.demo import DEMO_PASSWORD, demo_logins, seed
+from logistics.demo import DEMO_PASSWORD, DEMO_SLUG, demo_logins, seed
 from logistics.extensions import db
+from logistics.models import Organisation
+from logistics.services import reports
 
 CHROMIUM = Path(os.environ.get("LOGISTICS_CHROMIUM", "/usr/bin/chromium"))
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -73,6 +76,8 @@ NOT_PAGES = frozenset(
         "csv_io.export_stock",
         "reports.download",
         "reports.share_pdf",
+        "reports.donor_pdf",
+        "reports.logo",
         "incidents.download",
         "incidents.thumbnail",
     }
@@ -124,6 +129,7 @@ class Demo:
 
     app: Flask
     pages: list[Page] = field(default_factory=list)
+    share_path: str = ""  # a donor's share link, as a visitor opens it
 
 
 class _Links(HTMLParser):
@@ -248,7 +254,20 @@ def build_demo() -> Demo:
     for path in VISITOR_PAGES:
         status = 404 if path == "/no-such-page" else 200
         demo.pages.append(Page(VISITOR, path, path, status))
+    demo.share_path = share_path(app)
+    demo.pages.append(Page(VISITOR, "/share/<token>", demo.share_path))
     return demo
+
+
+def share_path(app: Flask) -> str:
+    """Make a donor share link of the demo organisation; return its path."""
+    with app.app_context():
+        organisation_id = db.session.scalars(
+            select(Organisation.id).where(Organisation.slug == DEMO_SLUG)
+        ).one()
+        _, token = reports.create_share_link(organisation_id, None, label="A donor's phone")
+        db.session.commit()
+    return f"/share/{token}"
 
 
 @functools.cache
