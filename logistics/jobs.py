@@ -26,7 +26,7 @@ from .extensions import db
 from .models import Delivery, JobLock, Organisation, Report
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
-from .services import alerts, changes, distributions, reports
+from .services import alerts, changes, distributions, pledges, reports, subscribers
 from .services.accounts import organisation_zone
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,19 @@ def _organisation_ids() -> list[int]:
     return ids
 
 
+def donor_housekeeping() -> str:
+    """Lapse pledges nobody brought, and forget donors' addresses once they have served."""
+    now = utcnow()
+    lapsed = pledges.lapse_due(now)
+    contacts = pledges.forget_contacts(now)
+    unconfirmed = subscribers.forget_unconfirmed(now)
+    db.session.commit()
+    return (
+        f"{lapsed} pledge(s) lapsed; {contacts} pledge contact(s) and "
+        f"{unconfirmed} unconfirmed subscriber(s) deleted."
+    )
+
+
 JOBS: dict[str, Callable[[], str]] = {
     "check-shortages": check_shortages,
     "check-changed": check_changed,
@@ -274,6 +287,7 @@ JOBS: dict[str, Callable[[], str]] = {
     "daily-digest": daily_digest,
     "weekly-reports": weekly_reports,
     "make-reports": make_reports,
+    "donor-housekeeping": donor_housekeeping,
 }
 
 

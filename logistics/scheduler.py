@@ -23,6 +23,7 @@ REPORT_QUEUE_SECONDS = 10
 # Writes that change what is held or committed are looked for this often (one small query);
 # with changes.QUIET and LONGEST, a change is checked within a minute.
 CHANGED_CHECK_SECONDS = 15
+HOUSEKEEPING_MINUTES = 60
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
@@ -41,6 +42,8 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         "weekly-reports": IntervalTrigger(minutes=WEEKLY_CHECK_MINUTES),
         # Reports asked for on the page or through the API, made off the request path.
         "make-reports": IntervalTrigger(seconds=REPORT_QUEUE_SECONDS),
+        # Pledges lapse by the day and addresses are kept by the day: hourly is on time.
+        "donor-housekeeping": IntervalTrigger(minutes=HOUSEKEEPING_MINUTES),
     }
     # The full check runs at start-up too: no blind half-hour after a restart.
     first_runs = {"check-shortages": datetime.now(UTC)}

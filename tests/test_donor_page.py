@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from conftest import SITES, form_token
 from factories import assert_error
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from logistics.extensions import db
-from logistics.models import CATEGORIES, DonorPage, Item
-from logistics.services import accounts, catalogue, donors, ledger
+from logistics.jobs import run_job
+from logistics.models import CATEGORIES, DonorPage, DonorSubscriber, Item, Pledge
+from logistics.services import accounts, catalogue, distributions, donors, ledger
 
 PNG_EXIF_GPS = 0x8825
 
@@ -193,3 +195,47 @@ def test_the_donor_page_reads_in_french(app, world, client_as):
     db.session.commit()
     page = client_as("donor").get("/donor").text
     assert "environ 4\u202f500\u00a0€" in page and "Ce dont" in page
+
+
+def test_the_housekeeping_job_lapses_pledges_and_forgets_addresses(app, world):
+    now = datetime.now(UTC)
+    today = distributions.local_today(world.org_id)
+    late = Pledge(
+        organisation_id=world.org_id,
+        item_id=world.items["tent"],
+        quantity=5,
+        expected_on=today - timedelta(days=4),
+        contact_email="late@example.net",
+        source="link",
+    )
+    due_today = Pledge(
+        organisation_id=world.org_id,
+        item_id=world.items["tent"],
+        quantity=5,
+        expected_on=today - timedelta(days=3),
+        source="link",
+    )
+    closed = Pledge(
+        organisation_id=world.org_id,
+        item_id=world.items["blanket"],
+        quantity=5,
+        expected_on=today - timedelta(days=40),
+        contact_email="thanked@example.net",
+        source="donor",
+        status="received",
+        closed_at=now - timedelta(days=31),
+    )
+    stale = DonorSubscriber(
+        organisation_id=world.org_id, email="never@example.net", created_at=now - timedelta(days=8)
+    )
+    db.session.add_all([late, due_today, closed, stale])
+    db.session.commit()
+    summary = run_job(app, "donor-housekeeping")
+    assert summary == (
+        "1 pledge(s) lapsed; 1 pledge contact(s) and 1 unconfirmed subscriber(s) deleted."
+    )
+    db.session.rollback()
+    assert (late.status, due_today.status) == ("lapsed", "open")
+    assert late.contact_email == "late@example.net"  # kept 30 days after it lapsed
+    assert closed.contact_email is None
+    assert db.session.scalar(select(func.count(DonorSubscriber.id))) == 0

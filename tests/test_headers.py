@@ -139,6 +139,7 @@ def demo_org(app: Flask) -> Demo:
         "report_id": report.id,
         "token": token,
         "code": "fr",  # the language switch of logged-out pages
+        "sha256": "0" * 64,  # a logo nobody has: the 404 carries the headers too
     }
     return Demo(org_id, ids, report.id, ids["evidence_id"], token)
 

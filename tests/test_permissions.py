@@ -40,6 +40,14 @@ OPEN = {
     "auth.switch_language": "the language of the logged-out pages, kept in a cookie",
     "reports.share": "a donor share link is the proof",
     "reports.share_pdf": "a donor share link is the proof",
+    "reports.logo": "an organisation's logo, public by its admins' choice",
+    "pledges.share_pledge": "a donor share link is the proof",
+    "subscribers.subscribe": "a donor share link is the proof",
+    "subscribers.subscribe_page": "a donor share link is the proof",
+    "subscribers.confirm_page": "the mailed link itself is the proof",
+    "subscribers.confirm": "the mailed link itself is the proof",
+    "subscribers.unsubscribe_page": "the mailed link itself is the proof",
+    "subscribers.unsubscribe": "the mailed link itself is the proof",
     "api.openapi": "the API's description is public",
 }
 # Views that check a narrower rule inside, for one method: the roles let through are those

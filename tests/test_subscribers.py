@@ -394,3 +394,18 @@ def test_the_confirm_button_carries_its_csrf_token(app, world, link, inbox):
     done = person.post(_path(_confirm_url(inbox.messages[0])), data={"csrf_token": csrf})
     assert done.status_code == 200 and "You will receive the weekly report." in done.text
     assert subscribers.count(world.org_id) == 1
+
+
+def test_the_api_never_lists_or_switches_a_donors_channel(app, world, api):
+    subscriber = subscribers.subscribe(
+        world.org_id, "dana@example.net", "en", None, datetime.now(UTC)
+    )
+    subscribers.confirm(world.org_id, subscriber.id)
+    db.session.commit()
+    admin = api("admin")
+    listed = admin.get("/channels").get_json()
+    assert "dana@example.net" not in str(listed)
+    for path in ("deactivate", "activate"):
+        answer = admin.post(f"/channels/{subscriber.channel_id}/{path}")
+        assert answer.status_code == 404, answer.get_json()
+    assert admin.get(f"/channels/{subscriber.channel_id}/deliveries").status_code == 404

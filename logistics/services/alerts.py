@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -26,6 +26,7 @@ from ..models import (
     Channel,
     Delivery,
     Distribution,
+    DonorSubscriber,
     Incident,
     Membership,
     Organisation,
@@ -504,13 +505,36 @@ def set_channel_active(organisation_id: int, channel_id: int, active: bool) -> C
 
 
 def channels_of(organisation_id: int, *, membership_id: int | None = None) -> list[Channel]:
-    """Return the group's channels, or one member's own subscriptions."""
+    """Return the group's channels, or one member's own subscriptions.
+
+    A donor's subscription to the weekly report is neither: its address is kept for that alone.
+    """
     query = select(Channel).where(Channel.organisation_id == organisation_id)
     if membership_id is None:
-        query = query.where(Channel.membership_id.is_(None))
+        query = query.where(
+            Channel.membership_id.is_(None), Channel.id.not_in(donor_channels(organisation_id))
+        )
     else:
         query = query.where(Channel.membership_id == membership_id)
     return list(db.session.scalars(query.order_by(Channel.id)))
+
+
+def donor_channels(organisation_id: int) -> Select[tuple[int | None]]:
+    """Return the query of the channels that carry the weekly report to donors who subscribed."""
+    return select(DonorSubscriber.channel_id).where(
+        DonorSubscriber.organisation_id == organisation_id,
+        DonorSubscriber.channel_id.is_not(None),
+    )
+
+
+def is_donor_channel(channel: Channel) -> bool:
+    """Tell whether a channel is a donor's subscription rather than the group's or a member's."""
+    return (
+        db.session.scalar(
+            donor_channels(channel.organisation_id).where(DonorSubscriber.channel_id == channel.id)
+        )
+        is not None
+    )
 
 
 def set_subscription(organisation_id: int, membership: Membership, choice: str) -> Channel | None:

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Channel, Delivery, DonorSubscriber
 from ..models.alerts import REPORT_MODE
 from ..models.types import utcnow
+from . import alerts
 from .accounts import EMAIL_PATTERN, normalise_email
 from .errors import NotFound, ServiceError, ValidationError
 
@@ -168,14 +169,7 @@ def subscriber_of_channel(channel_id: int) -> DonorSubscriber | None:
 
 def channel_ids(organisation_id: int) -> set[int]:
     """Return the organisation's subscriber channels (kept out of the alert channels page)."""
-    return set(
-        db.session.scalars(
-            select(DonorSubscriber.channel_id).where(
-                DonorSubscriber.organisation_id == organisation_id,
-                DonorSubscriber.channel_id.is_not(None),
-            )
-        )
-    )
+    return set(db.session.scalars(alerts.donor_channels(organisation_id)))
 
 
 def count(organisation_id: int) -> int:

@@ -298,10 +298,8 @@ def add_channel() -> str | Response:
 def switch_channel(channel_id: int) -> Response:
     org_id = current_org_id()
     channel = or_404(alerting.get_channel, org_id, channel_id)
-    if channel.membership_id is not None:
-        abort(404)  # a member's own subscription is theirs to change
-    if channel.id in subscribers.channel_ids(org_id):
-        abort(404)  # a donor's address: only its owner stops it
+    if channel.membership_id is not None or alerting.is_donor_channel(channel):
+        abort(404)  # a member's own subscription, or a donor's address: only its owner stops it
     form = ChannelSwitchForm()
     if not form.validate_on_submit():
         flash(_("That switch was not understood; nothing changed."))
@@ -333,7 +331,7 @@ def _channels_page(form: ChannelForm) -> str:
     org_id = current_org_id()
     # Donors' addresses are theirs alone: admins see neither their channels nor their addresses.
     donors = subscribers.channel_ids(org_id)
-    group = [c for c in alerting.channels_of(org_id) if c.id not in donors]
+    group = alerting.channels_of(org_id)
     return render_template(
         "needs/channels.html",
         form=form,

@@ -399,7 +399,7 @@ def create_channel(body: ChannelInput) -> tuple[dict[str, Any], int]:
 def _group_channel(channel_id: int) -> ChannelRow:
     """Return one of the group's channels; a member's own subscription is theirs to change."""
     channel = alerts.get_channel(current_org_id(), channel_id)
-    if channel.membership_id is not None:
+    if channel.membership_id is not None or alerts.is_donor_channel(channel):
         raise NotFound("No such channel.")
     return channel
 
