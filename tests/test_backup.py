@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -18,21 +19,24 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from logistics.extensions import db
-from logistics.models import Evidence, Membership, Report, StockLevel, User
+from logistics.models import DonorPage, Evidence, Membership, Report, StockLevel, User
 from logistics.services import (
     accounts,
     alerts,
     backup,
     catalogue,
     distributions,
+    donors,
     evidence,
     incidents,
     kitchen,
     ledger,
     needs,
+    pledges,
     replacement,
     reports,
     submissions,
+    subscribers,
 )
 from logistics.services.distributions import OutcomeInput
 from logistics.services.incidents import IncidentInput, LineInput
@@ -125,7 +129,24 @@ def fill_every_table(app, world, own_photo: bytes) -> dict[str, int]:
     reports_dir = Path(app.config["REPORTS_DIR"])
     reports.generate(org, admin, reports.ReportRequest("shortfall"), reports_dir)
     reports.generate(org, admin, reports.ReportRequest("evidence"), reports_dir)
-    reports.create_share_link(org, admin, label="donors")
+    link, _token = reports.create_share_link(org, admin, label="donors")
+    # What donors read and give: how to help, a pledge, a confirmed subscriber.
+    donors.save_how_to_help(org, admin, {"drop_off": f"Hall of {world.slug}"})
+    logo = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 160)).save(logo, format="PNG")
+    donors.set_logo(org, admin, logo.getvalue())
+    pledges.make_pledge(
+        org,
+        item_id=world.items["blanket"],
+        quantity=5,
+        expected_on=now.date(),
+        contact_email=f"giver@{world.slug}.example.net",
+        source="link",
+        share_link_id=link.id,
+        today=now.date(),
+    )
+    subscriber = subscribers.subscribe(org, f"reader@{world.slug}.example.net", "en", link.id, now)
+    subscribers.confirm(org, subscriber.id)
     accounts.invite(org, f"new@{world.slug}.example.org", "warehouse", admin, timedelta(days=7))
     submissions.run_once(org, "token-1", "test", lambda: {"message": "done"}, user_id=admin)
     db.session.commit()
@@ -270,6 +291,10 @@ def test_export_has_a_csv_per_table_the_files_and_a_manifest(app, world, other_w
         users = archive.read("tables/user_account.csv").decode()
         tokens = archive.read("tables/api_token.csv").decode()
         channels = archive.read("tables/channel.csv").decode()
+        with archive.open("tables/donor_page.csv") as handle:
+            (page,) = csv.DictReader(io.TextIOWrapper(handle, "utf-8"))
+    # The logo's bytes as base64 text, whole: a spreadsheet keeps them, a script reads them back.
+    assert base64.b64decode(page["logo"]) == db.session.get(DonorPage, world.org_id).logo
     assert {row["organisation_id"] for row in items} == {str(world.org_id)}
     assert "Blanket" in {row["name"] for row in items}
     assert "admin@calais-aid.example.org" in users and "paris" not in users

@@ -35,7 +35,7 @@ FIELD_ACTIONS = {
     "kitchen": ["/kitchen", "/kitchen/cooking", "/give-out"],
     "coordinator": ["/distributions", "/needs", "/alerts"],
     "admin": ["/distributions", "/needs", "/alerts"],
-    "donor": ["/needs", "/reports", "/incidents/figures"],
+    "donor": ["/donor", "/reports", "/incidents/figures"],
 }
 # What each role's menu linked to before issue 14 (templates/base.html at b3f855c).
 STAFF_BEFORE = {

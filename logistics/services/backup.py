@@ -15,6 +15,7 @@ foreign key leads from it to `organisation`, directly or through other such tabl
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -541,6 +542,8 @@ def _secret(column_name: str) -> bool:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bytes):  # a logo: text a spreadsheet keeps whole
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime | date):
