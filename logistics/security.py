@@ -7,7 +7,10 @@ settings at start-up and per request. The cookies' flags live in config.py inste
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, Response, current_app, request
 
 # Pages need no script and load only app.css, the favicon and incident photos' thumbnails;
 # charts are inline SVG drawn with presentation attributes, and every form posts back to this
@@ -34,8 +37,27 @@ HEADERS = {
 }
 
 
+# What a page reached by a secret link (a share link, a mailed link) sends instead: the link
+# stays out of other sites' logs (no referrer), search engines and shared caches.
+LINK_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cache-Control": "private, no-store",
+}
+V = TypeVar("V", bound=Callable[..., object])
+
+
+def secret_link(view: V) -> V:
+    """Mark a view whose address is its own proof: its answers carry LINK_HEADERS."""
+    view.secret_link = True  # type: ignore[attr-defined]
+    return view
+
+
 def add_security_headers(response: Response) -> Response:
-    """Add each header the view has not set itself (share pages send a stricter referrer one)."""
+    """Add each header the view has not set itself; a secret link's page sends LINK_HEADERS."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "secret_link", False):
+        response.headers.update(LINK_HEADERS)
     if response.mimetype == "application/pdf":
         response.headers.setdefault("Content-Security-Policy", PDF_POLICY)
     for name, value in HEADERS.items():

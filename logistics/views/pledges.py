@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -19,17 +19,17 @@ from ..extensions import db
 from ..forms.pledges import PledgeForm, RejectForm, pledge_form
 from ..models import Organisation, Pledge, ShareLink
 from ..permissions import can
-from ..services import distributions, pledges, reports, submissions
-from ..services.errors import NotFound, ServiceError
+from ..security import secret_link
+from ..services import distributions, pledges, submissions
+from ..services.errors import ServiceError
 from ._submit import or_404, show_refusal, submit_once
+from .reports import live_link
 
 bp = Blueprint("pledges", __name__)
 
 # Share tokens are 32 characters; anything much longer is no token (as views.reports says).
-MAX_TOKEN = 100
 # The expected-deliveries page: the next two weeks, and the days a pledge may be late.
 AHEAD_DAYS = 14
-PUBLIC_ENDPOINTS = frozenset({"pledges.share_pledge"})
 STATUS_LABELS = {
     "open": _l("open"),
     "received": _l("received"),
@@ -43,9 +43,10 @@ SOURCE_LABELS = {"link": _l("through a share link"), "donor": _l("by a donor acc
 
 
 @bp.route("/share/<token>/pledge", methods=["POST"])
+@secret_link
 def share_pledge(token: str) -> str | Response | tuple[str, int]:
     """Record a pledge made through a share link, without an account."""
-    link = _live_link(token)
+    link = live_link(token)
     org_id = link.organisation_id
     form = pledge_form(org_id, [])
     if form.caught():
@@ -95,16 +96,6 @@ def donor_pledge() -> str | Response | tuple[str, int]:
         if submit_once(form, "pledge_donor", action) is not None:
             return redirect(url_for("reports.donor_home"))
     return _refused(form, 422)
-
-
-@bp.after_request
-def _public_headers(response: Response) -> Response:
-    """Keep the share link out of other sites' logs and shared caches, as its page does."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- staff ---------------------------------------------------------------------------------------
@@ -228,13 +219,3 @@ def _refused(
         back=back,
     )
     return page, status
-
-
-def _live_link(token: str) -> ShareLink:
-    """Return the live link of a token; expired, revoked or unknown is a plain 404."""
-    if len(token) > MAX_TOKEN:
-        abort(404)
-    try:
-        return reports.resolve_share_token(token)
-    except NotFound:
-        abort(404)

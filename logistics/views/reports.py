@@ -15,7 +15,6 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    request,
     send_file,
     url_for,
 )
@@ -38,6 +37,7 @@ from ..models import Organisation, Report, ShareLink, User
 from ..models.types import utcnow
 from ..permissions import can
 from ..scheduler import wake
+from ..security import secret_link
 from ..services import catalogue, distributions, donors, ledger, reports
 from ..services.accounts import organisation_zone
 from ..services.errors import NotFound
@@ -63,7 +63,6 @@ STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 MAX_TOKEN = 100
-SHARE_ENDPOINTS = frozenset({"reports.share", "reports.share_pdf"})
 
 
 def reports_dir() -> Path:
@@ -282,8 +281,9 @@ def donor_pdf() -> Response:
 
 
 @bp.route("/share/<token>")
+@secret_link
 def share(token: str) -> str:
-    link = _live_link(token)
+    link = live_link(token)
     return render_template(
         "reports/share.html",
         token=token,
@@ -296,8 +296,9 @@ def share(token: str) -> str:
 
 
 @bp.route("/share/<token>/report.pdf")
+@secret_link
 def share_pdf(token: str) -> Response:
-    return _todays_pdf(_live_link(token).organisation_id)
+    return _todays_pdf(live_link(token).organisation_id)
 
 
 @bp.route("/logo/<sha256>")
@@ -362,17 +363,7 @@ def donor_page() -> Response | str:
     return render_template("reports/donor_page.html", form=form, help=shown)
 
 
-@bp.after_request
-def _share_headers(response: Response) -> Response:
-    """Keep donor links out of search engines, other sites' logs and shared caches."""
-    if request.endpoint in SHARE_ENDPOINTS:
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _live_link(token: str) -> ShareLink:
+def live_link(token: str) -> ShareLink:
     """Return the live link of a token; anything else is the same plain 404 as any page."""
     if len(token) > MAX_TOKEN:
         abort(404)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -14,12 +14,14 @@ from ..auth import current_org_id
 from ..database import retry_when_raced
 from ..extensions import csrf, db
 from ..forms.subscribers import ConfirmForm, SubscribeForm
-from ..models import DonorSubscriber, Organisation, ShareLink
+from ..models import DonorSubscriber, Organisation
 from ..models.types import utcnow
-from ..services import reports, submissions, subscribers
-from ..services.errors import NotFound, ServiceError
+from ..security import secret_link
+from ..services import submissions, subscribers
+from ..services.errors import ServiceError
 from ._submit import show_refusal
 from .auth import absolute_url
+from .reports import live_link
 
 bp = Blueprint("subscribers", __name__)
 
@@ -36,38 +38,21 @@ def _subscriber_count() -> int:
     return subscribers.count(current_org_id())
 
 
-@bp.after_request
-def _share_headers(response: Response) -> Response:
-    """Keep these links out of search engines, other sites' logs and shared caches."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _live_link(token: str) -> ShareLink:
-    """Return the live share link of a token; anything else is a plain 404."""
-    if len(token) > subscribers.MAX_TOKEN:
-        abort(404)
-    try:
-        return reports.resolve_share_token(token)
-    except NotFound:
-        abort(404)
-
-
 # --- subscribe ---------------------------------------------------------------------------------
 
 
 @bp.route("/share/<token>/subscribe", methods=["GET"])
+@secret_link
 def subscribe_page(token: str) -> Response:
     """Send a GET (the language switch of the answer page) back to the share page."""
-    _live_link(token)
+    live_link(token)
     return redirect(url_for("reports.share", token=token), 303)
 
 
 @bp.route("/share/<token>/subscribe", methods=["POST"])
+@secret_link
 def subscribe(token: str) -> Page:
-    link = _live_link(token)
+    link = live_link(token)
     organisation = db.session.get(Organisation, link.organisation_id)
     form = SubscribeForm()
     if not form.validate_on_submit():
@@ -157,6 +142,7 @@ def _message_page(organisation: Organisation, token: str, message: str) -> str:
 
 
 @bp.route("/subscribe/<token>", methods=["GET"])
+@secret_link
 def confirm_page(token: str) -> Page:
     """Show the Confirm button: mail scanners open links, only a person presses the button."""
     subscriber = _subscriber_to_confirm(token)
@@ -172,6 +158,7 @@ def confirm_page(token: str) -> Page:
 
 
 @bp.route("/subscribe/<token>", methods=["POST"])
+@secret_link
 def confirm(token: str) -> Page:
     subscriber = _subscriber_to_confirm(token)
     form = ConfirmForm()
@@ -203,6 +190,7 @@ def _subscriber_to_confirm(token: str) -> DonorSubscriber | None:
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET"])
+@secret_link
 def unsubscribe_page(token: str) -> Page:
     ticket = subscribers.read_unsubscribe_token(_secret(), token)
     if ticket is None:
@@ -215,6 +203,7 @@ def unsubscribe_page(token: str) -> Page:
 
 
 @bp.route("/unsubscribe/<token>", methods=["POST"])
+@secret_link
 @csrf.exempt  # RFC 8058: mail clients post List-Unsubscribe=One-Click with no form of ours
 def unsubscribe(token: str) -> Page:
     ticket = subscribers.read_unsubscribe_token(_secret(), token)
