@@ -129,6 +129,11 @@ def test_a_link_pledge_is_expected_then_received_and_never_touches_stock(app, wo
         assert ("donor@example.org" in page.text) is (role == "coordinator")
         assert ("/reject" in page.text) is (role == "coordinator")
     assert client_as("donor").get("/pledges").status_code == 403
+    # The needs say what is pledged under the shortfall; held stays what is on the shelves.
+    needs_page = client_as("coordinator").get("/needs").text
+    row = re.search(rf'<tr id="item-{world.items["blanket"]}".*?</tr>', needs_page, re.S).group(0)
+    assert '<span class="muted pledged">20 pledged</span>' in row
+    assert re.search(r'<td class="num">5(<br>|</td>)', row)
 
     warehouse = client_as("warehouse")
     form = warehouse.get(f"/receive?pledge_id={pledge.id}").text

@@ -23,7 +23,7 @@ from ..labels import CATEGORY_LABELS
 from ..models import CATEGORIES, Alert, Channel
 from ..models.types import utcnow
 from ..services import alerts as alerting
-from ..services import catalogue, needs, subscribers
+from ..services import catalogue, donors, needs, subscribers
 from ..services.distributions import local_today
 from ..svg import cover_chart
 from ..templating import local_time
@@ -69,6 +69,7 @@ def index() -> tuple[str, int]:
     return render_template(
         "needs/index.html",
         needs=shown,
+        pledged=donors.open_pledged(org_id),
         chart=cover_chart(shown, CHART_CAP_DAYS),
         charted=sum(1 for n in shown if n.days_of_cover is not None),
         horizon=horizon or current_membership().organisation.forecast_horizon_days,
