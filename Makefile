@@ -13,12 +13,15 @@ TEST_WORKERS ?= 2
 # page with axe-core from npm; Playwright's own browser download is never used.
 CHROMIUM := /usr/bin/chromium
 AXE := node_modules/axe-core/axe.min.js
+# Workbox (npm) for the service worker: its builds are served from static/vendor (not committed).
+WORKBOX_MODULES := core routing strategies background-sync
+WORKBOX := $(patsubst %,static/vendor/workbox/workbox-%.prod.js,$(WORKBOX_MODULES))
 
 # The French (and any other) catalogue is compiled by setup; the .mo files are not committed.
 TRANSLATIONS := logistics/translations
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-setup: $(STAMP) $(CATALOGUES) $(CHROMIUM) $(AXE)
+setup: $(STAMP) $(CATALOGUES) $(CHROMIUM) $(AXE) $(WORKBOX)
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
@@ -58,7 +61,12 @@ $(AXE): package.json package-lock.json
 	  echo "npm missing: install Node.js and npm for axe-core, or the browser tests skip"; \
 	fi
 
-run: $(STAMP) $(CATALOGUES)
+static/vendor/workbox/%.prod.js: $(AXE)
+	@mkdir -p static/vendor/workbox
+	@if [ -f node_modules/$*/build/$*.prod.js ]; then cp node_modules/$*/build/$*.prod.js $@; \
+	else echo "npm missing: pages work, but not offline"; fi
+
+run: $(STAMP) $(CATALOGUES) $(WORKBOX)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	LOGISTICS_SCHEDULER=$${LOGISTICS_SCHEDULER:-inprocess} $(BIN)/flask run --host 127.0.0.1 --port 5000

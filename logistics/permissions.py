@@ -39,6 +39,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_reports": ALL_ROLES,
     "generate_reports": STAFF,
     "manage_share_links": frozenset({"admin"}),
+    # The outbox on the phone: what was sent without signal, waiting or refused.
+    "use_outbox": ALL_ROLES,
     # Pledges: anyone signed in may promise goods; staff expect them; a donor's contact
     # address is personal data, read by coordinators and admins only, who alone turn one down.
     "make_pledges": ALL_ROLES,

@@ -12,12 +12,18 @@ from typing import TypeVar
 
 from flask import Flask, Response, current_app, request
 
-# Pages need no script and load only app.css, the favicon and incident photos' thumbnails;
+# Pages need no script (app.js only adds working offline) and load only app.css, the icons and
+# incident photos' thumbnails;
 # charts are inline SVG drawn with presentation attributes, and every form posts back to this
 # site. Anything else is refused.
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'none'",
+        # app.js and the service worker: files of this site, never inline code.
+        "script-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
         "form-action 'self'",

@@ -13,6 +13,7 @@ from . import i18n, wording
 from .auth import current_membership
 from .labels import label, role_label, yes_no
 from .menu import menu_for
+from .models.types import utcnow
 from .permissions import can
 from .services import alerts
 
@@ -66,6 +67,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(label, "label")
     app.add_template_filter(yes_no, "yes_no")
     app.add_template_filter(unit, "unit")
+    app.add_template_global(utcnow, "now")
 
     @app.context_processor
     def _context() -> dict[str, Any]:

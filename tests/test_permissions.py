@@ -49,6 +49,9 @@ OPEN = {
     "subscribers.unsubscribe_page": "the mailed link itself is the proof",
     "subscribers.unsubscribe": "the mailed link itself is the proof",
     "api.openapi": "the API's description is public",
+    "offline.service_worker": "the service worker script: it holds no data",
+    "offline.manifest": "the app manifest, for a phone's home screen",
+    "offline.fallback": "the page shown without signal: it holds no data",
 }
 # Views that check a narrower rule inside, for one method: the roles let through are those
 # with the route's capability and any one of these.

@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         incidents,
         kitchen,
         needs,
+        offline,
         pledges,
         replacement,
         reports,
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
         reports,
         pledges,
         subscribers,
+        offline,
         api,
     ):
         app.register_blueprint(module.bp)

@@ -72,7 +72,10 @@ def logout() -> Response:
         db.session.commit()
     logout_user()
     session.clear()
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # What the phone kept for offline use (pages, the outbox) belonged to this member.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/switch/<int:organisation_id>", methods=["POST"])
