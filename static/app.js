@@ -48,7 +48,8 @@
 
   const sendWaiting = () => ask({ type: 'send' }).then(show);
   window.addEventListener('online', sendWaiting);
-  worker.ready.then(() => {
+  worker.ready.then((registration) => {
+    registration.active.postMessage({ type: 'member', member: body.dataset.member });
     if (navigator.onLine) {
       sendWaiting();
       ask({ type: 'keep' });
@@ -132,7 +133,8 @@
         const item = make('li', '', { class: 'card', id: `refused-${entry.id}` });
         const what = names.get(entry.path) || (entry.path.endsWith('/outcome') ? words.outcome : entry.path);
         item.append(make('p', what, { class: 'what' }));
-        item.append(make('p', entry.reason || words.refused, { class: 'error' }));
+        const why = entry.other ? words.other : entry.reason || words.refused;
+        item.append(make('p', why, { class: 'error' }));
         const typed = make('p', '', { class: 'muted typed' });
         typed.textContent = entry.fields
           .filter(([name, value]) => value && name !== 'request_token' && !/^(save|submit)$/.test(name))

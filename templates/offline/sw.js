@@ -75,9 +75,10 @@ async function sendOrKeep(request) {
   } catch (error) {
     const fields = await fieldsOf(copy.clone());
     const id = self.crypto.randomUUID();
+    const member = await memberNow();
     await waiting.pushRequest({
       request: copy,
-      metadata: { id, path: new URL(copy.url).pathname, form: copy.referrer, fields },
+      metadata: { id, member, path: new URL(copy.url).pathname, form: copy.referrer, fields },
     });
     await tellPages();
     return Response.redirect(`${OUTBOX_PAGE}?saved=${id}`, 303);
@@ -127,19 +128,20 @@ function sendWaiting() {
 async function sendAll() {
   let entry;
   while ((entry = await waiting.shiftRequest())) {
-    const outcome = await send(entry.request);
+    const outcome = await send(entry.request, entry.metadata.member);
     if (outcome.kind === 'later') {
       await waiting.unshiftRequest(entry);
       return;
     }
     if (outcome.kind === 'refused') {
-      entry.metadata = { ...entry.metadata, reason: outcome.reason, status: outcome.status };
+      const { reason, status, other } = outcome;
+      entry.metadata = { ...entry.metadata, reason, status, other: !!other };
       await refused.pushRequest(entry);
     }
   }
 }
 
-async function send(request) {
+async function send(request, member) {
   // The session may have changed since the form was filled: a fresh CSRF token, and a check
   // that someone is signed in (an expired session answers with the login page).
   // Redirects are not followed: the login page would start a session of its own, and the
@@ -152,7 +154,11 @@ async function send(request) {
   }
   loginNeeded = page.type === 'opaqueredirect';
   if (loginNeeded) return { kind: 'later' };
-  const token = ((await page.text()).match(/name="csrf_token" value="([^"]+)"/) || [])[1] || '';
+  const html = await page.text();
+  // Typed by one member in one organisation: never sent as another, nor into another.
+  const signedIn = (html.match(/data-member="([^"]+)"/) || [])[1];
+  if (member && signedIn !== member) return { kind: 'refused', status: 0, reason: '', other: true };
+  const token = (html.match(/name="csrf_token" value="([^"]+)"/) || [])[1] || '';
   let response;
   try {
     response = await fetch(request.url, {
@@ -198,6 +204,18 @@ function reasonIn(html) {
 }
 
 // --- talking with the pages ------------------------------------------------------------------
+
+// Who is signed in on this phone, as the pages say (kept across the worker's restarts).
+const META = 'meta-v1';
+
+async function memberNow() {
+  const kept = await (await caches.open(META)).match('/member');
+  return kept ? kept.text() : '';
+}
+
+async function rememberMember(member) {
+  if (member) await (await caches.open(META)).put('/member', new Response(member));
+}
 
 async function status() {
   return {
@@ -278,4 +296,5 @@ self.addEventListener('message', (event) => {
   else if (type === 'entry') answer(refusedEntry(event.data.id));
   else if (type === 'forget') answer(forget());
   else if (type === 'keep') event.waitUntil(keepOffline());
+  else if (type === 'member') event.waitUntil(rememberMember(event.data.member));
 });

@@ -303,3 +303,27 @@ def test_without_javascript_forms_send_as_before(browsing: Browsing) -> None:
     assert "11 Sleeping bag" in page.locator("main .flash").first.inner_text()
     assert page.locator("#outbox-banner").is_hidden()
     context.close()
+
+
+def test_what_one_member_saved_is_never_sent_as_another(field_phone) -> None:
+    context, page = field_phone
+    before = sleeping_bags_received(17)
+    context.set_offline(True)
+    page.goto("/receive")
+    form = page.locator("main form")
+    form.locator("input[name=item]").fill("Sleeping bag")
+    form.locator("input[name=quantity]").fill("17")
+    Volunteer(page).choose("site_id", main_warehouse())
+    with page.expect_navigation():
+        form.get_by_role("button", name="Save", exact=True).click()
+    context.clear_cookies()  # the session ended; someone else signs in on this phone
+    context.set_offline(False)
+    page.goto("/login")
+    page.fill("input[name=email]", dict((r, e) for e, r in demo_logins())["kitchen"])
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("main form [type=submit]")
+    page.goto("/outbox")
+    until(page, "() => document.querySelectorAll('#outbox-refused li').length === 1")
+    assert "another account" in page.locator("#outbox-refused li").inner_text()
+    assert sleeping_bags_received(17) == before
