@@ -7,6 +7,7 @@ each other.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 from typing import Any
 
@@ -212,3 +213,8 @@ def occurrence(series: Any, day: date) -> Distribution:
 def tomorrow(world: Any) -> date:
     """Return tomorrow in the organisation's time zone."""
     return distributions.local_today(world.org_id) + timedelta(days=1)
+
+
+def inline_script(html: str) -> bool:
+    """Tell whether a page holds code of its own (app.js, a file of this site, is allowed)."""
+    return re.search(r"<\s*script\b(?![^>]*\bsrc=)|\son[a-z]+\s*=", html, re.I) is not None
