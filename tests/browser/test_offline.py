@@ -16,8 +16,6 @@ from logistics.models import Evidence, Incident, Item, StockMovement
 from .conftest import Browsing, demo
 from .test_field_flows import PHONE, Volunteer, main_warehouse, photo
 
-WAREHOUSE = dict((role, email) for email, role in demo_logins())["warehouse"]
-
 
 def count(model: Any, *where: Any) -> int:
     with demo().app.app_context():
@@ -100,17 +98,12 @@ def test_a_donation_and_an_eviction_with_photos_sent_without_signal_arrive_once(
     context, page = field_phone
     bags_before = sleeping_bags_received(37)
     incidents_before = count(Incident)
-    warehouse = main_warehouse()
 
     context.set_offline(True)
-    page.goto("/receive")  # from the phone, as last seen
+    page.goto("/receive")  # from the phone, as last seen, saying when that was
     assert page.locator("[data-as-of]").is_visible()
-    form = page.locator("main form")
-    form.locator("input[name=item]").fill("Sleeping bag")
-    form.locator("input[name=quantity]").fill("37")
-    Volunteer(page).choose("site_id", warehouse)
-    with page.expect_navigation():
-        form.get_by_role("button", name="Save", exact=True).click()
+    assert "Without signal: as of" in page.locator("[data-as-of]").inner_text()
+    receive_sleeping_bags(page, 37)
     assert "/outbox" in page.url
     assert "1 waiting to send" in banner(page)
 
@@ -147,6 +140,27 @@ def test_a_donation_and_an_eviction_with_photos_sent_without_signal_arrive_once(
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(500)
     assert sleeping_bags_received(37) == bags_before + 1 and count(Incident) == incidents_before + 1
+
+
+def receive_sleeping_bags(page: Any, quantity: int) -> None:
+    """Open Receive and send sleeping bags to the main warehouse."""
+    page.goto("/receive")
+    form = page.locator("main form")
+    form.locator("input[name=item]").fill("Sleeping bag")
+    form.locator("input[name=quantity]").fill(str(quantity))
+    Volunteer(page).choose("site_id", main_warehouse())
+    with page.expect_navigation():
+        form.get_by_role("button", name="Save", exact=True).click()
+
+
+def sign_in_here(page: Any, role: str, *, open_login: bool = True) -> None:
+    """Sign in on this phone through the login form, as the demo member of a role."""
+    if open_login:
+        page.goto("/login")
+    page.fill("input[name=email]", dict((r, e) for e, r in demo_logins())[role])
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("main form [type=submit]")
 
 
 def write_off_offline(page: Any, quantity: str) -> None:
@@ -214,13 +228,7 @@ def test_a_submission_cut_off_after_the_server_saved_it_counts_once(field_phone)
             route.continue_()
 
     context.route("**/receive", saved_then_cut)
-    page.goto("/receive")
-    form = page.locator("main form")
-    form.locator("input[name=item]").fill("Sleeping bag")
-    form.locator("input[name=quantity]").fill("23")
-    Volunteer(page).choose("site_id", main_warehouse())
-    with page.expect_navigation():
-        form.get_by_role("button", name="Save", exact=True).click()
+    receive_sleeping_bags(page, 23)
     # Saved by the server, kept by the phone (it never heard back), then sent again at once.
     assert cuts and "/outbox?saved=" in page.url
     eventually(lambda: sleeping_bags_received(23) == before + 1 and not waiting(page))
@@ -233,21 +241,12 @@ def test_an_ended_session_asks_to_log_in_then_sends(field_phone) -> None:
     context, page = field_phone
     before = sleeping_bags_received(19)
     context.set_offline(True)
-    page.goto("/receive")
-    form = page.locator("main form")
-    form.locator("input[name=item]").fill("Sleeping bag")
-    form.locator("input[name=quantity]").fill("19")
-    Volunteer(page).choose("site_id", main_warehouse())
-    with page.expect_navigation():
-        form.get_by_role("button", name="Save", exact=True).click()
+    receive_sleeping_bags(page, 19)
     context.clear_cookies()  # the session ended while out of signal
     context.set_offline(False)
     page.goto("/outbox")  # the login page, kept offline? no: online, it asks to log in
     assert "/login" in page.url
-    page.fill("input[name=email]", WAREHOUSE)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("main form [type=submit]")
+    sign_in_here(page, "warehouse", open_login=False)
     assert page.url.endswith("/outbox"), page.locator("main").inner_text()
     eventually(lambda: sleeping_bags_received(19) == before + 1)
     eventually(lambda: not waiting(page))
@@ -258,11 +257,7 @@ def test_logging_out_warns_then_clears_what_the_phone_kept(browsing: Browsing) -
     context = browsing.browser.new_context(base_url=browsing.base_url, **PHONE)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=email]", WAREHOUSE)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("main form [type=submit]")
+    sign_in_here(page, "warehouse")
     until(page, "() => navigator.serviceWorker.controller !== null")
     page.goto("/loss")
     context.set_offline(True)
@@ -292,13 +287,7 @@ def test_without_javascript_forms_send_as_before(browsing: Browsing) -> None:
     context = browsing.context("warehouse", **PHONE, java_script_enabled=False)
     page = context.new_page()
     before = sleeping_bags_received(11)
-    page.goto("/receive")
-    form = page.locator("main form")
-    form.locator("input[name=item]").fill("Sleeping bag")
-    form.locator("input[name=quantity]").fill("11")
-    Volunteer(page).choose("site_id", main_warehouse())
-    with page.expect_navigation():
-        form.get_by_role("button", name="Save", exact=True).click()
+    receive_sleeping_bags(page, 11)
     assert sleeping_bags_received(11) == before + 1
     assert "11 Sleeping bag" in page.locator("main .flash").first.inner_text()
     assert page.locator("#outbox-banner").is_hidden()
@@ -309,20 +298,10 @@ def test_what_one_member_saved_is_never_sent_as_another(field_phone) -> None:
     context, page = field_phone
     before = sleeping_bags_received(17)
     context.set_offline(True)
-    page.goto("/receive")
-    form = page.locator("main form")
-    form.locator("input[name=item]").fill("Sleeping bag")
-    form.locator("input[name=quantity]").fill("17")
-    Volunteer(page).choose("site_id", main_warehouse())
-    with page.expect_navigation():
-        form.get_by_role("button", name="Save", exact=True).click()
+    receive_sleeping_bags(page, 17)
     context.clear_cookies()  # the session ended; someone else signs in on this phone
     context.set_offline(False)
-    page.goto("/login")
-    page.fill("input[name=email]", dict((r, e) for e, r in demo_logins())["kitchen"])
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("main form [type=submit]")
+    sign_in_here(page, "kitchen")
     page.goto("/outbox")
     until(page, "() => document.querySelectorAll('#outbox-refused li').length === 1")
     assert "another account" in page.locator("#outbox-refused li").inner_text()
