@@ -58,8 +58,14 @@ from .incidents import (
 from .kitchen import MEAL_UNITS, Cooking, MenuChoice, Recipe, RecipeLine
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 from .reports import REPORT_KINDS, Report, ShareLink
+from .shipping import SHIPMENT_STATUSES, Box, Partnership, Shipment, ShipmentLine
 
 __all__ = [
+    "SHIPMENT_STATUSES",
+    "Box",
+    "Partnership",
+    "Shipment",
+    "ShipmentLine",
     "LOGO_TYPES",
     "PLEDGE_SOURCES",
     "PLEDGE_STATUSES",

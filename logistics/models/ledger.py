@@ -31,6 +31,9 @@ MOVEMENT_KINDS = (
     "production",
     "consumption",
     "reversal",
+    # Stock sent to or received from a partner organisation (models/shipping.py).
+    "shipment_out",
+    "shipment_in",
 )
 
 
@@ -66,6 +69,7 @@ class StockMovement(db.Model):
     distribution_id: Mapped[int | None] = mapped_column(ForeignKey("distribution.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     cooking_id: Mapped[int | None] = mapped_column(ForeignKey("cooking.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)
     # Unique: a movement is reversed at most once.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movement.id"), unique=True)
 
