@@ -24,7 +24,6 @@ from ..labels import label
 from ..services.distributions import Figures
 from ..services.donors import CategoryNeeds, DonorNeed, DonorNeeds, HowToHelp
 from ..services.incidents import LossFigures
-from ..services.needs import Need
 from .base import (
     BODY_WIDTH,
     CRITICAL,
@@ -68,7 +67,6 @@ STYLES = LARGE_STYLES
 
 @dataclass(frozen=True)
 class DonorReport:
-    needs: list[Need]
     distributions: Figures
     meals_served: int
     losses: LossFigures

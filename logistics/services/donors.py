@@ -106,15 +106,8 @@ class HowToHelp:
         return not any(getattr(self, name) for name in PAGE_FIELDS) and self.logo is None
 
 
-def donor_needs(
-    organisation_id: int,
-    now: datetime | None = None,
-    computed: list[needs_service.Need] | None = None,
-) -> DonorNeeds:
-    """Return the shortfalls of donatable items, grouped by category, urgent first.
-
-    computed: the organisation's needs when the caller has them already.
-    """
+def donor_needs(organisation_id: int, now: datetime | None = None) -> DonorNeeds:
+    """Return the shortfalls of donatable items, grouped by category, urgent first."""
     values = dict(
         db.session.execute(
             select(Item.id, Item.unit_value_eur).where(
@@ -127,9 +120,7 @@ def donor_needs(
     pledged = open_pledged(organisation_id)
     by_category: dict[str, list[DonorNeed]] = defaultdict(list)
     partial = False
-    if computed is None:
-        computed = needs_service.compute_needs(organisation_id, now=now)
-    for need in computed:
+    for need in needs_service.compute_needs(organisation_id, now=now):
         if need.item_id not in values or need.shortfall <= 0:
             continue
         unit_value = values[need.item_id]

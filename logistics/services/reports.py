@@ -45,7 +45,7 @@ from ..pdf import sheets
 from ..pdf import shortfall as shortfall_pdf
 from ..pdf.base import ReportFrame, made_at_text, period_text
 from ..permissions import can
-from . import distributions, donors, evidence, incidents, ledger, needs
+from . import distributions, donors, evidence, incidents, ledger
 from .accounts import organisation_zone
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
@@ -429,13 +429,11 @@ def donor_figures(
         )
     )
     meals = sum(row.quantity for row in period.items if row.item_id in meal_items)
-    computed = needs.compute_needs(organisation_id, now=now)
     return shortfall_pdf.DonorReport(
-        needs=computed,
         distributions=period,
         meals_served=meals,
         losses=incidents.loss_figures(organisation_id, first, last),
-        donor_needs=donors.donor_needs(organisation_id, now=now, computed=computed),
+        donor_needs=donors.donor_needs(organisation_id, now=now),
         how_to_help=donors.how_to_help(organisation_id),
     )
 
