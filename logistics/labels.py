@@ -75,6 +75,8 @@ MOVEMENT_KIND_LABELS: dict[str, Any] = {
     "production": _l("Cooked"),
     "consumption": _l("Used in cooking"),
     "reversal": _l("Reversal"),
+    "shipment_out": _l("Sent to a partner"),
+    "shipment_in": _l("Received from a partner"),
 }
 
 # The usual reasons stock is written off, one tap each; "other" takes a few words instead.
@@ -121,6 +123,13 @@ DELIVERY_STATUS_LABELS: dict[str, Any] = {
     "failed": _l("failed"),
 }
 
+# A shipment between partner organisations (models.SHIPMENT_STATUSES), on a badge.
+SHIPMENT_STATUS_LABELS: dict[str, Any] = {
+    "draft": _l("being prepared"),
+    "sent": _l("on its way"),
+    "received": _l("received"),
+}
+
 CHANNEL_KIND_LABELS: dict[str, Any] = {"email": _l("E-mail"), "webhook": _l("Webhook")}
 
 CHANNEL_MODE_LABELS: dict[str, Any] = {
@@ -148,6 +157,7 @@ LABELS: dict[str, dict[str, Any]] = {
     "delivery_status": DELIVERY_STATUS_LABELS,
     "channel_kind": CHANNEL_KIND_LABELS,
     "channel_mode": CHANNEL_MODE_LABELS,
+    "shipment_status": SHIPMENT_STATUS_LABELS,
 }
 
 

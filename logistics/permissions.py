@@ -47,6 +47,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_pledges": STAFF,
     "view_pledge_contacts": frozenset({"admin", "coordinator"}),
     "reject_pledges": frozenset({"admin", "coordinator"}),
+    # Partner organisations: admins link them; coordinators prepare, send and receive
+    # shipments; staff read the shipment records of both sides.
+    "manage_partnerships": frozenset({"admin"}),
+    "manage_shipments": frozenset({"admin", "coordinator"}),
+    "view_shipments": STAFF,
 }
 
 

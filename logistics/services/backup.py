@@ -51,7 +51,18 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Evidence, Incident, LoginThrottle, Membership, Report, User
+from ..models import (
+    Evidence,
+    Incident,
+    LoginThrottle,
+    Membership,
+    Partnership,
+    Report,
+    Shipment,
+    ShipmentLine,
+    StockMovement,
+    User,
+)
 from ..models.types import utcnow
 from . import accounts
 from .errors import Conflict, ServiceError, ValidationError
@@ -672,6 +683,7 @@ def purge_organisation(slug: str, confirm: str, evidence_dir: Path, reports_dir:
     files = stored_files(evidence_dir, reports_dir, organisation.id)
     rows: dict[str, int] = {}
     try:
+        _forget_partner(organisation.id)
         _forget_references(organisation.id, owned)
         for table in reversed(tables):  # children first
             chosen = _belongs(table, organisation.id, owned)
@@ -687,6 +699,26 @@ def purge_organisation(slug: str, confirm: str, evidence_dir: Path, reports_dir:
         ) from error
     db.session.expunge_all()  # the ORM's copies of deleted rows must not be written back
     return Purge(rows, removed, anonymised, [f for f in files if _unshared(f)])
+
+
+def _forget_partner(organisation_id: int) -> None:
+    """Remove other organisations' links and shipments to this one; their ledgers stay whole.
+
+    A partnership and a shipment belong to the organisation that asked or sent, yet name the
+    other one too (never empty): they go, while both sides' movements stay, without the
+    shipment they named.
+    """
+    received = select(Shipment.id).where(Shipment.to_organisation_id == organisation_id)
+    either = select(Shipment.id).where(
+        (Shipment.organisation_id == organisation_id)
+        | (Shipment.to_organisation_id == organisation_id)
+    )
+    db.session.execute(
+        update(StockMovement).where(StockMovement.shipment_id.in_(either)).values(shipment_id=None)
+    )
+    db.session.execute(delete(ShipmentLine).where(ShipmentLine.shipment_id.in_(received)))
+    db.session.execute(delete(Shipment).where(Shipment.to_organisation_id == organisation_id))
+    db.session.execute(delete(Partnership).where(Partnership.partner_id == organisation_id))
 
 
 def _forget_references(organisation_id: int, owned: set[str]) -> None:

@@ -143,6 +143,45 @@ def receive(
     )
 
 
+def record_shipment(
+    organisation_id: int,
+    user_id: int | None,
+    *,
+    shipment_id: int,
+    site_id: int,
+    item_id: int,
+    quantity: int,
+    kind: str,
+) -> StockMovement:
+    """Take a shipment's line out of the sender's site, or put it into the receiver's."""
+    if kind not in ("shipment_out", "shipment_in"):
+        raise ValidationError(
+            _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
+        )
+    _check_owner(organisation_id, site_id, item_id)
+    _check_quantity(quantity)
+    signed = -quantity if kind == "shipment_out" else quantity
+    # The shipment this movement names must be written first.
+    db.session.flush()
+    _move_level(organisation_id, site_id, item_id, signed, kind)
+    now = utcnow()
+    return _insert_movement(
+        {
+            "organisation_id": organisation_id,
+            "site_id": site_id,
+            "item_id": item_id,
+            "quantity": signed,
+            "kind": kind,
+            "occurred_at": now,
+            "recorded_at": now,
+            "recorded_by_id": user_id,
+            "source": "",
+            "note": "",
+            "shipment_id": shipment_id,
+        }
+    )
+
+
 def record_loss(
     organisation_id: int,
     user_id: int | None,
@@ -528,6 +567,7 @@ __all__ = [
     "receive",
     "record",
     "record_loss",
+    "record_shipment",
     "reverse",
     "transfer",
 ]

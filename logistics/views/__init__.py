@@ -21,6 +21,7 @@ def register_blueprints(app: Flask) -> None:
         pledges,
         replacement,
         reports,
+        shipments,
         stock,
         subscribers,
     )
@@ -39,6 +40,7 @@ def register_blueprints(app: Flask) -> None:
         reports,
         pledges,
         subscribers,
+        shipments,
         offline,
         api,
     ):

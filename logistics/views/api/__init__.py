@@ -15,6 +15,7 @@ from . import (
     openapi,
     replacement,
     reports,
+    shipments,
     stock,
 )
 from .common import bp
@@ -29,5 +30,6 @@ __all__ = [
     "openapi",
     "replacement",
     "reports",
+    "shipments",
     "stock",
 ]
