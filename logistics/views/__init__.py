@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         distributions,
         incidents,
         kitchen,
+        labels,
         needs,
         offline,
         pledges,
@@ -41,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
         pledges,
         subscribers,
         shipments,
+        labels,
         offline,
         api,
     ):

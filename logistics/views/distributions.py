@@ -27,7 +27,7 @@ from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..permissions import can
 from ..services import catalogue, distributions, ledger
-from ._submit import filled_rows, or_404, query_date, query_id, submit_once
+from ._submit import filled_rows, or_404, query_date, query_id, query_whole, submit_once
 
 bp = Blueprint("distributions", __name__)
 AGENDA_DAYS = 7
@@ -263,6 +263,8 @@ def give_out() -> str | Response:
     org_id = current_org_id()
     form = GiveOutForm()
     points = _offer_hand_out_places(form)
+    if request.method == "GET":
+        _fill_shelf(form)
     if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
@@ -322,6 +324,20 @@ def _offer_hand_out_places(form: GiveOutForm) -> list[Site]:
     if request.method == "GET" and len(points) == 1:
         form.site_id.data = points[0].id
     return points
+
+
+def _fill_shelf(form: GiveOutForm) -> None:
+    """Fill the first line from a shelf label's link (?item_id=&source_site_id=)."""
+    first = form.lines[0]
+    item_id = query_whole("item_id")
+    if item_id is not None:
+        item = next((i for i in catalogue.list_items(current_org_id()) if i.id == item_id), None)
+        if item is not None:
+            first.item.data = item.label
+    # Only a source offered (the organisation's own active sites) is taken.
+    source = query_whole("source_site_id")
+    if source in {choice.value for choice in first.source.choices}:
+        first.source.data = source
 
 
 def _hand_out_lines(form: GiveOutForm) -> list[tuple[int, int, int | None]]:

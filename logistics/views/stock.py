@@ -122,6 +122,8 @@ def receive() -> str | Response:
     form = ReceiveForm()
     sites = _offer_sites(form, "site_id")
     _offer_pledges(form)
+    if request.method == "GET":
+        _fill_shelf(form)
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -189,6 +191,8 @@ def transfer() -> str | Response:
 def stocktake() -> str | Response:
     form = StocktakeForm()
     sites = _offer_sites(form, "site_id")
+    if request.method == "GET":
+        _fill_shelf(form)
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -361,6 +365,20 @@ def _pledge_label(pledge: Pledge) -> str:
         item=pledge.item.label,
         day=i18n.when(pledge.expected_on, "day"),
     )
+
+
+def _fill_shelf(form: ReceiveForm | StocktakeForm) -> None:
+    """Fill the item and site from a shelf label's link (?item_id=&site_id=); ignore the rest."""
+    item_id = query_whole("item_id")
+    if item_id is not None:
+        with suppress(NotFound):
+            item = ledger.get_item(current_org_id(), item_id)
+            if item.active:
+                form.item.data = item.label
+    # The choices are the organisation's own active sites: any other id is left out.
+    site_id = query_whole("site_id")
+    if site_id in {choice.value for choice in form.site_id.choices}:
+        form.site_id.data = site_id
 
 
 def _fill_from_link(form: TransferForm) -> None:
