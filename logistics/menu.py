@@ -80,6 +80,9 @@ EVERYTHING = (
     Link("csv_io.index", _l("CSV"), needs("export_csv", "record_movements")),
     Link("catalogue.items", _l("Items"), needs("view_stock")),
     Link("catalogue.sites", _l("Sites"), needs("view_stock")),
+    Link("labels.index", _l("Labels"), needs("record_movements")),
+    Link("shipments.index", _l("Shipments"), needs("view_shipments")),
+    Link("shipments.partnerships", _l("Partner organisations"), needs("manage_partnerships")),
     Link("admin.members", _l("Members"), needs("manage_users")),
     Link("auth.account", _l("Account"), lambda role: role is not None),
 )

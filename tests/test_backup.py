@@ -30,11 +30,13 @@ from logistics.services import (
     evidence,
     incidents,
     kitchen,
+    labels,
     ledger,
     needs,
     pledges,
     replacement,
     reports,
+    shipments,
     submissions,
     subscribers,
 )
@@ -147,6 +149,32 @@ def fill_every_table(app, world, own_photo: bytes) -> dict[str, int]:
     )
     subscriber = subscribers.subscribe(org, f"reader@{world.slug}.example.net", "en", link.id, now)
     subscribers.confirm(org, subscriber.id)
+    # A partner group and a shipment to it, 6 sent and 5 counted (partnership, shipment, lines).
+    partner = accounts.create_organisation(f"Partner of {world.slug}", f"partner-{world.slug}")
+    depot = catalogue.save_site(partner.id, {"name": "Depot", "kind": "warehouse", "area": "Lille"})
+    theirs = catalogue.save_item(partner.id, {"name": "Blanket", "category": "bedding"})
+    asked = shipments.ask_partnership(org, admin, partner.slug)
+    shipments.accept_partnership(partner.id, None, asked.id)
+    shipment = shipments.create_shipment(
+        org,
+        admin,
+        partner_organisation_id=partner.id,
+        from_site_id=world.sites["main"],
+        lines=[(world.items["blanket"], 6)],
+    )
+    shipments.send_shipment(org, admin, shipment.id)
+    shipments.receive_shipment(
+        partner.id,
+        None,
+        shipment.id,
+        site_id=depot.id,
+        counts=[shipments.Counted(shipment.lines[0].id, theirs.id, 5)],
+    )
+    ids["shipment"] = shipment.id
+    # A box of blankets on a shelf of the main warehouse (a label only: no movement).
+    ids["box"] = labels.create_box(
+        org, admin, site_id=world.sites["main"], item_id=world.items["blanket"], quantity=10
+    ).id
     accounts.invite(org, f"new@{world.slug}.example.org", "warehouse", admin, timedelta(days=7))
     submissions.run_once(org, "token-1", "test", lambda: {"message": "done"}, user_id=admin)
     db.session.commit()
@@ -367,7 +395,7 @@ def test_a_backup_restores_everything_into_a_fresh_instance(
                 StockLevel.item_id == world.items["blanket"],
             )
         )
-        assert level == 120 - 20 - 8 - 4
+        assert level == 120 - 20 - 8 - 4 - 6  # 6 shipped to the partner group
         assert client.get(f"/incidents/{ids['incident']}").status_code == 200
         # A second restore finds data there and refuses, changing nothing.
         again = _run(restored, "restore", str(archive))

@@ -26,10 +26,11 @@ from logistics.models import (
     Organisation,
     Recipe,
     Site,
+    StockLevel,
     StockMovement,
     User,
 )
-from logistics.services import accounts, alerts, distributions, reports
+from logistics.services import accounts, alerts, distributions, labels, reports
 from logistics.services.reports import ReportRequest
 from logistics.static_files import asset_url
 
@@ -125,6 +126,13 @@ def demo_org(app: Flask) -> Demo:
     alerts.save_channel(
         org_id, kind="webhook", target="https://hooks.example.org/aid/abcdef", secret="s" * 32
     )
+    # A box on a shelf that holds stock: its page and label carry the headers too.
+    shelf = db.session.scalars(
+        select(StockLevel).where(StockLevel.organisation_id == org_id, StockLevel.quantity > 0)
+    ).first()
+    box = labels.create_box(
+        org_id, admin_id, site_id=shelf.site_id, item_id=shelf.item_id, quantity=1
+    )
     db.session.commit()
     ids = {
         "item_id": _first(Item, org_id),
@@ -141,6 +149,8 @@ def demo_org(app: Flask) -> Demo:
         "token": token,
         "code": "fr",  # the language switch of logged-out pages
         "sha256": "0" * 64,  # a logo nobody has: the 404 carries the headers too
+        "shipment_id": 1,  # the demo has no shipment: its pages answer 404, with the headers
+        "box_id": box.id,
     }
     return Demo(org_id, ids, report.id, ids["evidence_id"], token)
 

@@ -56,6 +56,7 @@ OPEN = {
 # Views that check a narrower rule inside, for one method: the roles let through are those
 # with the route's capability and any one of these.
 NARROWER = {
+    ("POST", "shipments.receive"): ("manage_shipments",),
     ("GET", "csv_io.index"): ("export_csv", "record_movements"),
     ("POST", "kitchen.cooking"): ("plan_kitchen",),
 }

@@ -441,3 +441,19 @@ def test_purging_one_side_leaves_the_other_whole(app, api, world, other_world, p
     assert db.session.get(Shipment, done["id"]) is None
     # The kept organisation still works: its API answers, with no shipment left.
     assert api("coordinator", kept).get("/shipments").get_json() == {"shipments": []}
+
+
+def test_a_shipments_movements_cannot_be_reversed_on_either_side(api, world, other_world):
+    shipment = _sent_and_received(api, world, other_world)
+    for side in (world, other_world):
+        movement = db.session.scalars(
+            select(StockMovement).where(
+                StockMovement.organisation_id == side.org_id,
+                StockMovement.shipment_id == shipment["id"],
+            )
+        ).one()
+        refused = api("coordinator", side).post(
+            f"/movements/{movement.id}/reverse", {"reason": "typed twice"}
+        )
+        assert refused.status_code == 409, refused.get_json()
+        assert "shipment" in refused.get_json()["error"]["message"]

@@ -312,6 +312,9 @@ def reverse(
         raise Conflict(
             _l("This was given out at a distribution: correct that distribution's outcome instead.")
         )
+    if original.shipment_id is not None:
+        # The partner's ledger and the shipment record would no longer agree with this one.
+        raise Conflict(_l("This went in or out with a shipment to or from a partner: it stays."))
     legs = _legs(original)
     _lock_levels([(leg.site_id, leg.item_id) for leg in legs], organisation_id)
     # Take stock out before putting it back, so a refusal comes before any write.

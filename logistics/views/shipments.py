@@ -249,11 +249,11 @@ def send(shipment_id: int) -> str | Response | tuple[str, int]:
 def receive(shipment_id: int) -> str | Response | tuple[str, int]:
     """Receive a sent shipment, counting each line (the waybill's QR code opens this page)."""
     org_id = current_org_id()
+    if request.method == "POST" and not can(current_role(), "manage_shipments"):
+        abort(403)  # whatever the shipment: a role that may not receive learns nothing of it
     shipment = or_404(shipments.get_shipment, org_id, shipment_id)
     if request.method == "GET":
         return _shipment_page(shipment, None)
-    if not can(current_role(), "manage_shipments"):
-        abort(403)
     form = _receive_form(shipment)
     if form is None:
         return _shipment_page(shipment, None), 409
