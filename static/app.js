@@ -35,9 +35,10 @@
     banner.hidden = parts.length === 0;
     banner.querySelector('a').textContent = parts.join(' ');
     if (window.outboxPage) window.outboxPage(state);
-    // A weak signal: while something waits and the phone seems online, try again shortly.
+    // A weak signal: while something waits and the phone seems online, try again shortly
+    // (this page is a member's, so a session is open whatever the last try found).
     clearTimeout(retry);
-    if (state.waiting && navigator.onLine && !state.loginNeeded) {
+    if (state.waiting && navigator.onLine) {
       retry = setTimeout(sendWaiting, RETRY_MS);
     }
   };

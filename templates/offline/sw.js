@@ -22,7 +22,7 @@ const refused = new workbox.backgroundSync.Queue('refused', {
   maxRetentionTime: KEEP_MINUTES,
   onSync: async () => {},
 });
-let sending = null;
+let sending = Promise.resolve();
 let loginNeeded = false;
 
 self.addEventListener('install', (event) => {
@@ -120,8 +120,13 @@ async function fieldsOf(request) {
 
 // --- sending what waits, in order ------------------------------------------------------------
 
+// One pass at a time, and a pass after every ask: an ask made while a pass is under way (say,
+// just after logging in, while the pass before still found nobody signed in) is not lost.
 function sendWaiting() {
-  if (!sending) sending = sendAll().finally(() => { sending = null; tellPages(); });
+  sending = sending
+    .catch(() => {})
+    .then(sendAll)
+    .finally(() => tellPages());
   return sending;
 }
 

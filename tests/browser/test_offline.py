@@ -54,7 +54,7 @@ def field_phone(browsing: Browsing) -> Iterator[Any]:
     context.close()
 
 
-def until(page: Any, script: str, seconds: float = 20) -> None:
+def until(page: Any, script: str, seconds: float = 45) -> None:
     """Wait until a script in the page answers true (wait_for_function evaluates strings,
     which the pages' Content-Security-Policy refuses)."""
     deadline = time.monotonic() + seconds
@@ -63,7 +63,7 @@ def until(page: Any, script: str, seconds: float = 20) -> None:
         page.wait_for_timeout(100)
 
 
-def eventually(check: Any, seconds: float = 20) -> None:
+def eventually(check: Any, seconds: float = 45) -> None:
     """Wait until a check made from the test (the database, the worker) holds."""
     deadline = time.monotonic() + seconds
     while not check():
@@ -244,10 +244,11 @@ def test_an_ended_session_asks_to_log_in_then_sends(field_phone) -> None:
     receive_sleeping_bags(page, 19)
     context.clear_cookies()  # the session ended while out of signal
     context.set_offline(False)
-    page.goto("/outbox")  # the login page, kept offline? no: online, it asks to log in
+    page.goto("/outbox")  # back in signal: the outbox asks to log in first
     assert "/login" in page.url
     sign_in_here(page, "warehouse", open_login=False)
     assert page.url.endswith("/outbox"), page.locator("main").inner_text()
+    # Sent at once, or at the latest by the page's retry (every 15 s while something waits).
     eventually(lambda: sleeping_bags_received(19) == before + 1)
     eventually(lambda: not waiting(page))
 
