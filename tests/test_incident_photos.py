@@ -310,7 +310,10 @@ def test_the_evidence_pdf_pictures_each_photo_in_an_appendix(app, world, client_
     organisation = db.session.get(Organisation, world.org_id)
     today = distributions.local_today(world.org_id)
     pdf = reports.render_pdf(
-        organisation, reports.ReportRequest("evidence", today, today), datetime.now(UTC)
+        organisation,
+        # From yesterday: just after midnight, an incident of an hour ago was yesterday.
+        reports.ReportRequest("evidence", today - timedelta(days=1), today),
+        datetime.now(UTC),
     )
     reader = PdfReader(io.BytesIO(pdf))
     appendix = [
@@ -345,7 +348,10 @@ def test_an_altered_thumbnail_is_neither_served_nor_printed(app, world, client_a
     organisation = db.session.get(Organisation, world.org_id)
     today = distributions.local_today(world.org_id)
     pdf = reports.render_pdf(
-        organisation, reports.ReportRequest("evidence", today, today), datetime.now(UTC)
+        organisation,
+        # From yesterday: just after midnight, an incident of an hour ago was yesterday.
+        reports.ReportRequest("evidence", today - timedelta(days=1), today),
+        datetime.now(UTC),
     )
     last = PdfReader(io.BytesIO(pdf)).pages[-1]
     assert "thumbnail is missing from the store or was altered" in last.extract_text()

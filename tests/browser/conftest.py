@@ -205,13 +205,23 @@ def role_pages(app: Flask, role: str, email: str, known: dict[str, str]) -> list
         route = page_route(app, href)
         if route:
             menu.setdefault(*route)
-    below: dict[str, str] = {}
+    one_down: dict[str, str] = {}
     for menu_path in menu.values():
         for href in links(client.get(menu_path).get_data(as_text=True), "main"):
             route = page_route(app, href)
-            if route and route[0] not in menu and route[0] not in known:
-                below.setdefault(*route)
+            if route and route[0] not in menu:
+                one_down.setdefault(*route)
+    below = {name: path for name, path in one_down.items() if name not in known}
     found = menu | below
+    wanted = [n for n in FIELD_PAGES_BY_ROLE.get(role, ()) if n not in found and n not in known]
+    if wanted:
+        # Two links down: before a distribution has started, its outcome form is reached from
+        # its run sheet rather than from the agenda's "waiting for an outcome".
+        for path in one_down.values():
+            for href in links(client.get(path).get_data(as_text=True), "main"):
+                route = page_route(app, href)
+                if route and route[0] in wanted:
+                    found.setdefault(*route)
     for name in FIELD_PAGES_BY_ROLE.get(role, ()):
         found.setdefault(name, known.get(name, name))
     for name, path in found.items():
