@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SITES, build_world, form_token
 from factories import assert_error, held, inline_script, movement_count, receive
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from logistics.extensions import db
 from logistics.models import Partnership, Shipment, StockMovement
@@ -457,3 +458,29 @@ def test_a_shipments_movements_cannot_be_reversed_on_either_side(api, world, oth
         )
         assert refused.status_code == 409, refused.get_json()
         assert "shipment" in refused.get_json()["error"]["message"]
+
+
+def test_the_shipments_page_costs_the_same_for_one_shipment_or_many(
+    api, client_as, world, other_world
+):
+    _partners(api, world, other_world)
+    client = client_as("coordinator")
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def note(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            assert client.get("/shipments").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        return len(seen)
+
+    _prepared(api, world, other_world, [("blanket", 1), ("tent", 1)])
+    one = statements()
+    for _ in range(5):
+        _prepared(api, world, other_world, [("blanket", 1), ("tent", 1), ("water", 2)])
+    assert statements() == one

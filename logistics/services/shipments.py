@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import i18n, limits
 from ..extensions import db
@@ -238,11 +240,16 @@ def get_shipment(organisation_id: int, shipment_id: int, *, for_update: bool = F
     return row
 
 
-def list_shipments(organisation_id: int, limit: int = 200) -> list[Shipment]:
-    """Return the shipments this organisation sent or is sent, newest first."""
-    return list(
+def list_shipments(organisation_id: int, limit: int = 200) -> list[ShipmentView]:
+    """Return the shipments this organisation sent or is sent, newest first, described.
+
+    Four queries whatever their number: the shipments with their lines, then every item, site
+    and organisation they name, so describing each reads only the session's identity map.
+    """
+    rows = list(
         db.session.scalars(
             select(Shipment)
+            .options(selectinload(Shipment.lines))
             .where(
                 or_(
                     Shipment.organisation_id == organisation_id,
@@ -253,6 +260,26 @@ def list_shipments(organisation_id: int, limit: int = 200) -> list[Shipment]:
             .limit(limit)
         )
     )
+    lines = [line for shipment in rows for line in shipment.lines]
+    # Held here: the session keeps rows by weak reference, so unheld ones would be read again.
+    held = [
+        *_load(Item, {x.item_id for x in lines} | {x.received_item_id for x in lines}),
+        *_load(Site, {s.from_site_id for s in rows} | {s.to_site_id for s in rows}),
+        *_load(
+            Organisation, {s.organisation_id for s in rows} | {s.to_organisation_id for s in rows}
+        ),
+    ]
+    views = [describe(shipment) for shipment in rows]
+    del held
+    return views
+
+
+def _load(model: type[Item | Site | Organisation], ids: set[int | None]) -> list[Any]:
+    """Read these rows at once, so gets by id while they are held run no query."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return []
+    return list(db.session.scalars(select(model).where(model.id.in_(wanted))))
 
 
 def send_shipment(organisation_id: int, user_id: int | None, shipment_id: int) -> Shipment:

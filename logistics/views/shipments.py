@@ -155,7 +155,7 @@ def index() -> str:
     org_id = current_org_id()
     return render_template(
         "shipments/index.html",
-        views=[shipments.describe(s) for s in shipments.list_shipments(org_id)],
+        views=shipments.list_shipments(org_id),
         org_id=org_id,
         may_manage=can(current_role(), "manage_shipments"),
     )

@@ -238,8 +238,8 @@ def accept_partnership(partnership_id: int, found: Any, body: Once) -> tuple[dic
 @operation("view_shipments", {200: Shipments})
 def list_shipments() -> Shipments:
     """The shipments this organisation sent or is sent, newest first."""
-    rows = shipments.list_shipments(current_org_id())
-    return Shipments(shipments=[_shipment(shipments.describe(s)) for s in rows])
+    views = shipments.list_shipments(current_org_id())
+    return Shipments(shipments=[_shipment(view) for view in views])
 
 
 @bp.get("/shipments/<int:shipment_id>")
