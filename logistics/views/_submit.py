@@ -36,22 +36,13 @@ def submit_once(
 
     A token someone else sent, or sent with another form, is refused with a 409 page.
     """
-
-    def unit() -> tuple[dict[str, Any], datetime | None]:
-        answer = submissions.run_once_dated(
-            current_org_id(), form.request_token.data, kind, action, user_id=current_user_id()
-        )
-        db.session.commit()
-        return answer
-
     try:
-        # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
-        result, first_recorded_at = retry_when_raced(unit)
+        result, first_recorded_at = record_once(
+            current_org_id(), form.request_token.data, kind, action, current_user_id()
+        )
     except submissions.TokenConflict:
-        db.session.rollback()
         raise  # no field of this form can fix it: the error page says so
     except ServiceError as refusal:
-        db.session.rollback()
         show_refusal(form, refusal)
         return None
     if first_recorded_at is None:
@@ -59,6 +50,32 @@ def submit_once(
     else:
         flash(replay_reply(result, first_recorded_at), "success")
     return result
+
+
+def record_once(
+    organisation_id: int,
+    request_token: str | None,
+    kind: str,
+    action: Callable[[], dict[str, Any]],
+    user_id: int | None,
+) -> tuple[dict[str, Any], datetime | None]:
+    """Run action once for a request token and commit; return its result and, for a replay,
+    when it first ran. A refusal rolls back and is raised. user_id is None for people without
+    an account (a share link), whose token alone makes a second tap record nothing new."""
+
+    def unit() -> tuple[dict[str, Any], datetime | None]:
+        answer = submissions.run_once_dated(
+            organisation_id, request_token, kind, action, user_id=user_id
+        )
+        db.session.commit()
+        return answer
+
+    try:
+        # A deadlock or serialisation failure on PostgreSQL runs the whole unit again.
+        return retry_when_raced(unit)
+    except ServiceError:
+        db.session.rollback()
+        raise
 
 
 def replay_reply(result: dict[str, Any], recorded_at: datetime) -> str:

@@ -14,15 +14,14 @@ from werkzeug.wrappers import Response
 
 from .. import i18n
 from ..auth import current_org_id, current_role, current_user_id, requires
-from ..database import retry_when_raced
 from ..extensions import db
 from ..forms.pledges import PledgeForm, RejectForm, pledge_form
 from ..models import Organisation, Pledge, ShareLink
 from ..permissions import can
 from ..security import secret_link
-from ..services import distributions, pledges, submissions
+from ..services import distributions, pledges
 from ..services.errors import ServiceError
-from ._submit import or_404, show_refusal, submit_once
+from ._submit import or_404, record_once, show_refusal, submit_once
 from .reports import live_link
 
 bp = Blueprint("pledges", __name__)
@@ -59,18 +58,9 @@ def share_pledge(token: str) -> str | Response | tuple[str, int]:
     def action() -> dict[str, Any]:
         return _made(form, org_id, source="link", share_link_id=link.id, user_id=None)
 
-    def unit() -> dict[str, Any]:
-        # No account: the request token alone makes a second tap record nothing new.
-        result, _replayed = submissions.run_once(
-            org_id, form.request_token.data, "pledge_link", action, user_id=None
-        )
-        db.session.commit()
-        return result
-
     try:
-        result = retry_when_raced(unit)
+        result, _first = record_once(org_id, form.request_token.data, "pledge_link", action, None)
     except ServiceError as refusal:
-        db.session.rollback()
         show_refusal(form, refusal)
         return _refused(form, refusal.status, link=link, token=token)
     flash(result["message"], "success")

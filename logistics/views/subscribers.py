@@ -19,7 +19,7 @@ from ..models.types import utcnow
 from ..security import secret_link
 from ..services import submissions, subscribers
 from ..services.errors import ServiceError
-from ._submit import show_refusal
+from ._submit import record_once, show_refusal
 from .auth import absolute_url
 from .reports import live_link
 
@@ -68,23 +68,15 @@ def subscribe(token: str) -> Page:
         )
         return {"subscriber_id": subscriber.id if subscriber is not None else None}
 
-    def unit() -> tuple[dict[str, Any], Any]:
-        answer = submissions.run_once_dated(
-            organisation.id, form.request_token.data, "donor_subscribe", action
-        )
-        db.session.commit()
-        return answer
-
     try:
-        result, replayed_at = retry_when_raced(unit)
+        result, replayed_at = record_once(
+            organisation.id, form.request_token.data, "donor_subscribe", action, None
+        )
     except submissions.TokenConflict:
-        db.session.rollback()
         raise  # the error page says the form is stale
     except subscribers.TooManySubscriptions as refusal:
-        db.session.rollback()
         return _message_page(organisation, token, refusal.message), refusal.status
     except ServiceError as refusal:
-        db.session.rollback()
         show_refusal(form, refusal)
         return _subscribe_page(organisation, token, form), refusal.status
     subscriber_id = result.get("subscriber_id")
