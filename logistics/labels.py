@@ -138,9 +138,23 @@ CHANNEL_MODE_LABELS: dict[str, Any] = {
     "report": _l("weekly report"),
 }
 
+# A pledge's state (models.PLEDGE_STATUSES) and where it was made (PLEDGE_SOURCES).
+PLEDGE_STATUS_LABELS: dict[str, Any] = {
+    "open": _l("open"),
+    "received": _l("received"),
+    "lapsed": _l("lapsed (nobody came)"),
+    "rejected": _l("rejected"),
+}
+PLEDGE_SOURCE_LABELS: dict[str, Any] = {
+    "link": _l("through a share link"),
+    "donor": _l("by a donor account"),
+}
+
 
 # Every map by the kind of value it names: label("category", "bedding") reads "Bedding".
 LABELS: dict[str, dict[str, Any]] = {
+    "pledge_status": PLEDGE_STATUS_LABELS,
+    "pledge_source": PLEDGE_SOURCE_LABELS,
     "role": ROLE_LABELS,
     "category": CATEGORY_LABELS,
     "site_kind": SITE_KIND_LABELS,

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
@@ -29,13 +28,6 @@ bp = Blueprint("pledges", __name__)
 # Share tokens are 32 characters; anything much longer is no token (as views.reports says).
 # The expected-deliveries page: the next two weeks, and the days a pledge may be late.
 AHEAD_DAYS = 14
-STATUS_LABELS = {
-    "open": _l("open"),
-    "received": _l("received"),
-    "lapsed": _l("lapsed (nobody came)"),
-    "rejected": _l("rejected"),
-}
-SOURCE_LABELS = {"link": _l("through a share link"), "donor": _l("by a donor account")}
 
 
 # --- donors ------------------------------------------------------------------------------------
@@ -110,8 +102,6 @@ def expected() -> str:
         sees_contact=can(role, "view_pledge_contacts"),
         may_reject=can(role, "reject_pledges"),
         max_reason=pledges.MAX_REASON,
-        statuses=STATUS_LABELS,
-        sources=SOURCE_LABELS,
     )
 
 
