@@ -76,6 +76,7 @@ class ItemForm(SubmissionForm):
         ],
     )
     donatable = BooleanField(_l("Donors can bring it"), default=True)
+    dated = BooleanField(_l("Has a best-before date"), default=False)
     save = SubmitField(_l("Save"))
     save_and_add = SubmitField(_l("Save and add another size"))
 
@@ -93,6 +94,7 @@ class ItemForm(SubmissionForm):
             "unit_value_eur": self.unit_value_eur.data,
             "per_person_per_day": self.per_person_per_day.data,
             "donatable": bool(self.donatable.data),
+            "dated": bool(self.dated.data),
         }
 
 

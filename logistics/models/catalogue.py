@@ -89,6 +89,8 @@ class Item(db.Model):
     aliases: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Whether donors can bring it: not what the organisation makes itself (hot meals).
     donatable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Food and medicine with a best-before date: held per date (a lot), given out earliest first.
+    dated: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -31,6 +31,7 @@ ITEM_FIELDS = (
     "unit_value_eur",
     "per_person_per_day",
     "donatable",
+    "dated",
 )
 
 
@@ -266,6 +267,8 @@ def _clean_item(values: dict[str, Any]) -> dict[str, Any]:
         clean["name_fr"] = _text(values["name_fr"], "name_fr", errors)
     if "donatable" in values:  # left out, it stays as it is (new items: donors can bring them)
         clean["donatable"] = bool(values["donatable"])
+    if "dated" in values:  # left out, it stays as it is (new items: not dated)
+        clean["dated"] = bool(values["dated"])
     if "aliases" in values:  # left out, they stay as they are
         names, problem = clean_aliases(values["aliases"])
         clean["aliases"] = "\n".join(names)
