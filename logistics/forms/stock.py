@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from .. import limits
 from ..labels import LOSS_REASON_LABELS, MOVEMENT_KIND_LABELS
@@ -42,6 +49,11 @@ class ItemChoiceMixin:
     item = StringField(_l("Item"), validators=[DataRequired(), Length(max=limits.MAX_ITEM_LABEL)])
 
 
+def best_before_field(label: str) -> DateField:
+    """Return an optional best-before date: for dated items only (food, medicine)."""
+    return DateField(label, validators=[Optional()])
+
+
 class SaveButtons:
     save = SubmitField(_l("Save"))
     save_and_add = SubmitField(_l("Save and add another"))
@@ -62,6 +74,7 @@ class SaveButtons:
 class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
     site_id = site_field(_l("Site"))
     quantity = WholeField(_l("Quantity"), validators=QUANTITY)
+    best_before = best_before_field(_l("Best before (food and medicine)"))
     kind = SelectField(_l("Kind"), choices=RECEIPT_CHOICES, default="donation")
     source = StringField(_l("From (donor or shop)"), validators=[Length(max=limits.MAX_SOURCE)])
     note = TextAreaField(_l("Note"), validators=[Length(max=limits.MAX_NOTE)])
@@ -73,7 +86,21 @@ class ReceiveForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
         validate_choice=False,
         invalid_value_message=_l("Choose a pledge from the list."),
     )
-    FOLDED = ("kind", "source", "note", "occurred_at")
+    FOLDED = ("best_before", "kind", "source", "note", "occurred_at")
+    # Set for a dated item's shelf link: its date is asked beside the quantity.
+    best_before_first = False
+
+    def shows_best_before(self) -> bool:
+        """Tell whether the best-before date is asked up front rather than under More details."""
+        field = self.best_before
+        return self.best_before_first or bool(field.errors) or field.data is not None
+
+    def folded(self) -> list[Any]:
+        """Return the fields shown under "More details", less a date asked up front."""
+        folded = super().folded()
+        if self.shows_best_before():
+            return [f for f in folded if f is not self.best_before]
+        return folded
 
 
 class TransferForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
@@ -81,7 +108,8 @@ class TransferForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
     to_site_id = site_field(_l("To site"), _l("Choose where it goes."))
     quantity = WholeField(_l("Quantity"), validators=QUANTITY)
     note = TextAreaField(_l("Note"), validators=[Length(max=limits.MAX_NOTE)])
-    FOLDED = ("note", "occurred_at")
+    best_before = best_before_field(_l("Only this best-before date (empty: earliest first)"))
+    FOLDED = ("best_before", "note", "occurred_at")
 
 
 class StocktakeForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
@@ -111,6 +139,8 @@ class LossForm(SubmissionForm, ItemChoiceMixin, WhenMixin, SaveButtons):
         # Not Optional: that would stop the check below that "Other" has its words.
         validators=[Length(max=limits.MAX_NOTE - 40)],
     )
+    best_before = best_before_field(_l("Only this best-before date (empty: earliest first)"))
+    FOLDED = ("best_before", "occurred_at")
 
     def validate_reason_text(self, field: StringField) -> None:
         """Ask for the words when "Other" was chosen without any."""

@@ -57,10 +57,13 @@ from .incidents import (
 )
 from .kitchen import MEAL_UNITS, Cooking, MenuChoice, Recipe, RecipeLine
 from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
+from .lots import LotDraw, StockLot
 from .reports import REPORT_KINDS, Report, ShareLink
 from .shipping import SHIPMENT_STATUSES, Box, Partnership, Shipment, ShipmentLine
 
 __all__ = [
+    "LotDraw",
+    "StockLot",
     "SHIPMENT_STATUSES",
     "Box",
     "Partnership",

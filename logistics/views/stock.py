@@ -137,6 +137,7 @@ def receive() -> str | Response:
             source=form.source.data or "",
             note=form.note.data or "",
             occurred_at=form.occurred_at_utc(_timezone()),
+            best_before=form.best_before.data,
         )
         what = _(
             "%(quantity)s %(item)s received at %(site)s",
@@ -173,6 +174,7 @@ def transfer() -> str | Response:
             quantity=form.quantity.data,
             note=form.note.data or "",
             occurred_at=form.occurred_at_utc(_timezone()),
+            best_before=form.best_before.data,
         )
         what = _(
             "%(quantity)s %(item)s moved from %(source)s to %(target)s",
@@ -248,6 +250,7 @@ def loss() -> str | Response:
             quantity=form.quantity.data,
             reason=form.reason_written(),
             occurred_at=form.occurred_at_utc(_timezone()),
+            best_before=form.best_before.data,
         )
         what = _(
             "%(quantity)s %(item)s written off at %(site)s",
@@ -375,6 +378,8 @@ def _fill_shelf(form: ReceiveForm | StocktakeForm) -> None:
             item = ledger.get_item(current_org_id(), item_id)
             if item.active:
                 form.item.data = item.label
+                if isinstance(form, ReceiveForm):
+                    form.best_before_first = item.dated
     # The choices are the organisation's own active sites: any other id is left out.
     site_id = query_whole("site_id")
     if site_id in {choice.value for choice in form.site_id.choices}:

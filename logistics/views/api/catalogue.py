@@ -50,6 +50,13 @@ Donatable = Annotated[
     Flag,
     Field(description="Donors can bring it: false for what the organisation makes (hot meals)."),
 ]
+Dated = Annotated[
+    Flag,
+    Field(
+        description="Held per best-before date: receipts of it name their date, and the"
+        " earliest dates go out first."
+    ),
+]
 SiteKind = Literal[SITE_KINDS]
 
 
@@ -74,6 +81,7 @@ class ItemInput(Once):
     unit_value_eur: UnitValue | None = None
     per_person_per_day: PerPerson | None = None
     donatable: Donatable = True
+    dated: Dated = False
 
 
 class Item(Out):
@@ -92,6 +100,7 @@ class Item(Out):
     unit_value_eur: float | None
     per_person_per_day: float | None
     donatable: bool
+    dated: bool
     active: bool
 
 
@@ -111,6 +120,7 @@ class ItemChanges(Once):
     unit_value_eur: UnitValue | None = None
     per_person_per_day: PerPerson | None = None
     donatable: Donatable | None = None
+    dated: Dated | None = None
 
 
 class Items(Out):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from ... import limits
 from ...models import MOVEMENT_KINDS
-from ...services import ledger, pledges, stock
+from ...services import ledger, lots, pledges, stock
 from ...services.errors import ValidationError
 from .common import (
     Id,
@@ -33,6 +34,13 @@ Quantity = whole(1, limits.MAX_QUANTITY)
 SignedQuantity = whole(-limits.MAX_QUANTITY, limits.MAX_QUANTITY)
 Counted = whole(0, limits.MAX_QUANTITY)
 QueryId = Annotated[Id, Field(description="An id; one that names nothing here is a 404.")]
+BestBefore = Annotated[
+    date | None,
+    Field(
+        description="A dated item's best-before date: required to receive one; to take stock"
+        " out, the lot to take it from (left out: the earliest dates first)."
+    ),
+]
 
 
 class Movement(Out):
@@ -78,6 +86,13 @@ class NoChange(Out):
     message: str
 
 
+class Lot(Out):
+    """What a site holds of a dated item with one best-before date."""
+
+    best_before: date
+    quantity: int
+
+
 class Level(Out):
     """What one site holds of one item."""
 
@@ -86,10 +101,19 @@ class Level(Out):
     quantity: int
 
 
+class HeldLevel(Level):
+    """What one site holds of one item now, with a dated item's lots (earliest first).
+
+    What the lots leave of the quantity is undated.
+    """
+
+    lots: list[Lot]
+
+
 class Levels(Out):
     """Current levels (zero levels left out)."""
 
-    levels: list[Level]
+    levels: list[HeldLevel]
 
 
 class LevelsThen(Out):
@@ -133,6 +157,7 @@ class MovementInput(Once):
     source: text(limits.MAX_SOURCE) = ""
     reason: Note = ""
     note: Note = ""
+    best_before: BestBefore = None
     pledge_id: Annotated[
         Id | None,
         Field(
@@ -145,6 +170,8 @@ class MovementInput(Once):
         problems = {}
         if self.pledge_id is not None and self.kind != "donation":
             problems["pledge_id"] = "only for a donation"
+        if self.best_before is not None and self.kind == "adjustment":
+            problems["best_before"] = "only for a donation, purchase or loss"
         if self.kind in ("loss", "adjustment"):
             if self.source:
                 problems["source"] = "only for a donation or purchase"
@@ -174,6 +201,7 @@ class TransferInput(Once):
     quantity: Quantity
     note: Note = ""
     occurred_at: Time | None = None
+    best_before: BestBefore = None
 
 
 class ReverseInput(Once):
@@ -194,8 +222,21 @@ def _place(query: Place) -> dict[str, int | None]:
 @bp.get("/stock")
 @operation("view_stock", {200: Levels}, query=Place)
 def current_stock(query: Place) -> Levels:
-    """Current levels (zero levels left out)."""
-    rows = stock.levels(current_org_id(), **_place(query))
+    """Current levels (zero levels left out), with dated items' lots."""
+    org_id, place = current_org_id(), _place(query)
+    held_lots = lots.lots_by_level(org_id, **place)
+    rows = [
+        {
+            "site_id": row.site_id,
+            "item_id": row.item_id,
+            "quantity": row.quantity,
+            "lots": [
+                {"best_before": day, "quantity": quantity}
+                for day, quantity in held_lots.get((row.site_id, row.item_id), ())
+            ],
+        }
+        for row in stock.levels(org_id, **place)
+    ]
     # One validation of the whole list: pydantic walks the rows in its core, not per call.
     return Levels.model_validate({"levels": rows})
 
@@ -252,7 +293,12 @@ def create_movement(body: MovementInput) -> tuple[dict[str, Any], int]:
                 return NoChange(movement=None, message="The count matches the records."), 200
         elif body.kind == "loss":
             made = ledger.record_loss(
-                org_id, user_id, quantity=body.quantity, reason=body.why(), **where
+                org_id,
+                user_id,
+                quantity=body.quantity,
+                reason=body.why(),
+                best_before=body.best_before,
+                **where,
             )
         else:
             made = ledger.receive(
@@ -262,6 +308,7 @@ def create_movement(body: MovementInput) -> tuple[dict[str, Any], int]:
                 kind=body.kind,
                 source=body.source,
                 note=body.note,
+                best_before=body.best_before,
                 **where,
             )
             if body.pledge_id is not None:

@@ -1,0 +1,197 @@
+"""Best-before lots: dated stock held per date, given earliest first, checked with the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from logistics.extensions import db
+from logistics.models import Item, StockLot
+from logistics.services import distributions, ledger, lots, stock
+from logistics.services.distributions import HandOut
+from logistics.services.errors import InsufficientStock, ValidationError
+from tests import factories
+
+TODAY = date.today()
+SOON = TODAY + timedelta(days=10)
+LATER = TODAY + timedelta(days=90)
+
+
+@pytest.fixture
+def meal_packs(world) -> int:
+    """A dated item of the world: meal packs."""
+    item = factories.item(world.org_id, "Meal pack", "food", unit="pack", dated=True)
+    world.items["meal_pack"] = item.id
+    return item.id
+
+
+def _lots(world, site: str = "main") -> list[tuple[date, int]]:
+    db.session.rollback()
+    return lots.held_lots(world.sites[site], world.items["meal_pack"])
+
+
+def _receive(world, quantity: int, best_before: date | None, site: str = "main") -> int:
+    return factories.receive(world, site, "meal_pack", quantity, best_before=best_before)
+
+
+def _clean_ledger() -> None:
+    db.session.rollback()
+    assert stock.check_ledger() == []
+    assert lots.check_lots() == []
+
+
+def test_a_dated_receipt_needs_its_date_and_an_undated_item_refuses_one(world, meal_packs):
+    with pytest.raises(ValidationError) as refused:
+        _receive(world, 200, None)
+    assert refused.value.fields == {"best_before": "required for a dated item"}
+    assert "Meal pack" in str(refused.value.message)
+    db.session.rollback()
+    with pytest.raises(ValidationError) as undated:
+        factories.receive(world, "main", "blanket", 10, best_before=SOON)
+    assert undated.value.fields == {"best_before": "item is not dated"}
+    db.session.rollback()
+    with pytest.raises(ValidationError):
+        _receive(world, 10, date(1999, 12, 31))
+    db.session.rollback()
+    assert factories.held(world, "main", "meal_pack") == 0
+
+
+def test_a_distribution_takes_the_earliest_lot_first(world, meal_packs):
+    _receive(world, 300, LATER)
+    _receive(world, 200, SOON)
+    assert _lots(world) == [(SOON, 200), (LATER, 300)]
+    distributions.give_out_now(
+        world.org_id,
+        world.users["warehouse"],
+        HandOut(
+            site_id=world.sites["point"],
+            headcount=120,
+            given=[(world.items["meal_pack"], 250, world.sites["main"])],
+        ),
+    )
+    db.session.commit()
+    assert _lots(world) == [(LATER, 250)]
+    assert factories.held(world, "main", "meal_pack") == 250
+    _clean_ledger()
+
+
+def test_undated_stock_goes_last_and_a_chosen_lot_is_taken_alone(world, meal_packs):
+    db.session.get(Item, meal_packs).dated = False
+    db.session.commit()
+    factories.receive(world, "main", "meal_pack", 40)  # held before it was marked dated
+    db.session.get(Item, meal_packs).dated = True
+    db.session.commit()
+    _receive(world, 100, SOON)
+    _receive(world, 100, LATER)
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=meal_packs,
+        quantity=30,
+        reason="Expired",
+        best_before=LATER,
+    )
+    db.session.commit()
+    assert _lots(world) == [(SOON, 100), (LATER, 70)]
+    with pytest.raises(InsufficientStock) as short:
+        ledger.record_loss(
+            world.org_id,
+            None,
+            site_id=world.sites["main"],
+            item_id=meal_packs,
+            quantity=71,
+            reason="Expired",
+            best_before=LATER,
+        )
+    assert "70" in str(short.value.message)
+    db.session.rollback()
+    # 210 held: 170 dated, then 40 undated: taking 200 empties the lots and 30 of the rest.
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=meal_packs,
+        quantity=200,
+        reason="Spoiled",
+    )
+    db.session.commit()
+    assert _lots(world) == []
+    assert factories.held(world, "main", "meal_pack") == 10
+    _clean_ledger()
+
+
+def test_lots_travel_with_a_transfer_and_a_reversal_returns_them(world, meal_packs):
+    _receive(world, 50, SOON)
+    _receive(world, 50, LATER)
+    out, into = ledger.transfer(
+        world.org_id,
+        None,
+        from_site_id=world.sites["main"],
+        to_site_id=world.sites["point"],
+        item_id=meal_packs,
+        quantity=70,
+    )
+    db.session.commit()
+    assert _lots(world, "main") == [(LATER, 30)]
+    assert _lots(world, "point") == [(SOON, 50), (LATER, 20)]
+    ledger.reverse(world.org_id, None, out.id, "Wrong van")
+    db.session.commit()
+    assert _lots(world, "main") == [(SOON, 50), (LATER, 50)]
+    assert _lots(world, "point") == []
+    _clean_ledger()
+
+
+def test_reversing_a_dated_receipt_takes_back_its_own_lot(world, meal_packs):
+    _receive(world, 50, SOON)
+    wrong = _receive(world, 20, LATER)
+    ledger.reverse(world.org_id, None, wrong, "Typed twice")
+    db.session.commit()
+    assert _lots(world) == [(SOON, 50)]
+    _clean_ledger()
+
+
+def test_check_ledger_finds_a_lot_that_disagrees_with_its_draws(world, meal_packs):
+    _receive(world, 50, SOON)
+    db.session.execute(update(StockLot).values(quantity=60))
+    db.session.commit()
+    found = lots.check_lots(world.org_id)
+    assert [(m.item, m.best_before, m.held, m.expected) for m in found] == [
+        ("Meal pack", SOON, 60, 50),
+        ("Meal pack", None, 60, 50),
+    ]
+
+
+def test_stock_api_lists_lots_and_takes_a_best_before(world, meal_packs, api):
+    client = api("warehouse")
+    response = client.post(
+        "/movements",
+        {
+            "kind": "donation",
+            "site_id": world.sites["main"],
+            "item_id": meal_packs,
+            "quantity": 200,
+            "best_before": SOON.isoformat(),
+        },
+    )
+    assert response.status_code == 201, response.json
+    refused = client.post(
+        "/movements",
+        {"kind": "donation", "site_id": world.sites["main"], "item_id": meal_packs, "quantity": 5},
+    )
+    assert refused.status_code == 422
+    assert refused.json["error"]["fields"] == {"best_before": "required for a dated item"}
+    levels = client.get("/stock", item_id=meal_packs).json["levels"]
+    assert levels == [
+        {
+            "site_id": world.sites["main"],
+            "item_id": meal_packs,
+            "quantity": 200,
+            "lots": [{"best_before": SOON.isoformat(), "quantity": 200}],
+        }
+    ]
+    items = {i["id"]: i for i in client.get("/items").json["items"]}
+    assert items[meal_packs]["dated"] is True
+    assert items[world.items["blanket"]]["dated"] is False
