@@ -13,7 +13,7 @@ import socket
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -31,7 +31,7 @@ from .labels import label
 from .models import AlertChange, Channel, Delivery, Item, Membership, Organisation, Report
 from .models.alerts import REPORT_MODE
 from .models.types import utcnow
-from .services import alerts, reports, subscribers
+from .services import alerts, lots, reports, subscribers
 
 SIGNATURE_HEADER = "X-Logistics-Signature"
 TIMEOUT_SECONDS = 10
@@ -139,7 +139,35 @@ def _line(change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo) -> 
         return _distribution_line(change, base_url, now, zone)
     if alert.kind == "eviction":
         return _eviction_line(change, base_url, now, zone)
+    if alert.kind == "expiry":
+        return _expiry_line(change, base_url, now, zone)
     return _item_line(change, base_url, now, zone)
+
+
+def _expiry_line(change: AlertChange, base_url: str, now: datetime, zone: ZoneInfo) -> ChangeLine:
+    """Say a lot nears its best-before date: give it first (or it was, and is gone)."""
+    f = change.figures
+    today = now.astimezone(zone).date()
+    url = f"{base_url}/needs#give-first"
+    if change.change == "resolved":
+        text = PREFIX["resolved"] + _(
+            "%(item)s at %(site)s best before %(day)s: none left",
+            item=f["label"],
+            site=f["site"],
+            day=i18n.when(date.fromisoformat(f["best_before"]), "day_month"),
+        )
+    else:
+        text = PREFIX.get(change.change, "") + lots.expiry_text(f, today)
+    payload = _payload(
+        change,
+        url,
+        item={"id": f["item_id"], "label": f["label"], "unit": f["unit"]},
+        site={"id": f["site_id"], "name": f["site"]},
+        best_before=f["best_before"],
+    )
+    return ChangeLine(
+        _urgency(change), (3, f["best_before"], f["label"]), f["label"], text, url, payload
+    )
 
 
 def _payload(change: AlertChange, url: str, **extra: Any) -> dict[str, Any]:
@@ -498,6 +526,8 @@ def _digest_line(line: alerts.DigestLine, now: datetime, zone: ZoneInfo) -> str:
     if line.kind == "eviction":
         due = wording.deadline(datetime.fromisoformat(f["due"]), now, zone)
         return head + _("eviction replacement needed by %(due)s", due=due)
+    if line.kind == "expiry":
+        return head + lots.expiry_text(f, now.astimezone(zone).date())
     text = head + _(
         "%(held)s held, need %(need)s, short by %(short)s",
         held=wording.quantity(f["held"], line.unit),

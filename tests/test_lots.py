@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from logistics.extensions import db
-from logistics.models import Item, StockLot
-from logistics.services import distributions, ledger, lots, stock
+from logistics.models import Alert, Delivery, Item, StockLot
+from logistics.notify import compose
+from logistics.services import alerts, distributions, ledger, lots, stock
 from logistics.services.distributions import HandOut
 from logistics.services.errors import InsufficientStock, ValidationError
 from tests import factories
+from tests.conftest import form_token
 
 TODAY = date.today()
 SOON = TODAY + timedelta(days=10)
@@ -195,3 +198,114 @@ def test_stock_api_lists_lots_and_takes_a_best_before(world, meal_packs, api):
     items = {i["id"]: i for i in client.get("/items").json["items"]}
     assert items[meal_packs]["dated"] is True
     assert items[world.items["blanket"]]["dated"] is False
+
+
+def _expiry_alerts(world) -> list[Alert]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Alert).where(Alert.organisation_id == world.org_id, Alert.kind == "expiry")
+        )
+    )
+
+
+def test_an_expiring_lot_raises_its_alert_until_it_is_given_out(app, world, meal_packs):
+    _receive(world, 320, SOON)
+    _receive(world, 500, LATER)
+    changes = alerts.reconcile(world.org_id)
+    db.session.commit()
+    (alert,) = _expiry_alerts(world)
+    assert (alert.severity, alert.figures["quantity"], alert.figures["best_before"]) == (
+        "warning",
+        320,
+        SOON.isoformat(),
+    )
+    channel = alerts.save_channel(world.org_id, kind="email", target="stock@example.org")
+    delivery = Delivery(
+        organisation_id=world.org_id, channel_id=channel.id, batch_id=changes[0].batch_id
+    )
+    db.session.add(delivery)
+    db.session.commit()
+    day = SOON.strftime("%-d %b")
+    text = compose(delivery, app.config).text
+    assert f"320 Meal pack at Main warehouse expire on {day} — give them first" in text
+    assert alerts.reconcile(world.org_id) == []  # a rerun changes nothing
+    distributions.give_out_now(
+        world.org_id,
+        None,
+        HandOut(
+            site_id=world.sites["point"],
+            headcount=300,
+            given=[(meal_packs, 320, world.sites["main"])],
+        ),
+    )
+    db.session.commit()
+    (change,) = alerts.reconcile(world.org_id)
+    assert (change.alert.kind, change.change) == ("expiry", "resolved")
+
+
+def test_the_needs_page_says_give_first_and_an_expired_lot_is_written_off(
+    world, meal_packs, client_as
+):
+    _receive(world, 320, SOON)
+    _receive(world, 40, TODAY - timedelta(days=2))
+    alerts.reconcile(world.org_id)
+    db.session.commit()
+    severities = sorted(a.severity for a in _expiry_alerts(world))
+    assert severities == ["critical", "warning"]
+    client = client_as("coordinator")
+    page = client.get("/needs").get_data(as_text=True)
+    assert 'id="give-first"' in page
+    assert f"320 Meal pack at Main warehouse expire on {SOON.strftime('%-d %b')}" in page
+    assert "40 Meal pack at Main warehouse expired on" in page
+    assert "expire on" in client.get("/alerts").get_data(as_text=True)
+    warehouse = client_as("warehouse")
+    link = (
+        f"/loss?item_id={meal_packs}&site_id={world.sites['main']}"
+        f"&best_before={(TODAY - timedelta(days=2)).isoformat()}&reason=expired"
+    )
+    form = warehouse.get(link).get_data(as_text=True)
+    assert 'value="Meal pack"' in form
+    assert re.search(r'value="expired"[^>]*checked|checked[^>]*value="expired"', form)
+    posted = warehouse.post(
+        "/loss",
+        data={
+            "request_token": form_token(form),
+            "item": "Meal pack",
+            "quantity": "40",
+            "site_id": str(world.sites["main"]),
+            "reason": "expired",
+            "best_before": (TODAY - timedelta(days=2)).isoformat(),
+        },
+    )
+    assert posted.status_code == 302, posted.get_data(as_text=True)
+    assert _lots(world) == [(SOON, 320)]
+    (change,) = alerts.reconcile(world.org_id)
+    assert (change.change, change.alert.figures["expired"]) == ("resolved", True)
+    _clean_ledger()
+
+
+def test_the_receive_form_asks_a_dated_item_for_its_date(world, meal_packs, client_as):
+    client = client_as("warehouse")
+    shelf = client.get(f"/receive?item_id={meal_packs}&site_id={world.sites['main']}")
+    page = shelf.get_data(as_text=True)
+    assert 'name="best_before"' in page.split("More details")[0]  # asked up front
+    plain = client.get("/receive").get_data(as_text=True)
+    assert 'name="best_before"' in plain.split("More details")[1]  # folded for others
+    fields = {
+        "item": "Meal pack",
+        "quantity": "200",
+        "site_id": str(world.sites["main"]),
+        "kind": "donation",
+    }
+    refused = client.post("/receive", data={**fields, "request_token": form_token(page)})
+    text = refused.get_data(as_text=True)
+    assert "Give the best-before date of Meal pack." in text
+    assert _lots(world) == [] and factories.held(world, "main", "meal_pack") == 0
+    assert 'name="best_before"' in text.split("More details")[0]
+    saved = client.post(
+        "/receive",
+        data={**fields, "request_token": form_token(text), "best_before": SOON.isoformat()},
+    )
+    assert saved.status_code == 302
+    assert _lots(world) == [(SOON, 200)]

@@ -26,8 +26,9 @@ SEVERITIES = ("warning", "critical")
 # when an eviction's replacement is past due (recorded, never sent).
 CHANGES = ("opened", "escalated", "eased", "resolved", "updated", "expired")
 # What an alert is about: an item short across the organisation, a planned distribution whose
-# sources do not hold its lines, or the replacement an eviction calls for.
-ALERT_KINDS = ("item", "distribution", "eviction")
+# sources do not hold its lines, the replacement an eviction calls for, or a lot of a dated
+# item near its best-before date.
+ALERT_KINDS = ("item", "distribution", "eviction", "expiry")
 CHANNEL_KINDS = ("email", "webhook")
 CHANNEL_MODES = ("immediate", "digest")
 # A member's subscription to the weekly donor report (e-mail with the PDF).

@@ -32,7 +32,8 @@ from ..models import (
     Organisation,
 )
 from ..models.types import utcnow
-from . import coverage, replacement
+from . import coverage, lots, replacement
+from .accounts import organisation_zone
 from .errors import ValidationError
 from .needs import Need, compute_needs
 from .rows import owned
@@ -61,6 +62,7 @@ def reconcile(organisation_id: int, now: datetime | None = None) -> list[AlertCh
         *_reconcile_items(organisation_id, open_by_key, margin, moment),
         *_reconcile_distributions(organisation_id, open_by_key, moment),
         *_expire_evictions(open_by_key, moment),
+        *_reconcile_expiry(organisation_id, open_by_key, moment),
     ]
     _batch(organisation_id, changes, moment)
     return changes
@@ -179,6 +181,41 @@ def _expire_evictions(open_by_key: dict[str, Alert], moment: datetime) -> list[A
 def _past_due(figures: dict[str, Any], moment: datetime) -> bool:
     due = figures.get("due")
     return due is not None and datetime.fromisoformat(due) <= moment
+
+
+# --- best-before dates ----------------------------------------------------------------------
+
+# A lot this close to its date (or past it) is critical; within EXPIRING_WITHIN_DAYS, a warning.
+EXPIRY_CRITICAL_DAYS = 3
+
+
+def _reconcile_expiry(
+    organisation_id: int, open_by_key: dict[str, Alert], moment: datetime
+) -> list[AlertChange]:
+    """Open an alert per lot near its best-before date; resolve those given out or written off."""
+    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    critical_from = today + timedelta(days=EXPIRY_CRITICAL_DAYS)
+    changes = []
+    found = set()
+    for lot in lots.expiring(organisation_id, today):
+        key = f"expiry:{lot.site_id}:{lot.item_id}:{lot.best_before.isoformat()}"
+        found.add(key)
+        severity = "critical" if lot.best_before <= critical_from else "warning"
+        figures = lot.figures(today)
+        alert = open_by_key.get(key)
+        if alert is None:
+            alert = _open(organisation_id, "expiry", key, severity, figures, moment)
+            alert.item_id = lot.item_id
+            changes.append(_change(alert, "opened", severity, figures, moment))
+            continue
+        _set_figures(alert, figures)
+        if severity != alert.severity:  # a lot only grows nearer its date
+            alert.severity = severity
+            changes.append(_change(alert, "escalated", severity, figures, moment))
+    for key, alert in open_by_key.items():
+        if alert.kind == "expiry" and key not in found:  # given out, moved or written off
+            changes.append(_resolve(alert, "resolved", alert.figures, moment))
+    return changes
 
 
 # --- evictions -------------------------------------------------------------------------------

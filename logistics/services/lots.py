@@ -13,7 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -231,22 +233,76 @@ def lots_by_level(
     return dict(found)
 
 
+@dataclass(frozen=True)
+class Expiring:
+    """A held lot at or near its best-before date, with the names people read."""
+
+    site_id: int
+    site: str
+    item_id: int
+    label: str
+    unit: str
+    best_before: date
+    quantity: int
+
+    def figures(self, today: date) -> dict[str, Any]:
+        """Return the lot as an alert keeps it (plain JSON values)."""
+        return {
+            "site_id": self.site_id,
+            "site": self.site,
+            "item_id": self.item_id,
+            "label": self.label,
+            "unit": self.unit,
+            "best_before": self.best_before.isoformat(),
+            "quantity": self.quantity,
+            "expired": self.best_before < today,
+        }
+
+
 def expiring(
     organisation_id: int, today: date, within_days: int = EXPIRING_WITHIN_DAYS
-) -> list[Lot]:
+) -> list[Expiring]:
     """Return the held lots whose date is past or within the days ahead, earliest first."""
     rows = db.session.execute(
-        select(StockLot.site_id, StockLot.item_id, StockLot.best_before, StockLot.quantity)
+        select(
+            StockLot.site_id,
+            Site.name,
+            Item,
+            StockLot.best_before,
+            StockLot.quantity,
+        )
         .join(Item, Item.id == StockLot.item_id)
+        .join(Site, Site.id == StockLot.site_id)
         .where(
             StockLot.organisation_id == organisation_id,
             StockLot.quantity > 0,
             StockLot.best_before <= today + timedelta(days=within_days),
             Item.active.is_(True),
         )
-        .order_by(StockLot.best_before, StockLot.item_id, StockLot.site_id)
+        .order_by(StockLot.best_before, Item.name, Site.name)
     )
-    return [Lot(*row) for row in rows]
+    return [
+        Expiring(site_id, site, item.id, item.label, item.unit, best_before, quantity)
+        for site_id, site, item, best_before, quantity in rows
+    ]
+
+
+def expiry_text(figures: dict[str, Any], today: date) -> str:
+    """Say what to do about a lot: "320 Meal pack at Depot expire on 12 Dec — give them first"."""
+    best_before = date.fromisoformat(figures["best_before"])
+    values = {
+        "quantity": i18n.number(figures["quantity"]),
+        "item": figures["label"],
+        "site": figures["site"],
+        "day": i18n.when(best_before, "day_month"),
+    }
+    if best_before < today:
+        return _(
+            "%(quantity)s %(item)s at %(site)s expired on %(day)s — check them or write them"
+            " off as expired",
+            **values,
+        )
+    return _("%(quantity)s %(item)s at %(site)s expire on %(day)s — give them first", **values)
 
 
 @dataclass(frozen=True)

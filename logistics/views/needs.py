@@ -23,7 +23,7 @@ from ..labels import CATEGORY_LABELS
 from ..models import CATEGORIES, Alert, Channel
 from ..models.types import utcnow
 from ..services import alerts as alerting
-from ..services import catalogue, donors, needs, subscribers
+from ..services import catalogue, donors, lots, needs, subscribers
 from ..services.distributions import local_today
 from ..svg import cover_chart
 from ..templating import local_time
@@ -33,10 +33,12 @@ bp = Blueprint("needs", __name__)
 CHART_CAP_DAYS = 60
 RESOLVED_DAYS = 14
 DELIVERY_LOG = 100
+# Lots near their best-before date listed on the needs page; the rest are counted.
+GIVE_FIRST_SHOWN = 10
 # Sites named per item, on the needs and alerts pages; more are summed up as "…".
 HELD_SITES = 3
 # Alerts are listed by what to do first: tonight's distributions, evictions, then items.
-KIND_ORDER = ("distribution", "eviction", "item")
+KIND_ORDER = ("distribution", "eviction", "expiry", "item")
 # Times this close (either way) are written without their year: the messages' rule.
 SOON = wording.NEAR
 
@@ -66,8 +68,14 @@ def index() -> tuple[str, int]:
         category = None
     rows = needs.compute_needs(org_id, horizon)
     shown = [n for n in rows if category is None or n.category == category]
+    today = local_today(org_id)
+    give_first = lots.expiring(org_id, today)
     return render_template(
         "needs/index.html",
+        give_first=give_first[:GIVE_FIRST_SHOWN],
+        give_first_more=max(0, len(give_first) - GIVE_FIRST_SHOWN),
+        today=today,
+        lot_text=lambda lot: lots.expiry_text(lot.figures(today), today),
         needs=shown,
         pledged=donors.open_pledged(org_id),
         chart=cover_chart(shown, CHART_CAP_DAYS),
@@ -175,6 +183,8 @@ class AlertRow:
     # The sites that hold the item, most first, at most HELD_SITES of them (item alerts).
     held_at: tuple[dict[str, Any], ...] = ()
     more_sites: bool = False
+    # What to do about a lot near its best-before date (expiry alerts).
+    text: str = ""
 
 
 def _row(alert: Alert) -> AlertRow:
@@ -190,7 +200,16 @@ def _row(alert: Alert) -> AlertRow:
         reasons=tuple(_reasons(figures)) if alert.kind == "item" else (),
         held_at=tuple(held_at[:HELD_SITES]),
         more_sites=len(held_at) > HELD_SITES,
+        text=_expiry_text(figures) if alert.kind == "expiry" else "",
     )
+
+
+def _expiry_text(figures: dict[str, Any]) -> str:
+    """Say what to do about a lot; a damaged figure shows nothing rather than failing."""
+    try:
+        return lots.expiry_text(figures, local_today(current_org_id()))
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def _moment(value: Any) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import suppress
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -239,6 +239,8 @@ def stocktake() -> str | Response:
 def loss() -> str | Response:
     form = LossForm()
     sites = _offer_sites(form, "site_id")
+    if request.method == "GET":
+        _fill_loss(form)
 
     def action() -> dict[str, Any]:
         item = item_from_label(form.item.data)
@@ -370,7 +372,7 @@ def _pledge_label(pledge: Pledge) -> str:
     )
 
 
-def _fill_shelf(form: ReceiveForm | StocktakeForm) -> None:
+def _fill_shelf(form: ReceiveForm | StocktakeForm | LossForm) -> None:
     """Fill the item and site from a shelf label's link (?item_id=&site_id=); ignore the rest."""
     item_id = query_whole("item_id")
     if item_id is not None:
@@ -384,6 +386,15 @@ def _fill_shelf(form: ReceiveForm | StocktakeForm) -> None:
     site_id = query_whole("site_id")
     if site_id in {choice.value for choice in form.site_id.choices}:
         form.site_id.data = site_id
+
+
+def _fill_loss(form: LossForm) -> None:
+    """Fill a write-off from a link: the shelf, and an expired lot's date and reason."""
+    _fill_shelf(form)
+    if request.args.get("reason") in {choice.value for choice in form.reason.choices}:
+        form.reason.data = request.args["reason"]
+    with suppress(ValueError, TypeError):
+        form.best_before.data = date.fromisoformat(request.args.get("best_before") or "")
 
 
 def _fill_from_link(form: TransferForm) -> None:

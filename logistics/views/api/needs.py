@@ -158,7 +158,9 @@ class Alert(Out):
     """An alert with the figures of its latest change and its history.
 
     kind "item": item_id and label name the item; "distribution" and "eviction" alerts name
-    their distribution or incident instead, and their figures say what is missing where.
+    their distribution or incident instead, and their figures say what is missing where;
+    "expiry": a lot of a dated item near (or past) its best-before date, its figures naming
+    site, best_before, quantity and whether it has expired.
     """
 
     id: int
