@@ -309,3 +309,13 @@ def test_the_receive_form_asks_a_dated_item_for_its_date(world, meal_packs, clie
     )
     assert saved.status_code == 302
     assert _lots(world) == [(SOON, 200)]
+
+
+def test_the_shelf_page_lists_the_lots_earliest_first(world, meal_packs, client_as):
+    _receive(world, 300, LATER)
+    _receive(world, 200, SOON)
+    page = client_as("warehouse").get(f"/shelf/{world.sites['main']}/{meal_packs}")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.get_data(as_text=True)))
+    soon, later = SOON.strftime("%-d %b %Y"), LATER.strftime("%-d %b %Y")
+    assert f"{soon} · 200 (given first)" in text
+    assert text.index(soon) < text.index(later)

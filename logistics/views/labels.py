@@ -16,8 +16,9 @@ from ..forms.labels import BoxForm, EmptyBoxForm, LabelsForm, MoveBoxForm
 from ..models import Box, Site
 from ..pdf.labels import Label, render_labels
 from ..permissions import can
-from ..services import catalogue, ledger
+from ..services import catalogue, ledger, lots
 from ..services import labels as boxes
+from ..services.distributions import local_today
 from ..services.errors import ServiceError
 from ._submit import item_from_label, or_404, query_whole, show_refusal, start_site_id, submit_once
 from .auth import absolute_url
@@ -114,6 +115,8 @@ def shelf(site_id: int, item_id: int) -> str:
         held=held,
         unit=wording.unit_word(held, item.unit),
         boxes=boxes.boxes_at(org_id, site.id, item.id),
+        held_lots=lots.held_lots(site.id, item.id) if item.dated else [],
+        today=local_today(org_id),
         actions=_shelf_actions(site, item),
         may_box=_may("record_movements"),
     )
