@@ -27,6 +27,7 @@ from .data import (
     DONOR_PAGE,
     NAMES_FR,
     PLEDGES,
+    SHELF_DAYS,
     SITES,
 )
 from .story import SEED, Story
@@ -61,7 +62,7 @@ def seed(if_empty: bool, locale: str = "en") -> bool:
         for key, (name, kind, area, details) in SITES.items()
     }
     items = {
-        key: _save_item(organisation.id, *row, name_fr=NAMES_FR[key])
+        key: _save_item(organisation.id, *row, name_fr=NAMES_FR[key], dated=key in SHELF_DAYS)
         for key, row in CATALOGUE.items()
     }
     for key, names in ALIASES.items():
@@ -120,6 +121,7 @@ def _save_item(
     per_person_per_day: str | None,
     *,
     name_fr: str,
+    dated: bool = False,
 ) -> Item:
     values = {
         "name": name,
@@ -133,5 +135,6 @@ def _save_item(
         "per_person_per_day": per_person_per_day and Decimal(per_person_per_day),
         # The kitchens make the meals: donors bring what goes into them, not the meals.
         "donatable": unit not in MEAL_UNITS,
+        "dated": dated,
     }
     return catalogue.save_item(organisation_id, values)

@@ -77,6 +77,16 @@ SITES = {
 
 
 # key: name, category, unit, size, min_stock, cover target days, € per unit, per person per day
+# Dated food: how many days after a delivery its best-before date falls (fewest, most).
+SHELF_DAYS = {"meal_pack": (150, 300), "biscuits": (90, 240), "dates": (120, 360)}
+# A supermarket's short-dated gift, delivered the evening before the demo's day: (item, site,
+# quantity, days left until its best-before date). Given first, and flagged before it expires.
+SHORT_DATED = (
+    ("meal_pack", "main", 320, 10),
+    ("biscuits", "main", 60, 2),
+)
+SHORT_DATED_DONOR = "Carrefour Calais-Coquelles (short-dated)"
+
 CATALOGUE: dict[str, tuple[str, str, str, str, int, int, str, str | None]] = {
     "tent2": ("Tent", "shelter", "piece", "2-person", 60, 7, "35.00", None),
     "tent4": ("Tent", "shelter", "piece", "4-person", 15, 14, "70.00", None),

@@ -57,7 +57,10 @@ from .data import (
     SACKS,
     SECOND_POT_WEEKDAY,
     SHARES,
+    SHELF_DAYS,
     SHELTER,
+    SHORT_DATED,
+    SHORT_DATED_DONOR,
     SITES,
     SUPPLIERS,
     TILL_NEXT_RUN,
@@ -72,6 +75,8 @@ from .data import (
 
 DAYS = 42
 SEED = 2718
+# The best-before dates have draws of their own: dating food leaves the rest of the story as is.
+DATES_SEED = 1212
 
 # (days ago, round keys, note): bans and blockades announced the same day.
 CANCELLED: tuple[tuple[int, tuple[str, ...], str], ...] = (
@@ -267,6 +272,8 @@ class Story:
         self.sites = {key: site.id for key, site in sites.items()}
         self.items = {key: item.id for key, item in items.items()}
         self.rng = rng
+        # Its own draws, so dating the food leaves the rest of the story as it was.
+        self.dates = random.Random(DATES_SEED)
         self.zone = ZoneInfo(DEMO_TIMEZONE)
         self.now = now
         self.today = now.astimezone(self.zone).date()
@@ -295,6 +302,7 @@ class Story:
             for at, event in sorted(self._events(day, days_ago), key=lambda pair: pair[0]):
                 event(datetime.combine(day, at, self.zone).astimezone(UTC))
         # After the history: past evictions ask for no replacement, and send no message.
+        self._short_dated_gift()
         self._replacement_kit()
         self._plan_ahead()
         self._review_incidents()
@@ -381,9 +389,33 @@ class Story:
             kind=kind,
             source=source,
             occurred_at=at,
+            best_before=self._best_before(at, item),
         )
         self._moved(site, item, quantity)
         return movement.id
+
+    def _best_before(self, at: datetime, item: str) -> date | None:
+        """Return a delivery's best-before date: dated food keeps for months; others have none."""
+        if item not in SHELF_DAYS:
+            return None
+        fewest, most = SHELF_DAYS[item]
+        return at.astimezone(self.zone).date() + timedelta(days=self.dates.randint(fewest, most))
+
+    def _short_dated_gift(self) -> None:
+        """Receive a supermarket's short-dated food the evening before: the lots to give first."""
+        at = datetime.combine(self.today - timedelta(days=1), time(21, 0), self.zone)
+        for item, site, quantity, days_left in SHORT_DATED:
+            ledger.receive(
+                self.org,
+                self.users["warehouse"],
+                site_id=self.sites[site],
+                item_id=self.items[item],
+                quantity=quantity,
+                source=SHORT_DATED_DONOR,
+                occurred_at=at.astimezone(UTC),
+                best_before=self.today + timedelta(days=days_left),
+            )
+            self._moved(site, item, quantity)
 
     def _vary(self, mean: float, low: float = 0.6, high: float = 1.4) -> int:
         return max(1, round(mean * self.rng.uniform(low, high)))
