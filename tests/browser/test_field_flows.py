@@ -10,6 +10,7 @@ a site select two (open it, pick). Save must be on the first screen, without scr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -243,3 +244,32 @@ def test_the_kitchen_lead_accepts_tomorrows_plan_without_a_sideways_scroll(phone
     assert page.evaluate("window.scrollX") == 0
     assert volunteer.said() != "(no confirmation shown)", page.content()[:500]
     print(f"kitchen plan: {len(volunteer.taps)} taps: {volunteer.taps}")
+
+
+def test_receive_200_dated_meal_packs_then_see_them_given_first(phone) -> None:
+    # Issue 18: the date is asked once the item turns out to be dated, then kept per lot.
+    volunteer = phone("warehouse")
+    warehouse = main_warehouse()
+    best_before = date.today() + timedelta(days=10)
+
+    volunteer.open_from_menu("Receive")
+    form = volunteer.page.locator("main form")
+    volunteer.type(form.locator("input[name=item]"), "Meal pack", "item", suggestion=True)
+    volunteer.type(form.locator("input[name=quantity]"), "200", "quantity")
+    volunteer.choose("site_id", warehouse)
+    volunteer.save()
+    page = volunteer.page
+    assert "Give the best-before date of Meal pack." in page.locator("main").inner_text()
+    date_field = page.locator("main form input[name=best_before]")
+    assert date_field.is_visible()  # asked beside the quantity, not folded away
+    volunteer.tap(date_field, "best before")
+    date_field.fill(best_before.isoformat())
+    volunteer.save()
+
+    assert last_movement() == ("Meal pack", warehouse, 200, "donation"), volunteer.said()
+    print(f"dated receipt: {len(volunteer.taps)} taps: {volunteer.taps}")
+    assert len(volunteer.taps) <= MOST_TAPS + 2, volunteer.taps
+
+    page.goto("/needs")
+    give_first = page.locator("#give-first").inner_text()
+    assert "Meal pack at " + warehouse in give_first and "give them first" in give_first
