@@ -16,6 +16,7 @@ from logistics.services.distributions import HandOut
 from logistics.services.errors import InsufficientStock, ValidationError
 from tests import factories
 from tests.conftest import form_token
+from tests.test_concurrency import _run_threads
 
 TODAY = date.today()
 SOON = TODAY + timedelta(days=10)
@@ -319,3 +320,47 @@ def test_the_shelf_page_lists_the_lots_earliest_first(world, meal_packs, client_
     soon, later = SOON.strftime("%-d %b %Y"), LATER.strftime("%-d %b %Y")
     assert f"{soon} · 200 (given first)" in text
     assert text.index(soon) < text.index(later)
+
+
+def test_concurrent_give_outs_and_opposite_transfers_keep_every_lot_whole(app, world, meal_packs):
+    # Real threads on both databases: lots move under the level's lock, never below zero.
+    main, point = world.sites["main"], world.sites["point"]
+    for day in (SOON, LATER, LATER + timedelta(days=30)):
+        _receive(world, 200, day, "main")
+        _receive(world, 100, day, "point")
+    given: list[int] = []
+
+    def work(index: int) -> None:
+        for _ in range(10):
+            if index % 3 == 0:  # give out one at a time, earliest first
+                try:
+                    ledger.record(
+                        world.org_id,
+                        None,
+                        site_id=main,
+                        item_id=meal_packs,
+                        quantity=-7,
+                        kind="distribution",
+                    )
+                    db.session.commit()
+                    given.append(7)
+                except InsufficientStock:
+                    db.session.rollback()
+            else:  # move both ways at once
+                source, target = (main, point) if index % 3 == 1 else (point, main)
+                ledger.transfer(
+                    world.org_id,
+                    None,
+                    from_site_id=source,
+                    to_site_id=target,
+                    item_id=meal_packs,
+                    quantity=5,
+                )
+                db.session.commit()
+
+    assert _run_threads(app, work, threads=9) == []
+    _clean_ledger()
+    held = factories.held(world, "main", "meal_pack") + factories.held(world, "point", "meal_pack")
+    assert held == 900 - sum(given)
+    dated = sum(q for _, q in _lots(world, "main")) + sum(q for _, q in _lots(world, "point"))
+    assert dated == held  # everything received was dated: no undated stock appeared
