@@ -27,7 +27,9 @@ class Result:
     number: str
     name: str
     figure: float
-    unit: str  # "s" for durations (shown in ms), "/s" for rates, "MB" for memory, "x" for ratios
+    # "s" for durations (shown in ms), "/s" for rates, "MB" for memory, "KB" for sizes,
+    # "x" for ratios
+    unit: str
     floor: float | None = None
     floor_name: str = ""
     target: str = ""
@@ -116,6 +118,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}/s"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "KB":
+        return f"{value:,.1f} KB"
     return f"{value:.2f}x"
 
 

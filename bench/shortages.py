@@ -200,8 +200,12 @@ def ledger_end() -> datetime:
     return end.astimezone(UTC)
 
 
-def add_plan(org_id: int) -> Plan:
-    """Schedule 28 days of distributions, estimates, per-person needs and channels; commit."""
+def add_plan(org_id: int, moment: datetime | None = None) -> Plan:
+    """Schedule 28 days of distributions, estimates, per-person needs and channels; commit.
+
+    The plan starts at moment: the end of the generated ledger unless given (the HTTP
+    benchmark gives the real time, as its server reads the agenda and needs of today).
+    """
     from sqlalchemy import func, select
 
     from logistics.database import write_intent
@@ -209,7 +213,7 @@ def add_plan(org_id: int) -> Plan:
     from logistics.models import Distribution, DistributionLine, Item, Site
     from logistics.services import accounts, alerts, catalogue, distributions, needs
 
-    moment = ledger_end()
+    moment = moment or ledger_end()
     rng = random.Random(PLAN_SEED)
     coordinator = accounts.user_by_email(member_email("coordinator"))
     assert coordinator is not None
