@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from logistics.extensions import db
 from logistics.models import Alert, Delivery, Item, StockLot
 from logistics.notify import compose
-from logistics.services import alerts, distributions, ledger, lots, stock
+from logistics.services import alerts, csv_io, distributions, ledger, lots, stock
 from logistics.services.distributions import HandOut
 from logistics.services.errors import InsufficientStock, ValidationError
 from tests import factories
@@ -364,3 +364,30 @@ def test_concurrent_give_outs_and_opposite_transfers_keep_every_lot_whole(app, w
     assert held == 900 - sum(given)
     dated = sum(q for _, q in _lots(world, "main")) + sum(q for _, q in _lots(world, "point"))
     assert dated == held  # everything received was dated: no undated stock appeared
+
+
+def test_a_csv_delivery_names_each_lot_in_a_best_before_column(world, meal_packs):
+    def plan(text: str) -> csv_io.ImportPlan:
+        content = text.encode()
+        return csv_io.plan_import(
+            world.org_id, content, mode="delivery", site_id=world.sites["main"]
+        )
+
+    later = LATER.strftime("%d/%m/%Y")
+    checked = plan(
+        f"item;quantity;best before\nMeal pack;120;{SOON.isoformat()}\nMeal pack;80;{later}\n"
+        "Blanket;10;\n"
+    )
+    assert checked.ok, [row.error for row in checked.rows]
+    csv_io.write_import(world.org_id, None, checked, source="Carrefour")
+    db.session.commit()
+    assert _lots(world) == [(SOON, 120), (LATER, 80)]
+    refused = plan(
+        f"item;quantity;best before\nMeal pack;5;\nBlanket;3;{later}\nMeal pack;1;31/02/2027\n"
+    )
+    assert [row.error for row in refused.rows] == [
+        'Meal pack has a best-before date: add a column "best before" with it.',
+        "Blanket takes no best-before date here: leave the cell empty.",
+        'The best-before date "31/02/2027" is not a date (write 12/12/2026).',
+    ]
+    _clean_ledger()

@@ -61,7 +61,14 @@ HEADER_NAMES = {
     "quantité": "quantity",
     "quantite": "quantity",
     "qty": "quantity",
+    "best before": "best_before",
+    "best_before": "best_before",
+    "date limite": "best_before",
+    "ddm": "best_before",
+    "dlc": "best_before",
 }
+# A best-before cell as spreadsheets write it: 2026-12-12, 12/12/2026 or 12.12.2026 (day first).
+DAY_FIRST = re.compile(r"([0-9]{1,2})[/.]([0-9]{1,2})[/.]([0-9]{4})")
 DELIMITERS = (",", ";", "\t")
 # A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -233,6 +240,9 @@ class ImportRow:
     quantity: int | None = None
     item: Item | None = None
     expected: int | None = None
+    # A dated item's best-before date (delivery files: a column of its own).
+    best_before: date | None = None
+    raw_best_before: str = ""
     problems: list[str] = field(default_factory=list)
     # False when the columns are shifted, so its cells cannot be trusted.
     readable: bool = True
@@ -390,6 +400,7 @@ def _write_row(
             kind=kind,
             source=source,
             note="Imported from CSV",
+            best_before=row.best_before,
         )
     # adjust() locks the level and works out the change itself: the preview's figure is advice.
     return ledger.adjust(
@@ -516,7 +527,29 @@ def _read_row(
     row.quantity, problem = _quantity(row.raw_quantity, mode)
     if problem:
         row.problems.append(problem)
+    row.raw_best_before = value("best_before")
+    if row.raw_best_before:
+        row.best_before = _day(row.raw_best_before)
+        if row.best_before is None:
+            row.problems.append(
+                _(
+                    'The best-before date "%(raw)s" is not a date (write 12/12/2026).',
+                    raw=row.raw_best_before,
+                )
+            )
     return row
+
+
+def _day(raw: str) -> date | None:
+    """Read a date written 2026-12-12, 12/12/2026 or 12.12.2026; None when it is none."""
+    try:
+        found = DAY_FIRST.fullmatch(raw)
+        if found:
+            day, month, year = (int(part) for part in found.groups())
+            return date(year, month, day)
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 def _quantity(raw: str, mode: str) -> tuple[int | None, str | None]:
@@ -554,14 +587,34 @@ def _match(organisation_id: int, plan: ImportPlan) -> None:
             continue
         key = (_fold(row.name), _fold(row.size))
         row.item = by_key.get(key)
-        earlier = first_row.setdefault(row.item.id if row.item else key, row.number)
+        # A delivery may bring one item with several dates: a row per lot.
+        seen = (row.item.id if row.item else key, row.best_before or row.raw_best_before)
+        earlier = first_row.setdefault(seen, row.number)
         if row.item is None:
             row.problems.insert(0, _unknown_item(row.name, row.size, sizes[key[0]]))
         elif plan.mode == "stocktake":
             row.expected = expected.get(row.item.id, 0)
+        _check_dated(row, plan.mode)
         if earlier != row.number:
             label = row.item.label if row.item else row.name
             row.problems.append(_("%(item)s is already on row %(row)s.", item=label, row=earlier))
+
+
+def _check_dated(row: ImportRow, mode: str) -> None:
+    """Ask a delivered dated item for its date; refuse a date for an item that has none."""
+    if row.item is None:
+        return
+    if row.best_before is not None and (mode != "delivery" or not row.item.dated):
+        row.problems.append(
+            _("%(item)s takes no best-before date here: leave the cell empty.", item=row.item.label)
+        )
+    elif mode == "delivery" and row.item.dated and not row.raw_best_before:
+        row.problems.append(
+            _(
+                '%(item)s has a best-before date: add a column "best before" with it.',
+                item=row.item.label,
+            )
+        )
 
 
 def _levels_at(site_id: int) -> dict[int, int]:
