@@ -40,6 +40,19 @@ def _receive(world, quantity: int, best_before: date | None, site: str = "main")
     return factories.receive(world, site, "meal_pack", quantity, best_before=best_before)
 
 
+def _write_off(world, quantity: int, reason: str, best_before: date | None = None) -> None:
+    ledger.record_loss(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=world.items["meal_pack"],
+        quantity=quantity,
+        reason=reason,
+        best_before=best_before,
+    )
+    db.session.commit()
+
+
 def _clean_ledger() -> None:
     db.session.rollback()
     assert stock.check_ledger() == []
@@ -89,39 +102,14 @@ def test_undated_stock_goes_last_and_a_chosen_lot_is_taken_alone(world, meal_pac
     db.session.commit()
     _receive(world, 100, SOON)
     _receive(world, 100, LATER)
-    ledger.record_loss(
-        world.org_id,
-        None,
-        site_id=world.sites["main"],
-        item_id=meal_packs,
-        quantity=30,
-        reason="Expired",
-        best_before=LATER,
-    )
-    db.session.commit()
+    _write_off(world, 30, "Expired", LATER)
     assert _lots(world) == [(SOON, 100), (LATER, 70)]
     with pytest.raises(InsufficientStock) as short:
-        ledger.record_loss(
-            world.org_id,
-            None,
-            site_id=world.sites["main"],
-            item_id=meal_packs,
-            quantity=71,
-            reason="Expired",
-            best_before=LATER,
-        )
+        _write_off(world, 71, "Expired", LATER)
     assert "70" in str(short.value.message)
     db.session.rollback()
     # 210 held: 170 dated, then 40 undated: taking 200 empties the lots and 30 of the rest.
-    ledger.record_loss(
-        world.org_id,
-        None,
-        site_id=world.sites["main"],
-        item_id=meal_packs,
-        quantity=200,
-        reason="Spoiled",
-    )
-    db.session.commit()
+    _write_off(world, 200, "Spoiled")
     assert _lots(world) == []
     assert factories.held(world, "main", "meal_pack") == 10
     _clean_ledger()
