@@ -392,10 +392,11 @@ def schema_fingerprint() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
 
-def cache_path(movements: int) -> Path:
+def cache_path(movements: int, recent_days: int | None = None) -> Path:
     """Return where the SQLite file for this size, generator and schema is cached."""
     key = f"v{GENERATOR_VERSION}-{schema_fingerprint()}-seed{SEED}"
-    return DATA_DIR / f"ledger-{movements}-{key}.sqlite3"
+    size = f"{movements}" if recent_days is None else f"{movements}-recent{recent_days}"
+    return DATA_DIR / f"ledger-{size}-{key}.sqlite3"
 
 
 @dataclass
@@ -423,9 +424,19 @@ class World:
     user_ids: list[int]
 
 
-def ensure_sqlite(movements: int, *, regenerate: bool = False, log: Any = print) -> Path:
-    """Return a generated SQLite file of this size, building it only when not cached."""
-    path = cache_path(movements)
+def ensure_sqlite(
+    movements: int,
+    *,
+    regenerate: bool = False,
+    log: Any = print,
+    recent_days: int | None = None,
+) -> Path:
+    """Return a generated SQLite file of this size, building it only when not cached.
+
+    With recent_days, the file holds only the last days of that simulated ledger, after an
+    opening stocktake that gives every level its balance of that moment (see simulate_recent).
+    """
+    path = cache_path(movements, recent_days)
     summary = Path(f"{path}.json")
     if path.exists() and not regenerate:
         log(f"Using cached {path.relative_to(DATA_DIR.parent.parent)}")
@@ -433,12 +444,13 @@ def ensure_sqlite(movements: int, *, regenerate: bool = False, log: Any = print)
             log(f"  generated as: {summary.read_text().strip()}")
         return path
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in DATA_DIR.glob(f"ledger-{movements}-*.sqlite3*"):
+    size = path.name.split("-v")[0]  # ledger-<movements>[-recent<days>]
+    for stale in DATA_DIR.glob(f"{size}-v*.sqlite3*"):
         stale.unlink()
     partial = path.with_name(path.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
-    result = generate(f"sqlite:///{partial}", movements, log=log)
+    result = generate(f"sqlite:///{partial}", movements, log=log, recent_days=recent_days)
     if result.mismatches:
         raise SystemExit(f"check_ledger found {result.mismatches} mismatches; not caching")
     partial.rename(path)
@@ -457,8 +469,14 @@ def ensure_sqlite(movements: int, *, regenerate: bool = False, log: Any = print)
     return path
 
 
-def generate(url: str, movements: int, *, log: Any = print) -> Generated:
-    """Create the schema on an empty database and fill it with a believable ledger."""
+def generate(
+    url: str, movements: int, *, log: Any = print, recent_days: int | None = None
+) -> Generated:
+    """Create the schema on an empty database and fill it with a believable ledger.
+
+    With recent_days, only that many last days of the simulated ledger are written, after an
+    opening stocktake: the same recent activity and the same levels, on a short history.
+    """
     from logistics.extensions import db
     from logistics.services import stock
 
@@ -469,7 +487,7 @@ def generate(url: str, movements: int, *, log: Any = print) -> Generated:
         world = _build_world()
         db.session.commit()
         with _indexes_built_after(db.engine):
-            balances, kinds = _write_movements(world, movements)
+            balances, kinds = _write_movements(world, movements, recent_days)
         _write_levels(world, balances)
         if db.engine.dialect.name == "postgresql":
             _analyze_postgres()
@@ -478,18 +496,19 @@ def generate(url: str, movements: int, *, log: Any = print) -> Generated:
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         seconds = time.perf_counter() - started
-        log(f"Generated {movements:,} movements and {len(balances):,} levels in {seconds:.1f} s")
+        written = sum(kinds.values())  # fewer than simulated when only recent days are kept
+        log(f"Generated {written:,} movements and {len(balances):,} levels in {seconds:.1f} s")
         log("  by kind: " + ", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common()))
         check_started = time.perf_counter()
         mismatches = stock.check_ledger()
         check_seconds = time.perf_counter() - check_started
         log(
             f"check_ledger(): {len(mismatches)} mismatches, took {check_seconds:.2f} s "
-            f"over {movements:,} movements"
+            f"over {written:,} movements"
         )
         db.session.remove()
         db.engine.dispose()
-    return Generated(url, movements, len(balances), seconds, check_seconds, len(mismatches), kinds)
+    return Generated(url, written, len(balances), seconds, check_seconds, len(mismatches), kinds)
 
 
 @contextmanager
@@ -673,13 +692,45 @@ def simulate(
             written += 1
 
 
-def _write_movements(world: World, movements: int) -> tuple[list[int], Counter[str]]:
+def simulate_recent(
+    world: World, rows: Iterator[tuple[Any, ...]], since: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """Yield an opening stocktake at `since`, then the simulated rows from `since` on.
+
+    The rows before `since` are summed per (site, item) instead of written: the stocktake
+    gives each level that balance, so the final levels and every movement after `since`
+    (times, quantities, transfer groups) are the full ledger's. Both legs of a transfer share
+    one time, so none is cut in two.
+    """
+    cutoff = since.replace(tzinfo=None)
+    opening: dict[tuple[int, int], int] = {}
+    rows = iter(rows)
+    for values in rows:
+        if values[5] < cutoff:
+            key = (values[1], values[2])
+            opening[key] = opening.get(key, 0) + values[3]
+            continue
+        recorded = cutoff + timedelta(minutes=30)
+        for (site_id, item_id), quantity in sorted(opening.items()):
+            if quantity:
+                yield (world.org_id, site_id, item_id, quantity, "adjustment", cutoff, recorded,
+                       world.user_ids[0], "", OPENING_NOTE, None)  # fmt: skip
+        yield values
+        break
+    yield from rows
+
+
+def _write_movements(
+    world: World, movements: int, recent_days: int | None = None
+) -> tuple[list[int], Counter[str]]:
     """Write the simulated movements in bulk; return the final balances and kind counts."""
     from logistics.extensions import db
 
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     balances = [0] * (len(world.site_ids) * len(world.item_ids))
     rows = simulate(world, movements, end, balances)
+    if recent_days is not None:
+        rows = simulate_recent(world, rows, end - timedelta(days=recent_days))
     kinds: Counter[str] = Counter()
     if db.engine.dialect.name == "postgresql":
         _copy_postgres(rows, kinds)
@@ -790,11 +841,12 @@ def main() -> None:
     parser.add_argument("--movements", type=int, default=1_000_000)
     parser.add_argument("--url", help="database URL (default: the cached SQLite file)")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--recent-days", type=int, help="only the last days, after an opening")
     args = parser.parse_args()
     if args.url:
-        generate(args.url, args.movements)
+        generate(args.url, args.movements, recent_days=args.recent_days)
     else:
-        ensure_sqlite(args.movements, regenerate=args.regenerate)
+        ensure_sqlite(args.movements, regenerate=args.regenerate, recent_days=args.recent_days)
 
 
 if __name__ == "__main__":
