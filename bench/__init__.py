@@ -28,7 +28,7 @@ class Result:
     name: str
     figure: float
     # "s" for durations (shown in ms), "/s" for rates, "MB" for memory, "KB" for sizes,
-    # "x" for ratios
+    # "n" for counts, "x" for ratios
     unit: str
     floor: float | None = None
     floor_name: str = ""
@@ -118,6 +118,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}/s"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "n":
+        return f"{value:,.0f}"
     if unit == "KB":
         return f"{value:,.1f} KB"
     return f"{value:.2f}x"

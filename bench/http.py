@@ -23,6 +23,7 @@ import contextlib
 import gzip
 import http.client
 import json
+import math
 import os
 import re
 import secrets
@@ -47,6 +48,7 @@ TARGET_RATIO = 25
 TARGET_GZIP_KB = 30
 CONCURRENCY = (1, 8, 32)
 DURATION = 2.0
+MAX_SECONDS = 20.0  # one wrk run at most (a slow page at c=32)
 WORKERS = 2
 ROLE = "admin"  # sees every link of the menu
 PROJECT = Path(__file__).resolve().parent.parent
@@ -100,6 +102,7 @@ class Measured:
     html_bytes: int = 0
     gzip_bytes: int = 0
     runs: dict[int, Run] = field(default_factory=dict)
+    cost: float = 0.0  # seconds one request took when sized: sets how long wrk runs
 
 
 @dataclass(frozen=True)
@@ -391,10 +394,15 @@ def _sized(base: str, target: Target, cookie: str, token: str) -> Measured:
     body = None
     if target.body is not None:
         body = target.body.replace("@@TOKEN@@", f"size-{secrets.token_hex(8)}").encode()
+    request(base, target.method, target.path, headers, body)  # warm the worker's caches
+    if target.body is not None:
+        body = target.body.replace("@@TOKEN@@", f"size-{secrets.token_hex(8)}").encode()
+    started = time.perf_counter()
     status, _, answer = request(base, target.method, target.path, headers, body)
+    cost = time.perf_counter() - started
     if status != target.expect:
         raise RuntimeError(f"{target.method} {target.path} answered {status}: {answer[:300]!r}")
-    return Measured(target, len(answer), len(gzip.compress(answer, compresslevel=6)))
+    return Measured(target, len(answer), len(gzip.compress(answer, compresslevel=6)), cost=cost)
 
 
 # --- wrk ----------------------------------------------------------------------------------------
@@ -414,12 +422,19 @@ def _drive(
     concurrency: tuple[int, ...],
     log: Any,
 ) -> None:
-    """Run wrk for every target at every concurrency; the floor first (and last at c=1)."""
+    """Run wrk for every target at every concurrency; the floor first (and last at c=1).
+
+    A run lasts long enough for every connection to get answers (see _seconds), and the
+    server is drained after it: requests wrk leaves queued when it stops are still served,
+    and would otherwise slow the next target down.
+    """
     floor = measured[0]
     for clients in concurrency:
         for entry in measured:
-            entry.runs[clients] = wrk(base, entry.target, cookie, token, clients, duration)
+            seconds = _seconds(entry.cost, clients, duration)
+            entry.runs[clients] = wrk(base, entry.target, cookie, token, clients, seconds)
             _say(entry, clients, log)
+            _drain(base, floor.cost)
         if clients == 1:
             again = wrk(base, floor.target, cookie, token, 1, duration)
             first = floor.runs[1]
@@ -435,6 +450,27 @@ def _drive(
                 first.unexpected_status or again.unexpected_status,
                 first.socket_errors + again.socket_errors,
             )
+
+
+def _seconds(cost: float, clients: int, duration: float) -> float:
+    """Return how long to run: at least `duration`, and enough for answers at this load.
+
+    Alone, ten answers (a p99 of fewer means nothing); with c clients on two workers, each
+    answer waits for about c / 2 others, so two rounds of that; never more than MAX_SECONDS.
+    """
+    rounds = 10 * cost if clients == 1 else 2 * -(-clients // WORKERS) * cost
+    return min(MAX_SECONDS, max(duration, rounds))
+
+
+def _drain(base: str, floor_cost: float) -> None:
+    """Wait until the server answers /login about as fast as when idle (twice in a row)."""
+    quick = max(0.05, 5 * floor_cost)
+    deadline = time.monotonic() + 180
+    fast = 0
+    while fast < 2 and time.monotonic() < deadline:
+        started = time.perf_counter()
+        request(base, "GET", "/login")
+        fast = fast + 1 if time.perf_counter() - started < quick else 0
 
 
 def wrk(base: str, target: Target, cookie: str, token: str, clients: int, duration: float) -> Run:
@@ -456,7 +492,7 @@ def wrk(base: str, target: Target, cookie: str, token: str, clients: int, durati
         "--connections",
         str(clients),
         "--duration",
-        f"{max(1, round(duration))}s",
+        f"{max(1, math.ceil(duration))}s",
         "--timeout",
         "60s",
         "--script",
@@ -536,7 +572,8 @@ def _passed(entry: Measured, floor: float) -> bool | None:
 
 
 def _clean(entry: Measured) -> bool:
-    return all(not r.unexpected and not r.socket_errors for r in entry.runs.values())
+    """Return whether every run got answers, all of the expected status, without errors."""
+    return all(r.requests and not r.unexpected and not r.socket_errors for r in entry.runs.values())
 
 
 def wide_table(measured: list[Measured], floor: float, concurrency: tuple[int, ...]) -> str:
