@@ -82,8 +82,19 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The HTTP benchmark drives gunicorn with wrk (Debian package), installed as Chromium is.
+WRK := /usr/bin/wrk
+$(WRK):
+	@if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "$(WRK) missing: run 'apt-get install wrk' as root for the HTTP benchmark"; \
+	else \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends wrk \
+	  || { apt-get update && apt-get install -y --no-install-recommends wrk; }; \
+	fi
+
+bench: $(STAMP) $(WRK)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -2,6 +2,9 @@
 
 PostgreSQL runs when --postgres is given or LOGISTICS_BENCH_POSTGRES_URL is set; the URL names
 a server and a database to connect to, and the benchmark creates and drops databases of its own.
+The HTTP benchmark (9: gunicorn and wrk), the history checks (11) and the 16 writers (10) run
+after the in-process set; `--quick` shortens them, `--skip-http`, `--skip-history` and
+`--skip-writers` leave them out.
 """
 
 from __future__ import annotations
@@ -19,7 +22,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from . import Result, as_of, ledger, machine, pages, reports, shortages, table, writes
+from . import (
+    Result,
+    as_of,
+    history,
+    ledger,
+    machine,
+    pages,
+    reports,
+    shortages,
+    table,
+    writers,
+    writes,
+)
+from . import http as http_bench
 from .generate import DATA_DIR, ensure_sqlite, generate
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -36,6 +52,7 @@ def main() -> int:
     if not args.skip_sqlite:
         results += sqlite_set(args)
         results += reports_set(args)
+        results += scale_set(args)
     postgres_url = args.postgres or os.environ.get("LOGISTICS_BENCH_POSTGRES_URL")
     if postgres_url:
         info["postgresql"] = _postgres_version(postgres_url)
@@ -59,6 +76,22 @@ def sqlite_set(args: argparse.Namespace) -> list[Result]:
     return _measure(small, large, "SQLite", args)
 
 
+def scale_set(args: argparse.Namespace) -> list[Result]:
+    """Measure over HTTP, on a short history against the long one, and with 16 writers."""
+    results: list[Result] = []
+    if not args.skip_history:
+        _section("History: 1M ledger against its last 60 days")
+        results += _isolated(history.run_cached, 5 if args.quick else 11)
+    if not args.skip_writers:
+        _section("16 writers, SQLite")
+        results += _isolated(writers.run_sqlite, 1.5 if args.quick else writers.SECONDS)
+    if not args.skip_http:
+        _section("HTTP: gunicorn (2 workers) and wrk")
+        duration = 1.0 if args.quick else http_bench.DURATION
+        results += _isolated(http_bench.run, duration)
+    return results
+
+
 def reports_set(args: argparse.Namespace) -> list[Result]:
     """Measure the PDF reports (SQLite scratch and cached files; the engine barely matters)."""
     _section("Reports")
@@ -78,7 +111,12 @@ def postgres_set(server_url: str, args: argparse.Namespace) -> list[Result]:
     ):
         for url, movements in ((small, SMALL), (large, LARGE)):
             generate(url, movements)
-        return _measure(small, large, "PostgreSQL", args)
+        results = _measure(small, large, "PostgreSQL", args)
+    if not args.skip_writers:
+        _section("16 writers, PostgreSQL")
+        seconds = 1.5 if args.quick else writers.SECONDS
+        results += _isolated(writers.run_postgres, server_url, seconds)
+    return results
 
 
 def _measure(small: str, large: str, engine: str, args: argparse.Namespace) -> list[Result]:
@@ -168,6 +206,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--writes", type=int, default=500, help="movements per write round")
     parser.add_argument("--regenerate", action="store_true", help="ignore the cached files")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--skip-http", action="store_true", help="leave out gunicorn and wrk")
+    parser.add_argument("--skip-history", action="store_true", help="leave out 1M vs 60 days")
+    parser.add_argument("--skip-writers", action="store_true", help="leave out the 16 writers")
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter HTTP, history and writer runs"
+    )
     parser.add_argument(
         "--skip-evidence",
         action="store_true",
