@@ -1,12 +1,13 @@
 """Benchmark 9: every page of the menu and the main API over HTTP (gunicorn, 2 workers, wrk).
 
-A copy of the cached 1M SQLite ledger, with the 28-day plan of bench/shortages.py added from
-today (so the agenda, needs and alerts have content), is served by gunicorn with two workers
-(`logistics.wsgi:app`, configured by LOGISTICS_* variables as in production). wrk drives it at
-concurrency 1, 8 and 32 (bench/wrk.lua: headers, bodies with a fresh request token each,
-p50/p99). Pages are read as the admin (every link of the menu) through a session cookie got
-from the real login form; the API with a Bearer token. Writes: donations and transfers through
-POST /api/v1/movements and /api/v1/transfers.
+A copy of the cached 1M SQLite ledger is served by gunicorn with two workers
+(`logistics.wsgi:app`, configured by LOGISTICS_* variables as in production), with the 28-day
+plan of bench/shortages.py added from today (so the agenda, needs and alerts have content) and
+the 15,000 incidents of ten years of bench/incidents.py (without their loss movements: the
+ledger stays the 1M one). wrk drives it at concurrency 1, 8 and 32 (bench/wrk.lua: headers,
+bodies with a fresh request token each, p50/p99). Pages are read as the admin (every link of
+the menu) through a session cookie from the real login form; the API with a Bearer token.
+Writes: donations and transfers through POST /api/v1/movements and /api/v1/transfers.
 
 Floor: `GET /login` (anonymous), the app's cheapest page, at concurrency 1 in the same run,
 before and after the pages (the mean of the two p50s). Targets for the menu's pages: p50 at
@@ -116,6 +117,7 @@ class Prepared:
     other_site_id: int
     movements: int
     distributions: int
+    incidents: int
 
 
 def run(
@@ -135,7 +137,8 @@ def run(
         prepared = prepare(f"sqlite:///{database}")
         log(
             f"http: {prepared.movements:,} movements, {prepared.distributions:,} planned "
-            f"distributions from today; {len(prepared.pages)} menu pages for the {ROLE}"
+            f"distributions from today, {prepared.incidents:,} incidents over ten years; "
+            f"{len(prepared.pages)} menu pages for the {ROLE}"
         )
         targets = [t for t in _targets(prepared) if only in t.path or t.kind == "floor"]
         with serve(f"sqlite:///{database}", scratch) as base:
@@ -171,6 +174,7 @@ def prepare(url: str) -> Prepared:
     with app.app_context():
         organisation = accounts.organisation_by_slug("bench")
         plan = add_plan(organisation.id, moment=datetime.now(UTC))
+        incidents = add_incidents(organisation.id)
         user = accounts.user_by_email(member_email(ROLE))
         assert user is not None
         with write_intent():
@@ -205,7 +209,39 @@ def prepare(url: str) -> Prepared:
         int(other),
         int(movements or 0),
         plan.distributions,
+        incidents,
     )
+
+
+def add_incidents(org_id: int) -> int:
+    """Add bench/incidents.py's ten years of incidents (15,000), lines, amendments, evidence.
+
+    Their loss movements and the stocktake covering them are left out: the ledger stays the
+    1M one, and the incidents pages read incidents and lines only.
+    """
+    from types import SimpleNamespace
+
+    from sqlalchemy import insert
+
+    from logistics.database import write_intent
+    from logistics.extensions import db
+    from logistics.models import Evidence, Incident, IncidentAmendment, IncidentLine
+
+    from . import incidents
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = incidents._simulate(SimpleNamespace(org_id=org_id), incidents.COUNT, end)
+    with write_intent():
+        for model, values in (
+            (Incident, rows.incidents),
+            (IncidentLine, rows.lines),
+            (IncidentAmendment, rows.amendments),
+            (Evidence, rows.evidence),
+        ):
+            for start in range(0, len(values), incidents.CHUNK):
+                db.session.execute(insert(model), values[start : start + incidents.CHUNK])
+        db.session.commit()
+    return len(rows.incidents)
 
 
 def _targets(prepared: Prepared) -> list[Target]:

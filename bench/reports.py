@@ -6,10 +6,14 @@
    rows as the report's tables have, interleaved with the report, round after round.
 7. The evidence report over 15,000 incidents (ten years of a busy coast, bench/incidents.py),
    drawn with ReportLab's public API only: target ≤ 0.75 × the floor measured in the same run
-   and peak memory ≤ 300 MB. The render runs alone in a fresh interpreter, which reports its
-   own peak RSS (getrusage ru_maxrss); the make-reports job runs the same render for a queued
-   report. Floor: ReportLab rendering the same number of plain table rows in a fresh
-   interpreter of its own, as tables of the report's shapes
+   and peak memory ≤ 300 MB. The render runs alone in a fresh interpreter started with
+   subprocess (`python -m bench.reports child evidence URL`), which reports its own peak RSS:
+   VmHWM of /proc/self/status, the high-water mark of the address space exec gave it. Not
+   getrusage(RUSAGE_SELF).ru_maxrss, even read inside the child: Linux carries the parent's
+   peak over exec (subprocess starts children with vfork, so the mark of the parent's address
+   space is the child's starting figure); the child prints both. The make-reports job runs
+   the same render for a queued report. Floor: ReportLab rendering the same number of plain
+   table rows in a fresh interpreter of its own, as tables of the report's shapes
    (per incident an 8-row, 4-column fields table and a lines table). One Table of them all is not
    a floor: splitting a Table across pages copies the rest of it each page, so its time grows
    with the square of its rows (8,000 rows take 7 s, 32,000 rows as a LongTable 83 s).
@@ -26,17 +30,18 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import multiprocessing
+import json
 import os
 import pstats
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,7 @@ from . import Result, interleaved
 from .generate import ORG_SLUG, make_app
 from .incidents import ensure_incidents
 
+PROJECT = Path(__file__).resolve().parent.parent
 SHORTFALL_TARGET = 0.5
 EVIDENCE_FLOOR_SHARE = 0.75  # the report's median time, at most this share of the floor's
 EVIDENCE_RENDERS = 3  # each in a fresh interpreter: one render is a noisy figure
@@ -166,8 +172,9 @@ class Render:
 
     seconds: float
     cpu_seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # VmHWM: this interpreter's own peak since exec
     start_rss_mb: float
+    maxrss_mb: float  # getrusage ru_maxrss: includes the parent's peak (Linux, after exec)
     pdf_bytes: int
     pages: int
     tracemalloc_peak_mb: float | None = None
@@ -227,18 +234,36 @@ def _describe(render: Render) -> str:
     text = (
         f"{render.seconds:.1f} s ({render.cpu_seconds:.1f} s CPU), {render.pages:,} pages, "
         f"{render.pdf_bytes / 1e6:.1f} MB of PDF; RSS {render.start_rss_mb:.0f} MB before the "
-        f"render, {render.peak_rss_mb:.0f} MB at its peak"
+        f"render, {render.peak_rss_mb:.0f} MB at its peak (VmHWM; ru_maxrss says "
+        f"{render.maxrss_mb:.0f} MB, the launcher's peak included)"
     )
     if render.tracemalloc_peak_mb is not None:
         text += f"; tracemalloc peak {render.tracemalloc_peak_mb:.0f} MB"
     return text
 
 
-def _in_child(function: Callable[..., Render], *args: Any) -> Render:
-    """Run one render in a fresh interpreter: its peak RSS is the render's and nothing else's."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(function, *args).result()
+CHILDREN: dict[str, Callable[[str], Render]] = {}  # filled below the render functions
+
+
+def _in_child(function: Callable[[str], Render], url: str) -> Render:
+    """Run one render in a fresh interpreter started with subprocess; return what it measured.
+
+    Nothing of this process is inherited but the environment: the child imports the app
+    itself, renders, and prints its figures as one JSON line.
+    """
+    name = next(key for key, child in CHILDREN.items() if child is function)
+    command = [sys.executable, "-m", "bench.reports", "child", name, url]
+    output = subprocess.run(
+        command, cwd=PROJECT, capture_output=True, text=True, check=False, env=_child_env()
+    )
+    line = next((x for x in output.stdout.splitlines() if x.startswith(CHILD_MARK)), None)
+    if output.returncode != 0 or line is None:
+        raise RuntimeError(f"{name} child failed: {output.stderr[-3000:]}")
+    return Render(**json.loads(line[len(CHILD_MARK) :]))
+
+
+def _child_env() -> dict[str, str]:
+    return os.environ | {"LOGISTICS_SCHEDULER": "off"}
 
 
 def evidence_period(org_id: int) -> tuple[date, date, datetime]:
@@ -328,6 +353,10 @@ def render_evidence_floor(url: str) -> Render:
     return measure.result(pdf)
 
 
+CHILDREN.update(evidence=render_evidence, floor=render_evidence_floor)
+CHILD_MARK = "RENDER "
+
+
 class _Measure:
     """Wall and CPU time of a block, RSS before it and the process's peak RSS after it."""
 
@@ -351,8 +380,9 @@ class _Measure:
         return Render(
             seconds=self.seconds,
             cpu_seconds=self.cpu_seconds,
-            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            peak_rss_mb=_own_peak_mb(),
             start_rss_mb=self.start_rss_mb,
+            maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             pdf_bytes=len(pdf),
             pages=len(PdfReader(io.BytesIO(pdf)).pages),
             tracemalloc_peak_mb=traced,
@@ -368,6 +398,15 @@ class _measured:  # noqa: N801 (used as a context manager, like a function)
         self.measure.stop()
 
 
+def _own_peak_mb() -> float:
+    """Return this process's peak resident set since exec (VmHWM, Linux), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _rss_mb() -> float:
     """Return the current resident set size (Linux), in MB."""
     with open("/proc/self/statm", encoding="ascii") as statm:
@@ -378,7 +417,8 @@ def _rss_mb() -> float:
 def main() -> None:
     """Run one of the report benchmarks alone, or profile the evidence report."""
     parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__)
-    parser.add_argument("what", choices=("shortfall", "evidence", "evidence-floor"))
+    parser.add_argument("what", choices=("shortfall", "evidence", "evidence-floor", "child"))
+    parser.add_argument("child", nargs="*", help="child: which render and the database URL")
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--years", type=int, help="evidence: the last N years only")
     parser.add_argument("--cprofile", action="store_true", help="evidence: profile the render")
@@ -386,6 +426,10 @@ def main() -> None:
     args = parser.parse_args()
     from . import table
 
+    if args.what == "child":
+        name, url = args.child
+        print(CHILD_MARK + json.dumps(asdict(CHILDREN[name](url))), flush=True)
+        return
     if args.what == "shortfall":
         print(table(run_shortfall(args.repeat)))
         return
