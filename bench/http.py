@@ -138,7 +138,7 @@ def run(
         log(
             f"http: {prepared.movements:,} movements, {prepared.distributions:,} planned "
             f"distributions from today, {prepared.incidents:,} incidents over ten years; "
-            f"{len(prepared.pages)} menu pages for the {ROLE}"
+            f"{len(prepared.pages) - 1} menu pages for the {ROLE} and an item's history"
         )
         targets = [t for t in _targets(prepared) if only in t.path or t.kind == "floor"]
         with serve(f"sqlite:///{database}", scratch) as base:
