@@ -134,7 +134,7 @@ def shortfall_rows(org_id: int, moment: datetime) -> int:
     last = moment.astimezone(organisation_zone(org_id)).date()
     data = donor_figures(org_id, last - timedelta(days=6), last, moment)
     story = (
-        shortfall_pdf._needed_now(data.needs)
+        shortfall_pdf._what_we_need(data.donor_needs)
         + shortfall_pdf._what_happened(data.distributions, data.meals_served)
         + shortfall_pdf._losses(data.losses)
     )
