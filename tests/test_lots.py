@@ -379,3 +379,14 @@ def test_a_csv_delivery_names_each_lot_in_a_best_before_column(world, meal_packs
         'The best-before date "31/02/2027" is not a date (write 12/12/2026).',
     ]
     _clean_ledger()
+
+
+def test_lots_still_go_first_after_the_item_is_marked_undated(world, meal_packs):
+    _receive(world, 50, SOON)
+    db.session.get(Item, meal_packs).dated = False
+    db.session.commit()
+    factories.receive(world, "main", "meal_pack", 30)  # no date asked any more
+    _write_off(world, 60, "Spoiled")
+    assert _lots(world) == []
+    assert factories.held(world, "main", "meal_pack") == 20
+    _clean_ledger()

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, exists, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import i18n, limits
 from ..extensions import db
-from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockMovement
+from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockLot, StockMovement
 from ..models.types import utcnow
 from . import lots
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
@@ -78,7 +79,7 @@ def record(
     goes out leaves the lot `best_before` names, or else `from_lots` first and then the
     earliest dates.
     """
-    dated = _check_owner(organisation_id, site_id, item_id)
+    dating = _check_owner(organisation_id, site_id, item_id)
     if kind not in MOVEMENT_KINDS:
         raise ValidationError(
             _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
@@ -108,12 +109,20 @@ def record(
     }
     # Rows this movement points to (a distribution, an incident) must be written first.
     db.session.flush()
-    return _apply(values, dated, best_before, from_lots)
+    return _apply(values, dating, best_before, from_lots)
+
+
+@dataclass(frozen=True)
+class Dating:
+    """Whether an item takes best-before dates, and whether its stock here is held in lots."""
+
+    dated: bool
+    in_lots: bool
 
 
 def _apply(
     values: dict[str, Any],
-    dated: bool,
+    dating: Dating,
     best_before: date | None = None,
     from_lots: Sequence[lots.Share] = (),
 ) -> StockMovement:
@@ -121,18 +130,18 @@ def _apply(
     org, site, item = values["organisation_id"], values["site_id"], values["item_id"]
     quantity, kind = values["quantity"], values["kind"]
     if best_before is not None:
-        if not dated:
+        if not dating.in_lots:
             lots.refuse_undated(get_item(org, item).label)
         lots.check_best_before(best_before)
-    elif dated and kind in RECEIPT_KINDS and not from_lots:
+    elif dating.dated and kind in RECEIPT_KINDS and not from_lots:
         lots.require_best_before(get_item(org, item).label)
     _move_level(org, site, item, quantity, kind)
     draws: list[lots.Share] = []
-    if dated and quantity > 0:
+    if quantity > 0 and (dating.dated or from_lots):
         draws = [(best_before, quantity)] if best_before is not None else list(from_lots)
         if draws:
             lots.put_in(org, site, item, draws)
-    elif dated:
+    elif quantity < 0 and dating.in_lots:
         taken = lots.take_out(org, site, item, -quantity, chosen=best_before, first=from_lots)
         draws = [(day, -share) for day, share in taken]
     movement = _insert_movement(values)
@@ -199,7 +208,7 @@ def record_shipment(
         raise ValidationError(
             _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
         )
-    dated = _check_owner(organisation_id, site_id, item_id)
+    dating = _check_owner(organisation_id, site_id, item_id)
     _check_quantity(quantity)
     signed = -quantity if kind == "shipment_out" else quantity
     # The shipment this movement names must be written first.
@@ -220,7 +229,7 @@ def record_shipment(
             "note": "",
             "shipment_id": shipment_id,
         },
-        dated,
+        dating,
     )
 
 
@@ -314,7 +323,7 @@ def transfer(
     # Check every id before writing the first leg.
     get_site(organisation_id, from_site_id)
     get_site(organisation_id, to_site_id)
-    item = get_item(organisation_id, item_id)
+    get_item(organisation_id, item_id)
     _lock_levels([(from_site_id, item_id), (to_site_id, item_id)], organisation_id)
     group = str(uuid.uuid4())
     common = {"item_id": item_id, "occurred_at": occurred_at, "note": note}
@@ -335,7 +344,7 @@ def transfer(
         quantity=quantity,
         kind="transfer_in",
         transfer_group=group,
-        from_lots=[(day, -share) for day, share in lots.draws_of(out.id)] if item.dated else (),
+        from_lots=[(day, -share) for day, share in lots.draws_of(out.id)],
         **common,
     )
     return out, into
@@ -500,28 +509,33 @@ _TAKE_LEVEL = (
     .values(quantity=StockLevel.quantity - bindparam("taken"))
 )
 
-# One row: the organisation of the site and of the item, and whether the item is dated
-# (NULL when there is no such row).
+# One row: the organisation of the site and of the item (NULL when there is no such row), and
+# whether the item is dated or the site still holds lots of it (marked undated since).
 _OWNERS = select(
     select(Site.organisation_id).where(Site.id == bindparam("site")).scalar_subquery(),
     select(Item.organisation_id).where(Item.id == bindparam("item")).scalar_subquery(),
     select(Item.dated).where(Item.id == bindparam("item")).scalar_subquery(),
+    exists().where(
+        StockLot.site_id == bindparam("site"),
+        StockLot.item_id == bindparam("item"),
+        StockLot.quantity > 0,
+    ),
 )
 
 
-def _check_owner(organisation_id: int, site_id: int, item_id: int) -> bool:
-    """Refuse a site or item of another organisation as if it did not exist; return if dated.
+def _check_owner(organisation_id: int, site_id: int, item_id: int) -> Dating:
+    """Refuse a site or item of another organisation as if it did not exist; say how it is dated.
 
     One query: the write benchmark's hot path.
     """
-    site_owner, item_owner, dated = (
+    site_owner, item_owner, dated, has_lots = (
         db.session.connection().execute(_OWNERS, {"site": site_id, "item": item_id}).one()
     )
     if site_owner != organisation_id:
         raise NotFound(_l("No such site."), {"site_id": "unknown site"})
     if item_owner != organisation_id:
         raise NotFound(_l("No such item."), {"item_id": "unknown item"})
-    return bool(dated)
+    return Dating(bool(dated), bool(dated) or bool(has_lots))
 
 
 def _add_level_statement(dialect: Any) -> Any:
