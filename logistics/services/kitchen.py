@@ -177,18 +177,34 @@ def _mean(rows: Sequence[tuple[date, int]]) -> Fraction:
     return Fraction(sum(h for _, h in rows), len(rows))
 
 
-def _held_history(series_id: int) -> list[tuple[date, int]]:
-    rows = db.session.execute(
-        select(Distribution.local_date, Distribution.headcount)
+def _held_histories(series_ids: set[int]) -> dict[int, list[tuple[date, int]]]:
+    """Return per series its latest held (local date, headcount), newest first, in one query."""
+    if not series_ids:
+        return {}
+    # Numbered newest first within each series, so one query keeps each series' latest only.
+    newest = (
+        func.row_number()
+        .over(partition_by=Distribution.series_id, order_by=Distribution.local_date.desc())
+        .label("newest")
+    )
+    held = (
+        select(Distribution.series_id, Distribution.local_date, Distribution.headcount, newest)
         .where(
-            Distribution.series_id == series_id,
+            Distribution.series_id.in_(series_ids),
             Distribution.status == "held",
             Distribution.headcount.is_not(None),
         )
-        .order_by(Distribution.local_date.desc())
-        .limit(HISTORY_LIMIT)
+        .subquery()
     )
-    return [(day, headcount) for day, headcount in rows]
+    rows = db.session.execute(
+        select(held.c.series_id, held.c.local_date, held.c.headcount)
+        .where(held.c.newest <= HISTORY_LIMIT)
+        .order_by(held.c.series_id, held.c.local_date.desc())
+    )
+    histories: dict[int, list[tuple[date, int]]] = {series_id: [] for series_id in series_ids}
+    for series_id, day, headcount in rows:
+        histories[series_id].append((day, headcount))
+    return histories
 
 
 # --- the meal plan ---------------------------------------------------------------------------
@@ -252,14 +268,11 @@ def meal_plan(organisation_id: int, first_day: date, days: int = 7) -> MealPlan:
     last = first_day + timedelta(days=days - 1)
     organisation = db.session.get(Organisation, organisation_id)
     buffer = organisation.meal_buffer_percent
-    histories: dict[int, list[tuple[date, int]]] = {}
+    meal_lines = _meal_lines(organisation_id, first_day, last)
+    histories = _held_histories({d.series_id for d, _ in meal_lines if d.series_id is not None})
     by_day: dict[date, list[MealRow]] = defaultdict(list)
-    for distribution, line in _meal_lines(organisation_id, first_day, last):
-        history: list[tuple[date, int]] = []
-        if distribution.series_id is not None:
-            if distribution.series_id not in histories:
-                histories[distribution.series_id] = _held_history(distribution.series_id)
-            history = histories[distribution.series_id]
+    for distribution, line in meal_lines:
+        history = histories.get(distribution.series_id, []) if distribution.series_id else []
         expected = forecast(distribution.local_date, history, _plan_meals(distribution, line))
         by_day[distribution.local_date].append(
             MealRow(
@@ -295,9 +308,11 @@ def _meal_lines(
             func.lower(Item.unit).in_(MEAL_UNITS),
         )
         .order_by(Distribution.starts_at, Distribution.id, DistributionLine.id)
-        # Rows show the point and the line's source; forecasts read the series' lines.
+        # Rows show the point and the line's source; forecasts read the series' lines, and
+        # the day's form reads the distribution's own lines.
         .options(
             selectinload(Distribution.site),
+            selectinload(Distribution.lines),
             selectinload(Distribution.series).selectinload(DistributionSeries.lines),
             selectinload(DistributionLine.source_site),
         )
@@ -316,11 +331,13 @@ def _plan_meals(distribution: Distribution, line: DistributionLine) -> int:
 
 def _menus(organisation_id: int, first: date, last: date) -> dict[tuple[int, date], MenuChoice]:
     rows = db.session.scalars(
-        select(MenuChoice).where(
+        select(MenuChoice)
+        .where(
             MenuChoice.organisation_id == organisation_id,
             MenuChoice.local_date >= first,
             MenuChoice.local_date <= last,
         )
+        .options(selectinload(MenuChoice.recipe))
     )
     return {(menu.site_id, menu.local_date): menu for menu in rows}
 
@@ -673,12 +690,14 @@ def ingredient_needs(organisation_id: int, first_day: date, days: int = 7) -> li
         by_key[(demand.site_id, demand.item_id)][demand.local_date] += demand.quantity
     # One query for what each kitchen holds, not one per ingredient row.
     held = levels(set(by_key))
+    sites = _by_id(Site, {site_id for site_id, _ in by_key})
+    items = _by_id(Item, {item_id for _, item_id in by_key})
     needs = []
     for (site_id, item_id), by_day in by_key.items():
         needs.append(
             IngredientNeed(
-                site=db.session.get(Site, site_id),
-                item=db.session.get(Item, item_id),
+                site=sites[site_id],
+                item=items[item_id],
                 needed=sum(by_day.values()),
                 held=held[(site_id, item_id)],
                 by_day=dict(by_day),
@@ -686,6 +705,13 @@ def ingredient_needs(organisation_id: int, first_day: date, days: int = 7) -> li
         )
     needs.sort(key=lambda n: (n.site.name, n.short == 0, n.item.label))
     return needs
+
+
+def _by_id(model: Any, ids: set[int]) -> dict[int, Any]:
+    """Load rows of a model by id in one query."""
+    if not ids:
+        return {}
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 # --- cooking and leftovers -------------------------------------------------------------------

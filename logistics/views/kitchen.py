@@ -83,11 +83,13 @@ def _plan_page(first: date, failed: tuple[date, DayPlanForm] | None = None) -> s
     meal_plan = kitchen.meal_plan(org_id, first, PLAN_DAYS)
     forms: dict[date, DayPlanForm] = {}
     if can(current_role(), "plan_kitchen"):
+        # The recipes are read once for the week's forms, not once per day.
+        options = _recipe_options(_("— not chosen yet —"))
         for plan_day in meal_plan.days:
             if failed is not None and failed[0] == plan_day.day:
                 forms[plan_day.day] = failed[1]
             elif plan_day.rows:
-                forms[plan_day.day] = _day_form(plan_day)
+                forms[plan_day.day] = _day_form(plan_day, options)
     # Entries by distribution and kitchen: a form sent back may not match today's rows.
     rows = {day: {e.distribution_id.data: e for e in form.rows} for day, form in forms.items()}
     menus = {day: {e.site_id.data: e for e in form.menus} for day, form in forms.items()}
@@ -104,7 +106,7 @@ def _plan_page(first: date, failed: tuple[date, DayPlanForm] | None = None) -> s
     )
 
 
-def _day_form(plan_day: kitchen.PlanDay) -> DayPlanForm:
+def _day_form(plan_day: kitchen.PlanDay, options: list[Any]) -> DayPlanForm:
     """Build a day's form: each count defaults to the recommendation until someone set it."""
     form = DayPlanForm(formdata=None)
     for row in plan_day.rows:
@@ -129,12 +131,12 @@ def _day_form(plan_day: kitchen.PlanDay) -> DayPlanForm:
                 "recipe_id": kitchen_day.recipe.id if kitchen_day.recipe else 0,
             }
         )
-    _offer_menu_recipes(form)
+    _offer_menu_recipes(form, options)
     return form
 
 
-def _offer_menu_recipes(form: DayPlanForm) -> None:
-    options = _recipe_options(_("— not chosen yet —"))
+def _offer_menu_recipes(form: DayPlanForm, options: list[Any] | None = None) -> None:
+    options = options or _recipe_options(_("— not chosen yet —"))
     for menu in form.menus:
         menu.recipe_id.choices = options
 
