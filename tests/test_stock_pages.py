@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import factories
 from conftest import form_token
 
 from logistics.extensions import db
-from logistics.services import ledger
+from logistics.services import ledger, overview
 
 
 def _receive(client, world, item="Sleeping bag", quantity=40, token=None, **extra):
@@ -126,10 +127,10 @@ def test_overview_highlights_items_under_minimum_and_filters(client_as, world):
         world.org_id, None, site_id=world.sites["main"], item_id=world.items["blanket"], quantity=4
     )
     db.session.commit()
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/?category=bedding").get_data(as_text=True)
     assert 'class="low"' in _row_for(page, "Blanket")
-    assert 'class="low"' not in _row_for(page, "Tent (2-person)")
     shelter_only = client.get("/?category=shelter").get_data(as_text=True)
+    assert 'class="low"' not in _row_for(shelter_only, "Tent (2-person)")
     assert "Tent (2-person)" in shelter_only and "Blanket" not in shelter_only
     assert "Unit 4" not in page  # site details never reach a donor
 
@@ -184,7 +185,7 @@ def test_another_organisations_ids_are_404(client_as, world, other_world):
 
 def test_overview_shows_points_only_when_they_hold_stock(client_as, world):
     client = client_as("warehouse")
-    assert "Verrotières point</th>" not in client.get("/").get_data(as_text=True)
+    assert "Verrotières point</th>" not in client.get("/?category=shelter").get_data(as_text=True)
     ledger.receive(
         world.org_id, None, site_id=world.sites["main"], item_id=world.items["tent"], quantity=5
     )
@@ -197,8 +198,59 @@ def test_overview_shows_points_only_when_they_hold_stock(client_as, world):
         quantity=2,
     )
     db.session.commit()
-    page = client.get("/").get_data(as_text=True)
+    page = client.get("/?category=shelter").get_data(as_text=True)
     assert "Verrotières point</th>" in page
     # Stock at a point is held like any other: Main 3 + point 2, under the minimum of 10.
     cells = re.findall(r'<td class="num">(\d+)</td>', _row_for(page, "Tent (2-person)"))
     assert cells[-2:] == ["5", "10"] and "2" in cells
+
+
+def _nav_links(html: str, name: str) -> list[str]:
+    nav = re.search(rf'<nav class="actions" aria-label="{name}">(.*?)</nav>', html, re.S)
+    assert nav, f"no {name} row"
+    return re.findall(r'href="([^"]+)"', nav.group(1))
+
+
+def test_overview_opens_on_one_category_with_the_others_one_tap_away(client_as, world):
+    factories.receive(world, "main", "blanket", 4)  # held, under its minimum of 10
+    factories.receive(world, "main", "tent", 50)
+    client = client_as("warehouse")
+    page = client.get("/").get_data(as_text=True)
+    # The first category running low opens: bedding, not shelter (whose tents are plenty).
+    assert "Blanket" in page and "Tent (2-person)" not in page
+    assert 'aria-current="page" class="badge">Bedding<' in page
+    categories = _nav_links(page, "Category")
+    assert "/?category=shelter" in categories and "/?category=bedding" not in categories
+    assert f"/?site_id={world.sites['gs_store']}" in _nav_links(page, "Site")
+    shelter = client.get("/?category=shelter").get_data(as_text=True)
+    assert "Tent (2-person)" in shelter and "Blanket" not in shelter
+
+
+def test_overview_remembers_the_last_choice(client_as, world):
+    factories.receive(world, "main", "water", 30)
+    factories.receive(world, "gs_store", "shoes42", 16)
+    client = client_as("warehouse")
+    assert "Drinking water" in client.get("/").get_data(as_text=True)  # the one held category
+    client.get(f"/?site_id={world.sites['gs_store']}")
+    page = client.get("/").get_data(as_text=True)
+    # The store alone, listing what it holds: its shoes, not the main warehouse's water.
+    assert "Grande-Synthe store</th>" in page and "Main warehouse</th>" not in page
+    assert "Shoes (42)" in page and "Drinking water" not in page
+    client.get("/?category=shelter")
+    assert "Tarpaulin (4x6 m)" in client.get("/").get_data(as_text=True)
+    # Another member opens on their own first visit's choice.
+    assert "Drinking water" in client_as("coordinator").get("/").get_data(as_text=True)
+
+
+def test_overview_pages_a_long_category(client_as, world):
+    for n in range(overview.PAGE_SIZE + 5):
+        factories.item(world.org_id, f"Kit {n:03d}", "hygiene", commit=False)
+    db.session.commit()
+    client = client_as("warehouse")
+    first = client.get("/?category=hygiene").get_data(as_text=True)
+    assert first.count('<tr class="') == overview.PAGE_SIZE
+    assert "Kit 000" in first and f"Kit {overview.PAGE_SIZE:03d}" not in first
+    assert "/?category=hygiene&amp;page=2" in first
+    second = client.get("/?category=hygiene&page=2").get_data(as_text=True)
+    assert second.count('<tr class="') == 5 and f"Kit {overview.PAGE_SIZE + 4:03d}" in second
+    assert "page=3" not in second and "/?category=hygiene&amp;page=1" in second

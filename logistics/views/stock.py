@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from contextlib import suppress
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -17,6 +16,7 @@ from ..forms.common import choices
 from ..forms.stock import LossForm, ReceiveForm, ReverseForm, StocktakeForm, TransferForm
 from ..models import CATEGORIES, MOVEMENT_KINDS, Pledge, Site
 from ..services import accounts, catalogue, distributions, ledger, pledges, stock
+from ..services import overview as stock_overview
 from ..services.errors import NotFound
 from ._submit import (
     item_from_label,
@@ -35,41 +35,64 @@ ALWAYS_SHOWN_KINDS = ("warehouse", "kitchen")
 TRANSFER_LINK_IDS = ("item_id", "from_site_id", "to_site_id", "quantity")
 # The receive form offers the pledges expected up to this many days ahead.
 PLEDGES_AHEAD_DAYS = 14
+# The overview's last choice (a site or a category) in the member's session.
+OVERVIEW_CHOICE = "overview"
 
 
 @bp.route("/")
 @requires("view_stock")
 def overview() -> str:
     org_id = current_org_id()
-    site_id = query_id("site_id", ledger.get_site)
-    category = request.args.get("category") or None
     sites = catalogue.list_sites(org_id)
-    items = [i for i in catalogue.list_items(org_id) if category is None or i.category == category]
-    cells: dict[int, dict[int, int]] = defaultdict(dict)
-    stocked: set[int] = set()
-    for row in stock.levels(org_id, site_id=site_id, category=category):
-        cells[row.item_id][row.site_id] = row.quantity
-        stocked.add(row.site_id)
+    site_id, category = _overview_choice(org_id, sites)
+    page_number = query_whole("page") or 1
+    page = stock_overview.page_of_items(
+        org_id, category=category, site_id=site_id, page=page_number
+    )
+    stocked = {s for by_site in page.cells.values() for s in by_site}
     shown_sites = [
         s
         for s in sites
         if (site_id is None or s.id == site_id)
         and (s.kind in ALWAYS_SHOWN_KINDS or s.id in stocked or s.id == site_id)
     ]
-    # Every kind of site holds stock: the total counts each site, listed or not.
-    held_total = {item.id: sum(cells[item.id].values()) for item in items}
     return render_template(
         "stock/overview.html",
         sites=sites,
         shown_sites=shown_sites,
-        items=items,
-        cells=cells,
-        held_total=held_total,
+        items=page.items,
+        cells=page.cells,
+        held_total=page.held_total,
         filtered_by_site=site_id is not None,
         site_id=site_id,
+        site=next((s for s in sites if s.id == site_id), None),
         category=category,
         categories=CATEGORIES,
+        page=page_number,
+        has_next=page.has_next,
     )
+
+
+def _overview_choice(org_id: int, sites: list[Site]) -> tuple[int | None, str | None]:
+    """Return the site and category to show, and remember them for the next visit.
+
+    The link's own choice first (?site_id=, ?category=), else the member's last choice in this
+    organisation, else the first category needing attention: never every item at every site.
+    """
+    site_id = query_id("site_id", ledger.get_site)
+    category = request.args.get("category") or None
+    if category not in CATEGORIES:
+        category = None
+    if site_id is None and category is None:
+        last = session.get(OVERVIEW_CHOICE) or {}
+        if last.get("org") == org_id:
+            # A site retired since, or a category no longer known, is forgotten.
+            site_id = last.get("site_id") if last.get("site_id") in {s.id for s in sites} else None
+            category = last.get("category") if last.get("category") in CATEGORIES else None
+    if site_id is None and category is None:
+        category = stock_overview.opening_category(org_id) or CATEGORIES[0]
+    session[OVERVIEW_CHOICE] = {"org": org_id, "site_id": site_id, "category": category}
+    return site_id, category
 
 
 @bp.route("/items/<int:item_id>/history")
