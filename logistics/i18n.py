@@ -8,13 +8,15 @@ wrap their work in `flask_babel.force_locale(...)` with that person's language.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, DecimalTuple
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.dates import DateTimePattern, format_date, format_datetime
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import NumberPattern, parse_pattern
 from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -40,6 +42,8 @@ PATTERNS = {
     "date_time": "d MMM y HH:mm",
     "day_time": "EEE d MMM HH:mm",
 }
+# Babel's named styles, which are not patterns of their own.
+BABEL_STYLES = ("full", "long", "medium", "short")
 
 
 def clean_language(value: str | None) -> str | None:
@@ -61,7 +65,13 @@ def current_language() -> str:
 
 def current_babel_locale() -> Locale:
     """Return the Babel locale being written now."""
-    return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+    return get_locale() or _babel_locale(DEFAULT_LANGUAGE)
+
+
+@lru_cache(maxsize=8)
+def _babel_locale(code: str) -> Locale:
+    """Return the Babel locale of a language, read from its CLDR data once."""
+    return Locale.parse(code)
 
 
 def select_locale() -> str:
@@ -109,21 +119,53 @@ def localised_name(name: str, name_fr: str | None) -> str:
 # --- figures and dates -----------------------------------------------------------------------
 
 
+# A page writes thousands of figures: each pattern is parsed once per process (Babel's own
+# format_decimal and format_currency parse theirs on every call), then applied to each value
+# exactly as those functions apply it.
+
+
+@lru_cache(maxsize=16)
+def _number_pattern(decimals: int) -> NumberPattern:
+    """Return the parsed pattern of figures with up to this many decimals: #,##0.#."""
+    return parse_pattern("#,##0." + "#" * decimals if decimals else "#,##0")
+
+
+@lru_cache(maxsize=16)
+def _whole_euro_pattern(locale: str) -> NumberPattern:
+    """Return a language's currency pattern without its cents: ¤#,##0 / #,##0 ¤."""
+    standard = _babel_locale(locale).currency_formats["standard"].pattern
+    return parse_pattern(standard.replace(".00", ""))
+
+
+@lru_cache(maxsize=64)
+def _date_pattern(pattern: str) -> DateTimePattern:
+    """Return a parsed CLDR date pattern."""
+    return parse_date_pattern(pattern)
+
+
 def number(value: float | int | Decimal | None, decimals: int = 1) -> str:
     """Write a figure in the reader's language, without needless decimals: 1,750 / 1 750."""
     if value is None:
         return ""
-    pattern = "#,##0." + "#" * decimals if decimals else "#,##0"
     # Halves round up, as people round (Babel alone rounds half to even: 0.05 would read 0).
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
-    return format_decimal(rounded, format=pattern, locale=current_babel_locale())
+    return _written_number(current_babel_locale(), decimals, rounded.as_tuple())
+
+
+@lru_cache(maxsize=4096)
+def _written_number(locale: Locale, decimals: int, value: DecimalTuple) -> str:
+    """Write a rounded figure; pages repeat the same few (0, 1, 20), so each is written once.
+
+    The key is the figure's sign, digits and exponent: -0 is written "-0", as Babel writes it.
+    """
+    return _number_pattern(decimals).apply(Decimal(value), locale)
 
 
 def euros(value: float | int | Decimal | None) -> str:
     """Write an amount in euros in the reader's language: €1,750.00 / 1 750,00 €."""
     if value is None:
         return ""
-    return format_currency(value, "EUR", locale=current_babel_locale())
+    return _written_euros(current_babel_locale(), Decimal(str(value)).as_tuple(), False)
 
 
 def whole_euros(value: float | int | Decimal | None) -> str:
@@ -131,14 +173,17 @@ def whole_euros(value: float | int | Decimal | None) -> str:
     if value is None:
         return ""
     whole = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    pattern = current_babel_locale().currency_formats["standard"].pattern
-    return format_currency(
-        whole,
-        "EUR",
-        format=pattern.replace(".00", ""),
-        currency_digits=False,
-        locale=current_babel_locale(),
-    )
+    return _written_euros(current_babel_locale(), whole.as_tuple(), True)
+
+
+@lru_cache(maxsize=4096)
+def _written_euros(locale: Locale, value: DecimalTuple, whole: bool) -> str:
+    """Write an amount in euros, with its cents or in whole euros, once per amount."""
+    if whole:
+        pattern = _whole_euro_pattern(str(locale))
+        return pattern.apply(Decimal(value), locale, currency="EUR", currency_digits=False)
+    pattern = locale.currency_formats["standard"]
+    return pattern.apply(Decimal(value), locale, currency="EUR")
 
 
 def when(
@@ -151,11 +196,17 @@ def when(
     """
     if value is None:
         return ""
-    pattern = PATTERNS.get(style, style)
     locale = current_babel_locale()
+    if style in BABEL_STYLES:  # Babel joins a date's and a time's own patterns for these
+        if isinstance(value, datetime):
+            return format_datetime(value, style, tzinfo=zone or current_zone(), locale=locale)
+        return format_date(value, style, locale=locale)
+    pattern = _date_pattern(PATTERNS.get(style, style))
     if isinstance(value, datetime):
-        return format_datetime(value, pattern, tzinfo=zone or current_zone(), locale=locale)
-    return format_date(value, pattern, locale=locale)
+        # A time without a zone is UTC, as Babel's format_datetime reads it.
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return pattern.apply(aware.astimezone(zone or current_zone()), locale)
+    return pattern.apply(value, locale)
 
 
 def init_app(app: Flask) -> None:
