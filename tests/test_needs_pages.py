@@ -89,7 +89,7 @@ def _scenario(world) -> datetime:
 def test_needs_page_shows_each_term_marks_the_critical_and_draws_the_chart(client_as, world):
     tonight = _scenario(world)
     client = client_as("warehouse")
-    response = client.get("/needs")
+    response = client.get("/needs?show=all")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     record = client.post(
@@ -302,7 +302,7 @@ def test_needs_rows_name_where_the_stock_is_and_round_the_figures(
     )
     db.session.commit()
     client = client_as("warehouse")
-    html = client.get("/needs").get_data(as_text=True)
+    html = client.get("/needs?show=all").get_data(as_text=True)
     # 3 used in 28 days: 0.107… a day, 0.75 over 7 days; 109 held last 1,017.33… days.
     row = _cells(html, world.items["blanket"])
     assert row[3] == "109 Main warehouse 97, Grande-Synthe store 9, Community kitchen 2, …"
@@ -328,3 +328,35 @@ def test_the_shortfall_pdf_writes_days_of_cover_to_one_decimal(app) -> None:
         "0.1",
         "38.7",
     ]
+
+
+def test_needs_open_on_what_is_short_with_the_rest_one_tap_away(client_as, world):
+    for key in ("blanket", "water"):  # held over their minimum of 10 for a week of no use
+        ledger.receive(
+            world.org_id, None, site_id=world.sites["main"], item_id=world.items[key], quantity=50
+        )
+    db.session.commit()
+    client = client_as("coordinator")
+    html = client.get("/needs").get_data(as_text=True)
+    assert _cells(html, world.items["tent"])[2] == "warning"  # none held, under its minimum
+    assert f'id="item-{world.items["blanket"]}"' not in html
+    assert "Short only (4)" in html and "Every item (6)" in html
+    assert 'href="/needs?show=all"' in html
+    every = client.get("/needs?show=all").get_data(as_text=True)
+    assert _cells(every, world.items["blanket"])[2] == "ok"
+    bedding = client.get("/needs?category=bedding").get_data(as_text=True)
+    assert f'id="item-{world.items["sleeping_bag"]}"' in bedding
+    assert 'href="/needs?category=bedding&amp;show=all"' in bedding
+
+
+def test_needs_come_a_page_at_a_time(client_as, world, monkeypatch):
+    from logistics.views import needs as needs_views
+
+    monkeypatch.setattr(needs_views, "NEEDS_PAGE", 3)
+    client = client_as("coordinator")
+    first = client.get("/needs?show=all").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="item-', first)) == 3
+    assert "/needs?show=all&amp;page=2" in first
+    second = client.get("/needs?show=all&page=2").get_data(as_text=True)
+    assert len(re.findall(r'<tr id="item-', second)) == 3 and "page=3" not in second
+    assert len(re.findall(r"<g\b", second)) <= 3  # the chart draws the page's items alone

@@ -27,7 +27,7 @@ from ..services import catalogue, donors, lots, needs, subscribers
 from ..services.distributions import local_today
 from ..svg import cover_chart
 from ..templating import local_time
-from ._submit import or_404, submit_once
+from ._submit import or_404, query_whole, submit_once
 
 bp = Blueprint("needs", __name__)
 CHART_CAP_DAYS = 60
@@ -35,6 +35,9 @@ RESOLVED_DAYS = 14
 DELIVERY_LOG = 100
 # Lots near their best-before date listed on the needs page; the rest are counted.
 GIVE_FIRST_SHOWN = 10
+# Needs shown a page at a time, most urgent first; the list opens on these statuses.
+NEEDS_PAGE = 40
+SHORT_STATUSES = ("critical", "warning")
 # Sites named per item, on the needs and alerts pages; more are summed up as "…".
 HELD_SITES = 3
 # Alerts are listed by what to do first: tonight's distributions, evictions, then items.
@@ -67,7 +70,14 @@ def index() -> tuple[str, int]:
         problems.append(_("There is no such category; showing every category."))
         category = None
     rows = needs.compute_needs(org_id, horizon)
-    shown = [n for n in rows if category is None or n.category == category]
+    in_category = [n for n in rows if category is None or n.category == category]
+    show_all = request.args.get("show") == "all"
+    # What is short opens the page; the rest is one tap away, and either list comes a page at
+    # a time: a federation's catalogue never lands on a phone at once.
+    short = [n for n in in_category if n.status in SHORT_STATUSES]
+    listed = in_category if show_all else short
+    page = query_whole("page") or 1
+    shown = listed[(page - 1) * NEEDS_PAGE : page * NEEDS_PAGE]
     today = local_today(org_id)
     give_first = lots.expiring(org_id, today)
     return render_template(
@@ -77,6 +87,11 @@ def index() -> tuple[str, int]:
         today=today,
         lot_text=lambda lot: lots.expiry_text(lot.figures(today), today),
         needs=shown,
+        show_all=show_all,
+        short_count=len(short),
+        all_count=len(in_category),
+        page=page,
+        has_next=len(listed) > page * NEEDS_PAGE,
         pledged=donors.open_pledged(org_id),
         chart=cover_chart(shown, CHART_CAP_DAYS),
         charted=sum(1 for n in shown if n.days_of_cover is not None),
