@@ -321,3 +321,47 @@ def test_the_alerts_page_costs_the_same_statements_for_3_alerts_as_for_12(
     add_alerts(3)
     assert statements() == few
     assert len(made) == 4
+
+
+def test_open_and_resolved_alerts_come_a_page_at_a_time(client_as, world, monkeypatch) -> None:
+    from logistics.views import needs as needs_views
+
+    monkeypatch.setattr(needs_views, "OPEN_ALERTS_PAGE", 2)
+    monkeypatch.setattr(needs_views, "RESOLVED_ALERTS_PAGE", 2)
+    now = datetime.now(UTC)
+    for n in range(3):  # oldest first within a kind and severity
+        alert(
+            world,
+            "item",
+            f"item:x{n}",
+            {"label": f"Kit {n}"},
+            severity="warning",
+            opened_at=now - timedelta(hours=10 - n),
+        )
+    alert(world, "eviction", "eviction:1", {"area": "Calais", "lines": []}, severity="warning")
+    for n in range(3):  # resolved newest first
+        alert(
+            world,
+            "item",
+            f"item:r{n}",
+            {"label": f"Done {n}"},
+            opened_at=now - timedelta(days=2),
+            resolved_at=now - timedelta(hours=5 - n),
+        )
+    client = client_as("coordinator")
+
+    def open_and_resolved(url: str) -> tuple[str, str]:
+        page = unescape(client.get(url).get_data(as_text=True))
+        return page[: page.index('id="resolved"')], page[page.index('id="resolved"') :]
+
+    first, resolved = open_and_resolved("/alerts")
+    # The eviction comes before items on the first page; 4 open in all, 2 shown.
+    assert "Eviction in Calais" in first and "Kit 0" in first and "Kit 1" not in first
+    assert "Open (4)" in re.sub(r"<[^>]+>", "", first)
+    assert "/alerts?open_page=2" in first
+    assert "Done 2" in resolved and "Done 1" in resolved and "Done 0" not in resolved
+    assert "/alerts?resolved_page=2#resolved" in resolved
+    second, older = open_and_resolved("/alerts?open_page=2&resolved_page=2")
+    assert "Kit 1" in second and "Kit 2" in second and "Eviction" not in second
+    assert "open_page=3" not in second
+    assert "Done 0" in older and "Done 2" not in older and "resolved_page=3" not in older

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, case, func, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -384,6 +385,56 @@ def recent_alerts(organisation_id: int, days: int = 14, now: datetime | None = N
             .order_by(Alert.resolved_at.desc())
         )
     )
+
+
+def open_alerts_page(
+    organisation_id: int, kinds_first: Sequence[str], page: int = 1, size: int = 30
+) -> tuple[list[Alert], int]:
+    """Return a page of open alerts, by kind as listed, criticals first, oldest first; and how
+    many are open in all.
+
+    The order is the database's, so a page is a slice of it and never reads the rest.
+    """
+    where = (Alert.organisation_id == organisation_id, Alert.resolved_at.is_(None))
+    kind_rank = case(
+        {kind: rank for rank, kind in enumerate(kinds_first)},
+        value=Alert.kind,
+        else_=len(kinds_first),
+    )
+    severity_rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+    query = (
+        select(Alert)
+        .where(*where)
+        .options(*WITH_ITEM_AND_CHANGES)
+        .order_by(kind_rank, severity_rank.desc(), Alert.opened_at, Alert.id)
+        .offset((max(page, 1) - 1) * size)
+        .limit(size)
+    )
+    total = db.session.scalar(select(func.count(Alert.id)).where(*where)) or 0
+    return list(db.session.scalars(query)), total
+
+
+def resolved_alerts_page(
+    organisation_id: int,
+    days: int = 14,
+    page: int = 1,
+    size: int = 20,
+    now: datetime | None = None,
+) -> tuple[list[Alert], bool]:
+    """Return a page of the alerts resolved in the last days, newest first, and whether more
+    follow."""
+    since = (now or utcnow()) - timedelta(days=days)
+    rows = list(
+        db.session.scalars(
+            select(Alert)
+            .where(Alert.organisation_id == organisation_id, Alert.resolved_at >= since)
+            .options(*WITH_ITEM_AND_CHANGES)
+            .order_by(Alert.resolved_at.desc(), Alert.id.desc())
+            .offset((max(page, 1) - 1) * size)
+            .limit(size + 1)
+        )
+    )
+    return rows[:size], len(rows) > size
 
 
 def open_critical_count(organisation_id: int) -> int:

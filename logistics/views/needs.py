@@ -42,6 +42,9 @@ SHORT_STATUSES = ("critical", "warning")
 HELD_SITES = 3
 # Alerts are listed by what to do first: tonight's distributions, evictions, then items.
 KIND_ORDER = ("distribution", "eviction", "expiry", "item")
+# Alerts a page, open and resolved apart.
+OPEN_ALERTS_PAGE = 30
+RESOLVED_ALERTS_PAGE = 20
 # Times this close (either way) are written without their year: the messages' rule.
 SOON = wording.NEAR
 
@@ -274,21 +277,28 @@ def _reasons(figures: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def _by_kind(alerts: list[Alert]) -> list[AlertRow]:
-    """Order alerts as people act on them: distributions, then evictions, then items."""
-    rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
-    ordered = sorted(alerts, key=lambda a: rank.get(a.kind, len(KIND_ORDER)))  # stable
-    return [_row(alert) for alert in ordered]
-
-
 @bp.route("/alerts")
 @requires("view_alerts")
 def alerts() -> str:
     org_id = current_org_id()
+    # Open and resolved alerts page apart: a bad week's many alerts never land at once.
+    open_page = query_whole("open_page") or 1
+    resolved_page = query_whole("resolved_page") or 1
+    open_alerts, open_count = alerting.open_alerts_page(
+        org_id, KIND_ORDER, open_page, OPEN_ALERTS_PAGE
+    )
+    resolved, more_resolved = alerting.resolved_alerts_page(
+        org_id, RESOLVED_DAYS, resolved_page, RESOLVED_ALERTS_PAGE
+    )
     return render_template(
         "needs/alerts.html",
-        open_rows=_by_kind(alerting.open_alerts_of(org_id)),
-        resolved_rows=[_row(a) for a in alerting.recent_alerts(org_id, RESOLVED_DAYS)],
+        open_rows=[_row(a) for a in open_alerts],
+        open_count=open_count,
+        open_page=open_page,
+        more_open=open_count > open_page * OPEN_ALERTS_PAGE,
+        resolved_rows=[_row(a) for a in resolved],
+        resolved_page=resolved_page,
+        more_resolved=more_resolved,
         resolved_days=RESOLVED_DAYS,
     )
 
