@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -373,3 +374,64 @@ def test_blank_line_rows_sent_by_a_browser_are_left_out(app, world, client_as):
     incident = db.session.get(Incident, incident_id)
     assert (incident.shelters_affected, incident.people_affected) == (12, None)
     assert [(line.item_id, line.quantity) for line in incident.lines] == [(world.items["tent"], 3)]
+
+
+def _incident_links(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'href="/incidents/(\d+)"', html)]
+
+
+def test_the_incidents_list_pages_fifty_at_a_time_newest_first(app, world, client_as):
+    # Two incidents at the same moment on a page boundary: the id decides, none is lost.
+    start = datetime.now(UTC) - timedelta(days=20)
+    made = []
+    for n in range(120):
+        at = start + timedelta(hours=n - n % 2)  # pairs share their moment
+        area = "Calais" if n % 3 else "Grande-Synthe"
+        made.append(
+            incidents.record_incident(
+                world.org_id,
+                world.users["coordinator"],
+                _eviction(world, occurred_at=at, area=area),
+            ).id
+        )
+    db.session.commit()
+    newest_first = sorted(made, key=lambda i: (db.session.get(Incident, i).occurred_at, i))[::-1]
+    client = client_as("coordinator")
+    seen, path, pages = [], "/incidents", 0
+    while path:
+        html = client.get(path).get_data(as_text=True)
+        pages += 1
+        links = _incident_links(html)
+        assert len(links) == (50 if pages < 3 else 20)
+        seen += links
+        older = re.search(r'href="([^"]+)" rel="next"', html)
+        path = older.group(1).replace("&amp;", "&") if older else None
+        if pages > 1:
+            assert 'href="/incidents"' in html and "Newest incidents" in html
+    assert pages == 3 and seen == newest_first
+    # The filters go with the pages: Calais only, 80 incidents, 50 then 30.
+    first = client.get("/incidents?area=Calais").get_data(as_text=True)
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "area=Calais" in older
+    second = client.get(older).get_data(as_text=True)
+    assert len(_incident_links(second)) == 30 and 'rel="next"' not in second
+    # A page continuing after another organisation's incident shows nothing of either.
+    assert _incident_links(client.get("/incidents?before=999999").get_data(as_text=True)) == []
+
+
+def test_my_reports_page_twenty_at_a_time(app, world, client_as):
+    for n in range(25):
+        incidents.record_incident(
+            world.org_id,
+            world.users["warehouse"],
+            _eviction(world, occurred_at=datetime.now(UTC) - timedelta(hours=n)),
+        )
+    incidents.record_incident(world.org_id, world.users["coordinator"], _eviction(world))
+    db.session.commit()
+    client = client_as("warehouse")
+    first = client.get("/incidents/mine").get_data(as_text=True)
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1)
+    second = client.get(older.replace("&amp;", "&")).get_data(as_text=True)
+    mine = _incident_links(first) + _incident_links(second)
+    assert len(_incident_links(first)) == 20 and len(mine) == len(set(mine)) == 25
+    assert 'rel="next"' not in second

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import limits
@@ -41,6 +41,8 @@ MAX_TEXT = limits.MAX_INCIDENT_TEXT
 MAX_COUNT = limits.MAX_INCIDENT_COUNT
 # A reporter's own list: the latest reports, enough for a week of evictions.
 MY_REPORTS = 20
+# The coordinators' list shows this many incidents a page, newest first, then "Older".
+INCIDENTS_PAGE = 50
 
 
 @dataclass
@@ -95,16 +97,44 @@ def readable_incident(
     return incident
 
 
-def reported_by(organisation_id: int, user_id: int, limit: int = MY_REPORTS) -> list[Incident]:
-    """Return the incidents this person reported, the latest first, at most limit of them."""
-    return list(
-        db.session.scalars(
-            select(Incident)
-            .where(Incident.organisation_id == organisation_id, Incident.created_by_id == user_id)
-            .order_by(Incident.created_at.desc(), Incident.id.desc())
-            .limit(limit)
-        )
+@dataclass
+class IncidentPage:
+    """One page of a list of incidents, newest first."""
+
+    incidents: list[Incident]
+    # The incident the next, older page starts after; None on the last page.
+    older: int | None
+
+
+def my_reports_page(
+    organisation_id: int, user_id: int, before: int | None = None, size: int = MY_REPORTS
+) -> IncidentPage:
+    """Return a page of the incidents this person reported, newest first, after `before`."""
+    query = select(Incident).where(
+        Incident.organisation_id == organisation_id, Incident.created_by_id == user_id
     )
+    return _page(query, Incident.created_at, organisation_id, before, size)
+
+
+def _page(
+    query: Any, moment: Any, organisation_id: int, before: int | None, size: int
+) -> IncidentPage:
+    """Return size rows of a query, newest first by moment then id, after the row `before`.
+
+    Pages continue from a row (keyset), not an offset: the tenth page of ten years costs what
+    the first does, and a row recorded meanwhile does not shift the pages.
+    """
+    if before is not None:
+        then = (
+            select(moment)
+            .where(Incident.id == before, Incident.organisation_id == organisation_id)
+            .scalar_subquery()
+        )
+        query = query.where(or_(moment < then, and_(moment == then, Incident.id < before)))
+    rows = list(
+        db.session.scalars(query.order_by(moment.desc(), Incident.id.desc()).limit(size + 1))
+    )
+    return IncidentPage(rows[:size], rows[size - 1].id if len(rows) > size else None)
 
 
 def record_incident(organisation_id: int, user_id: int | None, values: IncidentInput) -> Incident:
@@ -197,6 +227,28 @@ def list_incidents(
     kind: str | None = None,
 ) -> list[Incident]:
     """Return incidents on local dates first..last, newest first, filtered by area and kind."""
+    query = _period_query(organisation_id, first, last, area, kind)
+    return list(db.session.scalars(query.order_by(Incident.occurred_at.desc(), Incident.id.desc())))
+
+
+def incidents_page(
+    organisation_id: int,
+    first: date,
+    last: date,
+    *,
+    area: str | None = None,
+    kind: str | None = None,
+    before: int | None = None,
+    size: int = INCIDENTS_PAGE,
+) -> IncidentPage:
+    """Return a page of list_incidents: size incidents after the one `before`, newest first."""
+    query = _period_query(organisation_id, first, last, area, kind)
+    return _page(query, Incident.occurred_at, organisation_id, before, size)
+
+
+def _period_query(
+    organisation_id: int, first: date, last: date, area: str | None, kind: str | None
+) -> Any:
     start, end = period_bounds(organisation_id, first, last)
     query = select(Incident).where(
         Incident.organisation_id == organisation_id,
@@ -207,8 +259,8 @@ def list_incidents(
         query = query.where(Incident.area == area)
     if kind:
         query = query.where(Incident.kind == kind)
-    query = query.options(selectinload(Incident.lines))
-    return list(db.session.scalars(query.order_by(Incident.occurred_at.desc(), Incident.id.desc())))
+    # Lists show what each incident lost: its lines come with it.
+    return query.options(selectinload(Incident.lines))
 
 
 def areas(organisation_id: int) -> list[str]:

@@ -34,7 +34,7 @@ from ..permissions import can
 from ..services import catalogue, evidence, incidents
 from ..services.distributions import EARLIEST_DAY, local_today, organisation_zone
 from ..services.errors import NotFound, ValidationError
-from ._submit import filled_rows, or_404, query_date, submit_once
+from ._submit import filled_rows, or_404, query_date, query_whole, submit_once
 
 bp = Blueprint("incidents", __name__)
 
@@ -51,9 +51,14 @@ def index() -> str:
     first, last = _period_args(default_days=31)
     area = request.args.get("area") or None
     kind = request.args.get("kind") or None
+    page = incidents.incidents_page(
+        org_id, first, last, area=area, kind=kind, before=query_whole("before")
+    )
     return render_template(
         "incidents/index.html",
-        incidents=incidents.list_incidents(org_id, first, last, area=area, kind=kind),
+        incidents=page.incidents,
+        older=_older_url(page.older),
+        newest=_newest_url(),
         first=first,
         last=last,
         area=area,
@@ -89,10 +94,14 @@ def new() -> str | Response:
 @bp.route("/incidents/mine")
 @requires("record_incidents")
 def mine() -> str:
+    page = incidents.my_reports_page(
+        current_org_id(), current_user_id(), before=query_whole("before")
+    )
     return render_template(
         "incidents/mine.html",
-        incidents=incidents.reported_by(current_org_id(), current_user_id()),
-        most=incidents.MY_REPORTS,
+        incidents=page.incidents,
+        older=_older_url(page.older),
+        newest=_newest_url(),
     )
 
 
@@ -375,6 +384,22 @@ def _fill(form: IncidentForm, incident: Incident) -> None:
     for _blank in range(2 if incident.lines else BLANK_LINES):
         form.lines.append_entry()
     _offer_sites(form)
+
+
+def _older_url(older: int | None) -> str | None:
+    """Return this list's next page, older incidents, with the same filters; None at the end."""
+    if older is None:
+        return None
+    args = {key: value for key, value in request.args.items() if key != "before"}
+    return url_for(request.endpoint or ".index", **args, before=older)
+
+
+def _newest_url() -> str | None:
+    """Return this list's first page, with the same filters, when showing a later one."""
+    if "before" not in request.args:
+        return None
+    args = {key: value for key, value in request.args.items() if key != "before"}
+    return url_for(request.endpoint or ".index", **args)
 
 
 def _period_args(default_days: int | None) -> tuple[date, date]:
