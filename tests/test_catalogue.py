@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from conftest import SITES, form_token
+from conftest import ITEMS, SITES, form_token
 from sqlalchemy import func, select
 
 from logistics.extensions import db
@@ -178,3 +178,51 @@ def test_another_organisations_items_and_sites_are_not_found(client_as, world, o
     item, site = fresh(Item, item_id), fresh(Site, site_id)
     assert (item.name, item.active) == ("Blanket", True)
     assert (site.name, site.active) == ("Main warehouse", True)
+
+
+def test_items_page_a_hundred_at_a_time_within_a_category(client_as, world) -> None:
+    for n in range(230):
+        category = "hygiene" if n % 2 else "clothing"
+        db.session.add(
+            Item(organisation_id=world.org_id, name=f"Kit {n:03d}", category=category, unit="piece")
+        )
+    db.session.commit()
+    client = client_as("coordinator")
+    everything = sorted(
+        [f"Kit {n:03d}" for n in range(230)] + [name for name, *_ in ITEMS.values()]
+    )
+    seen, path = [], "/items"
+    while path:
+        html = client.get(path).get_data(as_text=True)
+        body = html[html.index("<tbody>") : html.index("</tbody>")]
+        names = re.findall(r"<td>([^<]+?) <span class=\"muted\">", body)
+        assert len(names) <= 100
+        seen += [name.split(" (")[0] for name in names]
+        more = re.search(r'href="([^"]+)" rel="next"', html)
+        path = more.group(1).replace("&amp;", "&") if more else None
+    assert seen == everything  # 236 items over three pages, none twice, in the list's order
+    first = client.get("/items?category=hygiene").get_data(as_text=True)
+    assert first.count("Kit ") == 100 and "Blanket" not in first
+    more = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "category=hygiene" in more
+    second = client.get(more).get_data(as_text=True)
+    assert second.count("Kit ") == 15 and 'rel="next"' not in second
+    assert "Previous items" in second
+
+
+def test_sites_page_a_hundred_at_a_time(client_as, world) -> None:
+    for n in range(101):
+        db.session.add(
+            Site(
+                organisation_id=world.org_id, name=f"Point {n:03d}", kind="warehouse", area="Calais"
+            )
+        )
+    db.session.commit()
+    client = client_as("coordinator")
+    first = client.get("/sites").get_data(as_text=True)
+    more = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(more).get_data(as_text=True)
+    assert first.count("Point ") + second.count("Point ") == 101
+    # 105 sites by name: the last five (Point 097 to 100, Verrotières point) on the second page.
+    assert second.count("Point ") == 4 and "Verrotières point" in second
+    assert "Verrotières point" not in first and "Previous sites" in second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,6 +18,8 @@ from .item_search import ItemIndex, clean_aliases, label_key
 from .ledger import get_item, get_site
 
 MAX_WHOLE = limits.MAX_MIN_STOCK
+# The catalogue pages show this many items or sites at a time.
+CATALOGUE_PAGE = 100
 MAX_DECIMAL = limits.MAX_UNIT_VALUE_EUR
 # What save_item takes of an item, all of it: edit_item starts from these.
 ITEM_FIELDS = (
@@ -52,6 +55,53 @@ def list_sites(organisation_id: int, *, include_retired: bool = False) -> list[S
     if not include_retired:
         query = query.where(Site.active.is_(True))
     return list(db.session.scalars(query.order_by(Site.name)))
+
+
+@dataclass
+class CataloguePage:
+    """One page of items or sites, and whether another follows."""
+
+    rows: list[Any]
+    page: int
+    has_next: bool
+
+
+def items_page(
+    organisation_id: int,
+    *,
+    include_retired: bool = False,
+    category: str | None = None,
+    page: int = 1,
+    size: int = CATALOGUE_PAGE,
+) -> CataloguePage:
+    """Return a page of list_items, of one category or all, in the same order."""
+    query = select(Item).where(Item.organisation_id == organisation_id)
+    if not include_retired:
+        query = query.where(Item.active.is_(True))
+    if category is not None:
+        query = query.where(Item.category == category)
+    return _page(query.order_by(Item.name, Item.size, Item.id), page, size)
+
+
+def sites_page(
+    organisation_id: int,
+    *,
+    include_retired: bool = False,
+    page: int = 1,
+    size: int = CATALOGUE_PAGE,
+) -> CataloguePage:
+    """Return a page of list_sites, in the same order."""
+    query = select(Site).where(Site.organisation_id == organisation_id)
+    if not include_retired:
+        query = query.where(Site.active.is_(True))
+    return _page(query.order_by(Site.name, Site.id), page, size)
+
+
+def _page(query: Any, page: int, size: int) -> CataloguePage:
+    """Read one page of an ordered query: one row more than the page tells whether more follow."""
+    page = max(1, page)
+    rows = list(db.session.scalars(query.offset((page - 1) * size).limit(size + 1)))
+    return CataloguePage(rows[:size], page, len(rows) > size)
 
 
 def save_item(organisation_id: int, values: dict[str, Any], item_id: int | None = None) -> Item:

@@ -16,7 +16,7 @@ from ..models import CATEGORIES, Item, Site
 from ..permissions import can
 from ..services import catalogue, ledger
 from ..services.errors import NotFound
-from ._submit import or_404, submit_once
+from ._submit import or_404, query_whole, submit_once
 
 bp = Blueprint("catalogue", __name__)
 
@@ -28,10 +28,16 @@ def items() -> str:
     if category not in CATEGORIES:
         category = None
     show_retired = request.args.get("retired") == "1"
-    rows = catalogue.list_items(current_org_id(), include_retired=show_retired)
+    page = catalogue.items_page(
+        current_org_id(),
+        include_retired=show_retired,
+        category=category,
+        page=query_whole("page") or 1,
+    )
     return render_template(
         "catalogue/items.html",
-        items=[i for i in rows if category is None or i.category == category],
+        items=page.rows,
+        page=page,
         category=category,
         show_retired=show_retired,
         categories=CATEGORY_LABELS,
@@ -92,9 +98,13 @@ def restore_item(item_id: int) -> Response:
 @requires("view_stock")
 def sites() -> str:
     show_retired = request.args.get("retired") == "1"
+    page = catalogue.sites_page(
+        current_org_id(), include_retired=show_retired, page=query_whole("page") or 1
+    )
     return render_template(
         "catalogue/sites.html",
-        sites=catalogue.list_sites(current_org_id(), include_retired=show_retired),
+        sites=page.rows,
+        page=page,
         show_retired=show_retired,
         show_details=can(current_role(), "view_site_details"),
     )
