@@ -159,3 +159,38 @@
   }
 
 })();
+
+// Refill the items' list from the server's search as someone types: a big catalogue sends only
+// a few items with the page. Without this (or without signal) the server still matches the
+// typed label on submit.
+(() => {
+  const list = document.getElementById('item-labels');
+  const search = document.getElementById('item-suggest');
+  if (!list || !search || !window.fetch) return;
+  let timer = null;
+  let asked = null;
+  const option = ({ label, also }) => {
+    const made = document.createElement('option');
+    made.value = label;
+    if (also) made.label = also;
+    return made;
+  };
+  document.addEventListener('input', (event) => {
+    const typed = event.target.value;
+    if (event.target.getAttribute('list') !== 'item-labels' || typed.trim() === asked) return;
+    clearTimeout(timer);
+    // Ask once typing pauses, not for every key.
+    timer = setTimeout(() => {
+      asked = typed.trim();
+      const wanted = asked;
+      fetch(`${search.dataset.url}?q=${encodeURIComponent(wanted)}`, {
+        headers: { Accept: 'application/json' },
+      })
+        .then((answer) => (answer.ok ? answer.json() : null))
+        .then((found) => {
+          if (found && wanted === asked) list.replaceChildren(...found.items.map(option));
+        })
+        .catch(() => {});
+    }, 250);
+  });
+})();

@@ -25,6 +25,7 @@ def register_blueprints(app: Flask) -> None:
         shipments,
         stock,
         subscribers,
+        suggest,
     )
 
     for module in (
@@ -44,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
         shipments,
         labels,
         offline,
+        suggest,
         api,
     ):
         app.register_blueprint(module.bp)

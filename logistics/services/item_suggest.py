@@ -1,0 +1,101 @@
+"""Items to offer in a form's list, a bounded few: the most moved lately, or those matching what
+is being typed.
+
+A form's datalist never carries a whole catalogue: with 500 items it would weigh more than the
+page. Without JavaScript the typed label is still matched on submit (item_search.ItemIndex.find),
+so the list only saves typing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Item, StockMovement
+from ..models.types import utcnow
+from .item_search import MAX_TYPED_WORDS, PREFIX, PREFIX_FROM, ItemIndex, word_forms, words
+
+MAX_SUGGESTIONS = 40  # a datalist a phone scrolls in a few swipes
+RECENT_DAYS = 30
+MAX_QUERY_LENGTH = 100
+
+
+def most_moved_ids(
+    organisation_id: int, limit: int = MAX_SUGGESTIONS, now: datetime | None = None
+) -> list[int]:
+    """Return the ids of the items the organisation moved most often lately, most first."""
+    since = (now or utcnow()) - timedelta(days=RECENT_DAYS)
+    moves = func.count(StockMovement.id)
+    query = (
+        select(StockMovement.item_id)
+        .where(StockMovement.organisation_id == organisation_id, StockMovement.occurred_at >= since)
+        .group_by(StockMovement.item_id)
+        .order_by(moves.desc(), StockMovement.item_id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def bounded(
+    items: Sequence[Item], organisation_id: int, limit: int = MAX_SUGGESTIONS
+) -> list[Item]:
+    """Return the items to list in a form: all of a short catalogue, else the most moved lately,
+    topped up by name, in the catalogue's order (by name)."""
+    active = [item for item in items if item.active]
+    # Asked whatever the catalogue's size: a page's statements stay the same as it grows.
+    moved = most_moved_ids(organisation_id, limit)
+    if len(active) <= limit:
+        return active
+    chosen = set(moved) & {item.id for item in active}
+    for item in active:  # a quiet month still offers a full list
+        if len(chosen) >= limit:
+            break
+        chosen.add(item.id)
+    return [item for item in active if item.id in chosen]
+
+
+def matching(organisation_id: int, typed: str, limit: int = MAX_SUGGESTIONS) -> list[Item]:
+    """Return the active items matching what is typed, best first, as the forms match them.
+
+    Nothing typed offers the most moved lately.
+    """
+    typed = typed[:MAX_QUERY_LENGTH]
+    written = words(typed)[:MAX_TYPED_WORDS]
+    if not written:
+        ids = most_moved_ids(organisation_id, limit)
+        by_id = {
+            item.id: item
+            for item in db.session.scalars(
+                select(Item).where(Item.id.in_(ids), Item.active.is_(True))
+            )
+        }
+        return [by_id[i] for i in ids if i in by_id]
+    index = ItemIndex(
+        db.session.scalars(
+            select(Item).where(Item.organisation_id == organisation_id, Item.active.is_(True))
+        )
+    )
+    forms = [word_forms(word) for word in written]
+    ranked = sorted(
+        (rank, entry.item.id, entry.item)
+        for entry in index.entries
+        if (rank := _rank(entry, written, forms)) is not None
+    )
+    return [item for _, _, item in ranked[:limit]]
+
+
+def _rank(entry: Any, written: Sequence[str], forms: Sequence[Any]) -> tuple[int, int, str] | None:
+    """Rank an item as the forms do, except that the last word, still being typed, may be the
+    beginning of a word however short ("kit 5" finds Kit 590)."""
+    rank = entry.rank(written, forms)
+    last = written[-1]
+    if rank is not None or len(last) >= PREFIX_FROM:
+        return rank
+    if not any(word.startswith(last) for word in entry.written):
+        return None
+    head = entry.rank(written[:-1], forms[:-1]) if len(written) > 1 else (0, 0, entry.key)
+    return None if head is None else (head[0] + PREFIX, head[1], head[2])
