@@ -445,3 +445,42 @@ def test_goods_given_at_a_distribution_are_corrected_through_the_outcome(world, 
     )
     assert "correct that distribution&#39;s outcome instead" in page.get_data(as_text=True)
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 20
+
+
+def test_a_busy_week_pages_by_whole_days_and_overdue_ones_wait(world, client_as):
+    # 40 distributions a day from tomorrow: a page shows two whole days (80), not a third.
+    first = distributions.local_today(world.org_id) + timedelta(days=1)
+    zone = distributions.organisation_zone(world.org_id)
+    for offset in range(4):
+        for n in range(40):
+            distributions.create_one_off(
+                world.org_id,
+                site_id=world.sites["point"],
+                source_site_id=world.sites["main"],
+                starts_at=datetime.combine(first + timedelta(days=offset), time(8, n), zone),
+                lines=[(world.items["blanket"], 1)],
+            )
+    overdue = distributions.create_one_off(
+        world.org_id,
+        site_id=world.sites["point"],
+        source_site_id=world.sites["main"],
+        starts_at=datetime.now(UTC) - timedelta(hours=3),
+        lines=[(world.items["blanket"], 1)],
+    )
+    db.session.commit()
+    client = client_as("coordinator")
+    page = client.get(f"/distributions?day={first.isoformat()}").get_data(as_text=True)
+    assert page.count('class="card') == 80
+    third = (first + timedelta(days=2)).isoformat()
+    assert f'href="/distributions?day={third}">Following days →' in page
+    assert f"/distributions/{overdue.id}/outcome" in page  # waiting for its outcome
+    rest = client.get(f"/distributions?day={third}").get_data(as_text=True)
+    assert rest.count('class="card') == 80 and "Next week →" in rest
+    # A quiet week is shown whole, as before.
+    assert distributions.agenda_last_day(world.org_id, first, first + timedelta(days=6), 500) == (
+        first + timedelta(days=6)
+    )
+    # One day busier than a page is shown whole.
+    assert (
+        distributions.agenda_last_day(world.org_id, first, first + timedelta(days=6), 10) == first
+    )

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import i18n, limits
 from ..extensions import db
@@ -37,6 +37,8 @@ from .outgoing import Take, take_all
 from .rows import owned
 
 DAYS_AHEAD = 28
+# One page of the agenda shows whole days holding at most this many distributions (or one day).
+AGENDA_MOST = 100
 MAX_DAYS_BACK = limits.MAX_DAYS_BACK
 OUTCOME_STATUSES = ("held", "disrupted", "cancelled")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -627,6 +629,51 @@ def distributions_between(
         selectinload(Distribution.lines).selectinload(DistributionLine.source_site),
     )
     return list(db.session.scalars(query.order_by(Distribution.starts_at, Distribution.id)))
+
+
+def planned_between(
+    organisation_id: int, first: date, last: date, *, starting_before: datetime | None = None
+) -> list[Distribution]:
+    """Return the planned distributions on local dates first..last, in time order.
+
+    Only their places are loaded with them: lists that offer or name a distribution need no
+    lines, and a federation plans a thousand distributions a fortnight.
+    """
+    check_period(first, last)
+    query = select(Distribution).where(
+        Distribution.organisation_id == organisation_id,
+        Distribution.status == "planned",
+        Distribution.local_date >= first,
+        Distribution.local_date <= last,
+    )
+    if starting_before is not None:
+        query = query.where(Distribution.starts_at < starting_before)
+    query = query.options(joinedload(Distribution.site))
+    return list(db.session.scalars(query.order_by(Distribution.starts_at, Distribution.id)))
+
+
+def agenda_last_day(organisation_id: int, first: date, last: date, most: int = AGENDA_MOST) -> date:
+    """Return the last day of first..last that one agenda page shows.
+
+    Whole days holding at most `most` distributions in all, but always the first day with any.
+    """
+    check_period(first, last)
+    rows = db.session.execute(
+        select(Distribution.local_date, func.count(Distribution.id))
+        .where(
+            Distribution.organisation_id == organisation_id,
+            Distribution.local_date >= first,
+            Distribution.local_date <= last,
+        )
+        .group_by(Distribution.local_date)
+        .order_by(Distribution.local_date)
+    )
+    shown = 0
+    for day, count in rows:
+        if shown and shown + count > most:
+            return day - timedelta(days=1)
+        shown += count
+    return last
 
 
 def agenda(organisation_id: int, first: date, last: date) -> list[AgendaEntry]:

@@ -31,6 +31,7 @@ from ._submit import filled_rows, or_404, query_date, query_id, query_whole, sub
 
 bp = Blueprint("distributions", __name__)
 AGENDA_DAYS = 7
+ONE_DAY = timedelta(days=1)
 # A hand-out line's source choice meaning "the point itself" (goods moved there ahead).
 POINT_ITSELF = 0
 
@@ -41,13 +42,13 @@ def agenda() -> str:
     org_id = current_org_id()
     today = distributions.local_today(org_id)
     first = query_date("day") or today
-    # The week shown stops at the last date anyone may ask about.
-    last = min(first + timedelta(days=AGENDA_DAYS - 1), distributions.LATEST_DAY)
-    overdue = [
-        d
-        for d in distributions.distributions_between(org_id, today - timedelta(days=14), today)
-        if d.status == "planned" and d.starts_at < utcnow()
-    ]
+    # The week shown stops at the last date anyone may ask about, and a busy week (a
+    # federation plans eighty a day) at the last whole day that keeps the page short.
+    week_end = min(first + timedelta(days=AGENDA_DAYS - 1), distributions.LATEST_DAY)
+    last = distributions.agenda_last_day(org_id, first, week_end)
+    overdue = distributions.planned_between(
+        org_id, today - timedelta(days=14), today, starting_before=utcnow()
+    )
     return render_template(
         "distributions/agenda.html",
         entries=distributions.agenda(org_id, first, last),
@@ -55,7 +56,8 @@ def agenda() -> str:
         last=last,
         today=today,
         previous=first - timedelta(days=AGENDA_DAYS),
-        following=first + timedelta(days=AGENDA_DAYS),
+        following=first + timedelta(days=AGENDA_DAYS) if last == week_end else last + ONE_DAY,
+        more_days=last < week_end,
         overdue=overdue,
         sees_details=lambda d: sees_details(d, today),
     )

@@ -427,14 +427,8 @@ def _upcoming(org_id: int) -> list[tuple[int, str]]:
     """Offer the planned distributions of the coming days for a run sheet."""
     today = distributions.local_today(org_id)
     zone = organisation_zone(org_id)
-    rows = distributions.distributions_between(
-        org_id, today, today + timedelta(days=UPCOMING_DAYS - 1)
-    )
-    return [
-        (d.id, f"{i18n.when(d.starts_at, 'day_time', zone)} · {d.site.name}")
-        for d in rows
-        if d.status == "planned"
-    ]
+    rows = distributions.planned_between(org_id, today, today + timedelta(days=UPCOMING_DAYS - 1))
+    return [(d.id, f"{i18n.when(d.starts_at, 'day_time', zone)} · {d.site.name}") for d in rows]
 
 
 def _form_request(form: GenerateForm, today: date) -> ReportRequest:
