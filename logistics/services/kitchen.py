@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,7 @@ from ..models import (
     Recipe,
     RecipeLine,
     Site,
+    StockLevel,
     StockMovement,
 )
 from ..models.types import utcnow
@@ -90,6 +91,29 @@ def meal_items(organisation_id: int) -> list[Item]:
 def ingredient_items(organisation_id: int) -> list[Item]:
     """Return the organisation's active ingredient items by name."""
     return [i for i in _active_items(organisation_id) if i.category == "ingredient"]
+
+
+def kitchen_stock(organisation_id: int) -> list[tuple[Site, list[tuple[Item, int]]]]:
+    """Return, per active kitchen, the meals then the ingredients it holds now, in one query."""
+    sites = kitchens(organisation_id)
+    rows = db.session.execute(
+        select(StockLevel.site_id, Item, StockLevel.quantity)
+        .join(Item, Item.id == StockLevel.item_id)
+        .where(
+            StockLevel.site_id.in_([site.id for site in sites]),
+            StockLevel.quantity != 0,
+            Item.active.is_(True),
+            # Meals and ingredients only: a kitchen may hold blankets too.
+            or_(Item.category == "ingredient", func.lower(func.trim(Item.unit)).in_(MEAL_UNITS)),
+        )
+    )
+    held: dict[int, list[tuple[Item, int]]] = defaultdict(list)
+    for site_id, item, quantity in rows:
+        if is_meal(item) or item.category == "ingredient":
+            held[site_id].append((item, quantity))
+    for found in held.values():
+        found.sort(key=lambda pair: (not is_meal(pair[0]), pair[0].label))
+    return [(site, held[site.id]) for site in sites]
 
 
 def _active_items(organisation_id: int) -> list[Item]:

@@ -23,7 +23,7 @@ from ..forms.kitchen import (
 )
 from ..models import Recipe
 from ..permissions import can
-from ..services import catalogue, distributions, kitchen, stock
+from ..services import distributions, kitchen
 from ..services.errors import ValidationError
 from ._submit import filled_rows, or_404, query_date, submit_once
 
@@ -271,7 +271,7 @@ def cooking() -> str | Response:
         "kitchen/cooking.html",
         form=form,
         cookings=kitchen.recent_cookings(org_id, LOG_LENGTH),
-        kitchen_stock=_kitchen_stock(org_id),
+        kitchen_stock=kitchen.kitchen_stock(org_id),
         cook_rows=COOK_ROWS,
     )
 
@@ -315,7 +315,7 @@ def leftovers() -> str | Response:
         if submit_once(form, "kitchen_leftovers", action) is not None:
             return redirect(url_for(".cooking"))
     return render_template(
-        "kitchen/leftovers.html", form=form, kitchen_stock=_kitchen_stock(current_org_id())
+        "kitchen/leftovers.html", form=form, kitchen_stock=kitchen.kitchen_stock(current_org_id())
     )
 
 
@@ -323,22 +323,6 @@ def _offer_kitchen_and_meal(form: CookingForm | LeftoversForm) -> None:
     org_id = current_org_id()
     form.site_id.choices = choices((s.id, s.name) for s in kitchen.kitchens(org_id))
     form.meal_item_id.choices = choices((i.id, i.label) for i in kitchen.meal_items(org_id))
-
-
-def _kitchen_stock(org_id: int) -> list[tuple[Any, list[tuple[Any, int]]]]:
-    """Return, per kitchen, the meals and ingredients it holds now."""
-    items = {i.id: i for i in catalogue.list_items(org_id)}
-    shown = []
-    for site in kitchen.kitchens(org_id):
-        rows = [
-            (items[row.item_id], row.quantity)
-            for row in stock.levels(org_id, site_id=site.id)
-            if row.item_id in items
-            and (kitchen.is_meal(items[row.item_id]) or items[row.item_id].category == "ingredient")
-        ]
-        rows.sort(key=lambda pair: (not kitchen.is_meal(pair[0]), pair[0].label))
-        shown.append((site, rows))
-    return shown
 
 
 # --- helpers ---------------------------------------------------------------------------------
