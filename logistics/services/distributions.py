@@ -632,9 +632,14 @@ def distributions_between(
 
 
 def planned_between(
-    organisation_id: int, first: date, last: date, *, starting_before: datetime | None = None
+    organisation_id: int,
+    first: date,
+    last: date,
+    *,
+    starting_before: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Distribution]:
-    """Return the planned distributions on local dates first..last, in time order.
+    """Return the first `limit` planned distributions on local dates first..last, in time order.
 
     Only their places are loaded with them: lists that offer or name a distribution need no
     lines, and a federation plans a thousand distributions a fortnight.
@@ -649,7 +654,8 @@ def planned_between(
     if starting_before is not None:
         query = query.where(Distribution.starts_at < starting_before)
     query = query.options(joinedload(Distribution.site))
-    return list(db.session.scalars(query.order_by(Distribution.starts_at, Distribution.id)))
+    query = query.order_by(Distribution.starts_at, Distribution.id).limit(limit)
+    return list(db.session.scalars(query))
 
 
 def agenda_last_day(organisation_id: int, first: date, last: date, most: int = AGENDA_MOST) -> date:

@@ -55,6 +55,9 @@ KIND_LABELS = {
     "kitchen": _l("Kitchen plan sheet"),
 }
 UPCOMING_DAYS = 14
+# The run sheet's list offers the next distributions, at most this many (a federation plans
+# eighty a day); each distribution's own page prints its run sheet too.
+UPCOMING_MOST = 100
 REFRESH_SECONDS = 5  # the archive page reloads itself while a report is being made
 STATUS_LABELS = {
     "queued": _l("Waiting its turn"),
@@ -427,7 +430,8 @@ def _upcoming(org_id: int) -> list[tuple[int, str]]:
     """Offer the planned distributions of the coming days for a run sheet."""
     today = distributions.local_today(org_id)
     zone = organisation_zone(org_id)
-    rows = distributions.planned_between(org_id, today, today + timedelta(days=UPCOMING_DAYS - 1))
+    last = today + timedelta(days=UPCOMING_DAYS - 1)
+    rows = distributions.planned_between(org_id, today, last, limit=UPCOMING_MOST)
     return [(d.id, f"{i18n.when(d.starts_at, 'day_time', zone)} · {d.site.name}") for d in rows]
 
 
