@@ -20,7 +20,7 @@ from .extensions import db
 from .i18n import LANGUAGES
 from .jobs import JOBS, run_job
 from .models import REPORT_KINDS
-from .services import accounts, backup, reports, stock
+from .services import accounts, backup, lots, reports, snapshots, stock
 from .services.distributions import local_today
 from .services.errors import ServiceError
 
@@ -161,17 +161,39 @@ def _or_fail(produce):  # type: ignore[no-untyped-def]
 @click.command("check-ledger")
 @with_appcontext
 def check_ledger() -> None:
-    """Prove every stock level equals the sum of its movements; exit 1 when not."""
+    """Prove levels, lots and snapshots equal the sums of their movements; exit 1 when not."""
     mismatches = stock.check_ledger()
-    if not mismatches:
-        click.echo("Ledger OK: every stock level equals the sum of its movements.")
+    lot_mismatches = lots.check_lots()
+    snapshot_mismatches = snapshots.check_snapshots()
+    if not (mismatches or lot_mismatches or snapshot_mismatches):
+        click.echo(
+            "Ledger OK: every stock level, best-before lot and monthly snapshot equals the sum"
+            " of its movements."
+        )
         return
     for m in mismatches:
         click.echo(
             f"organisation {m.organisation_id}: {m.item} at {m.site}: "
             f"level {m.level}, movements sum to {m.movements}"
         )
-    click.echo(f"{len(mismatches)} level(s) differ from the ledger.", err=True)
+    for lot in lot_mismatches:
+        if lot.best_before is None:
+            click.echo(
+                f"organisation {lot.organisation_id}: {lot.item} at {lot.site}: "
+                f"lots hold {lot.held}, more than the level {lot.expected}"
+            )
+        else:
+            click.echo(
+                f"organisation {lot.organisation_id}: {lot.item} at {lot.site}, best before "
+                f"{lot.best_before.isoformat()}: lot {lot.held}, its draws sum to {lot.expected}"
+            )
+    for snap in snapshot_mismatches:
+        click.echo(
+            f"organisation {snap.organisation_id}: {snap.item} at {snap.site}, snapshot of "
+            f"{snap.taken_at.isoformat()}: {snap.snapshot}, movements sum to {snap.movements}"
+        )
+    total = len(mismatches) + len(lot_mismatches) + len(snapshot_mismatches)
+    click.echo(f"{total} figure(s) differ from the ledger.", err=True)
     sys.exit(1)
 
 

@@ -26,7 +26,7 @@ from .extensions import db
 from .models import Delivery, JobLock, Organisation, Report
 from .models.types import utcnow
 from .notify import DeliveryFailed, compose, send
-from .services import alerts, changes, distributions, pledges, reports, subscribers
+from .services import alerts, changes, distributions, pledges, reports, snapshots, subscribers
 from .services.accounts import organisation_zone
 
 log = logging.getLogger(__name__)
@@ -280,6 +280,14 @@ def donor_housekeeping() -> str:
     )
 
 
+def take_snapshots() -> str:
+    """Write down each organisation's levels at the start of every month not yet written."""
+    with write_intent():
+        taken = snapshots.take_snapshots()
+        db.session.commit()
+    return f"{taken} monthly level snapshot(s) taken."
+
+
 JOBS: dict[str, Callable[[], str]] = {
     "check-shortages": check_shortages,
     "check-changed": check_changed,
@@ -288,6 +296,7 @@ JOBS: dict[str, Callable[[], str]] = {
     "weekly-reports": weekly_reports,
     "make-reports": make_reports,
     "donor-housekeeping": donor_housekeeping,
+    "take-snapshots": take_snapshots,
 }
 
 

@@ -44,6 +44,8 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         "make-reports": IntervalTrigger(seconds=REPORT_QUEUE_SECONDS),
         # Pledges lapse by the day and addresses are kept by the day: hourly is on time.
         "donor-housekeeping": IntervalTrigger(minutes=HOUSEKEEPING_MINUTES),
+        # The month's level snapshot, nightly: a missed night is made up the next.
+        "take-snapshots": CronTrigger(hour=3, minute=15, timezone="Europe/Paris"),
     }
     # The full check runs at start-up too: no blind half-hour after a restart.
     first_runs = {"check-shortages": datetime.now(UTC)}

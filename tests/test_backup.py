@@ -37,6 +37,7 @@ from logistics.services import (
     replacement,
     reports,
     shipments,
+    snapshots,
     submissions,
     subscribers,
 )
@@ -72,6 +73,15 @@ def fill_every_table(app, world, own_photo: bytes) -> dict[str, int]:
     )
     ledger.reverse(org, admin, mistake.id, "typed twice")
     ids["movement"] = first.id
+    # Dated food in its lot, received weeks ago: the months since are written down.
+    packs = catalogue.save_item(
+        org, {"name": "Meal pack", "category": "food", "unit": "pack", "dated": True}
+    )
+    ledger.receive(
+        org, admin, site_id=world.sites["main"], item_id=packs.id, quantity=50,
+        best_before=date.today() + timedelta(days=90), occurred_at=now - timedelta(days=40),
+    )  # fmt: skip
+    snapshots.take_snapshots(org, now)
     # Distributions: a series with its lines and occurrences, and a one-off that was held.
     distributions.create_series(
         org, site_id=world.sites["point"], source_site_id=world.sites["main"],

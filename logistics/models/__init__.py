@@ -60,8 +60,11 @@ from .ledger import MOVEMENT_KINDS, StockLevel, StockMovement, Submission
 from .lots import LotDraw, StockLot
 from .reports import REPORT_KINDS, Report, ShareLink
 from .shipping import SHIPMENT_STATUSES, Box, Partnership, Shipment, ShipmentLine
+from .snapshots import LevelSnapshot, SnapshotTaken
 
 __all__ = [
+    "LevelSnapshot",
+    "SnapshotTaken",
     "LotDraw",
     "StockLot",
     "SHIPMENT_STATUSES",

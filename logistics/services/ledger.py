@@ -9,15 +9,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, select, tuple_, update
+from sqlalchemy import bindparam, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from .. import i18n, limits
 from ..extensions import db
-from ..models import MOVEMENT_KINDS, Item, Site, StockLevel, StockLot, StockMovement
+from ..models import (
+    MOVEMENT_KINDS,
+    Item,
+    Site,
+    SnapshotTaken,
+    StockLevel,
+    StockLot,
+    StockMovement,
+)
 from ..models.types import utcnow
-from . import lots
+from . import lots, snapshots
 from .errors import Conflict, InsufficientStock, NotFound, ValidationError
 from .rows import owned
 
@@ -79,7 +87,7 @@ def record(
     goes out leaves the lot `best_before` names, or else `from_lots` first and then the
     earliest dates.
     """
-    dating = _check_owner(organisation_id, site_id, item_id)
+    standing = _check_owner(organisation_id, site_id, item_id)
     if kind not in MOVEMENT_KINDS:
         raise ValidationError(
             _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
@@ -109,20 +117,21 @@ def record(
     }
     # Rows this movement points to (a distribution, an incident) must be written first.
     db.session.flush()
-    return _apply(values, dating, best_before, from_lots)
+    return _apply(values, standing, best_before, from_lots)
 
 
 @dataclass(frozen=True)
-class Dating:
-    """Whether an item takes best-before dates, and whether its stock here is held in lots."""
+class Standing:
+    """What else a movement of this item at this site moves besides the level."""
 
-    dated: bool
-    in_lots: bool
+    dated: bool  # it takes best-before dates
+    in_lots: bool  # its stock here is held in lots
+    last_snapshot: datetime | None  # a movement at or before it moves the snapshots too
 
 
 def _apply(
     values: dict[str, Any],
-    dating: Dating,
+    standing: Standing,
     best_before: date | None = None,
     from_lots: Sequence[lots.Share] = (),
 ) -> StockMovement:
@@ -130,23 +139,25 @@ def _apply(
     org, site, item = values["organisation_id"], values["site_id"], values["item_id"]
     quantity, kind = values["quantity"], values["kind"]
     if best_before is not None:
-        if not dating.in_lots:
+        if not standing.in_lots:
             lots.refuse_undated(get_item(org, item).label)
         lots.check_best_before(best_before)
-    elif dating.dated and kind in RECEIPT_KINDS and not from_lots:
+    elif standing.dated and kind in RECEIPT_KINDS and not from_lots:
         lots.require_best_before(get_item(org, item).label)
     _move_level(org, site, item, quantity, kind)
     draws: list[lots.Share] = []
-    if quantity > 0 and (dating.dated or from_lots):
+    if quantity > 0 and (standing.dated or from_lots):
         draws = [(best_before, quantity)] if best_before is not None else list(from_lots)
         if draws:
             lots.put_in(org, site, item, draws)
-    elif quantity < 0 and dating.in_lots:
+    elif quantity < 0 and standing.in_lots:
         taken = lots.take_out(org, site, item, -quantity, chosen=best_before, first=from_lots)
         draws = [(day, -share) for day, share in taken]
     movement = _insert_movement(values)
     if draws:
         lots.write_draws(org, movement.id, site, item, draws)
+    if standing.last_snapshot is not None and values["occurred_at"] <= standing.last_snapshot:
+        snapshots.follow_movement(org, site, item, values["occurred_at"], quantity)
     return movement
 
 
@@ -208,7 +219,7 @@ def record_shipment(
         raise ValidationError(
             _l("Unknown movement kind: %(kind)s.", kind=kind), {"kind": "unknown"}
         )
-    dating = _check_owner(organisation_id, site_id, item_id)
+    standing = _check_owner(organisation_id, site_id, item_id)
     _check_quantity(quantity)
     signed = -quantity if kind == "shipment_out" else quantity
     # The shipment this movement names must be written first.
@@ -229,7 +240,7 @@ def record_shipment(
             "note": "",
             "shipment_id": shipment_id,
         },
-        dating,
+        standing,
     )
 
 
@@ -509,8 +520,9 @@ _TAKE_LEVEL = (
     .values(quantity=StockLevel.quantity - bindparam("taken"))
 )
 
-# One row: the organisation of the site and of the item (NULL when there is no such row), and
-# whether the item is dated or the site still holds lots of it (marked undated since).
+# One row: the organisation of the site and of the item (NULL when there is no such row),
+# whether the item is dated or the site still holds lots of it (marked undated since), and the
+# organisation's last level snapshot.
 _OWNERS = select(
     select(Site.organisation_id).where(Site.id == bindparam("site")).scalar_subquery(),
     select(Item.organisation_id).where(Item.id == bindparam("item")).scalar_subquery(),
@@ -520,22 +532,26 @@ _OWNERS = select(
         StockLot.item_id == bindparam("item"),
         StockLot.quantity > 0,
     ),
+    select(func.max(SnapshotTaken.taken_at))
+    .where(SnapshotTaken.organisation_id == bindparam("org"))
+    .scalar_subquery(),
 )
 
 
-def _check_owner(organisation_id: int, site_id: int, item_id: int) -> Dating:
-    """Refuse a site or item of another organisation as if it did not exist; say how it is dated.
+def _check_owner(organisation_id: int, site_id: int, item_id: int) -> Standing:
+    """Refuse a site or item of another organisation as if it did not exist; say what else to move.
 
     One query: the write benchmark's hot path.
     """
-    site_owner, item_owner, dated, has_lots = (
-        db.session.connection().execute(_OWNERS, {"site": site_id, "item": item_id}).one()
+    parameters = {"site": site_id, "item": item_id, "org": organisation_id}
+    site_owner, item_owner, dated, has_lots, last_snapshot = (
+        db.session.connection().execute(_OWNERS, parameters).one()
     )
     if site_owner != organisation_id:
         raise NotFound(_l("No such site."), {"site_id": "unknown site"})
     if item_owner != organisation_id:
         raise NotFound(_l("No such item."), {"item_id": "unknown item"})
-    return Dating(bool(dated), bool(dated) or bool(has_lots))
+    return Standing(bool(dated), bool(dated) or bool(has_lots), last_snapshot)
 
 
 def _add_level_statement(dialect: Any) -> Any:

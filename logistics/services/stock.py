@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
-from ..models import Item, Site, StockLevel, StockMovement
+from ..models import Item, LevelSnapshot, Site, SnapshotTaken, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,58 @@ def levels_as_of(
     site_id: int | None = None,
     item_id: int | None = None,
 ) -> list[LevelRow]:
-    """Return levels at a past moment: today's levels less what moved after it.
+    """Return levels at a past moment, walking back at most a month whatever the ledger's length.
 
-    Walking back from now costs what moved since then, not the whole ledger's size;
-    the database does the subtraction in one query. Retired items are left out, as in levels().
+    From the first level snapshot after the moment (services/snapshots.py), less what moved
+    between the two; after the last snapshot, from today's levels less what moved since.
+    Retired items are left out, as in levels().
+    """
+    snapshot_at = db.session.scalar(
+        select(func.min(SnapshotTaken.taken_at)).where(
+            SnapshotTaken.organisation_id == organisation_id, SnapshotTaken.taken_at >= at
+        )
+    )
+    if snapshot_at is None:
+        return _walked_back_from_today(organisation_id, at, site_id=site_id, item_id=item_id)
+    start = select(LevelSnapshot.site_id, LevelSnapshot.item_id, LevelSnapshot.quantity).where(
+        LevelSnapshot.organisation_id == organisation_id, LevelSnapshot.taken_at == snapshot_at
+    )
+    between = (
+        select(StockMovement.site_id, StockMovement.item_id, func.sum(StockMovement.quantity))
+        .where(
+            StockMovement.organisation_id == organisation_id,
+            StockMovement.occurred_at > at,
+            StockMovement.occurred_at <= snapshot_at,
+        )
+        .group_by(StockMovement.site_id, StockMovement.item_id)
+    )
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    for query, sign in ((start, 1), (between, -1)):
+        table = query.selected_columns[0].table
+        query = query.join(Item, Item.id == table.c.item_id).where(Item.active.is_(True))
+        if site_id is not None:
+            query = query.where(table.c.site_id == site_id)
+        if item_id is not None:
+            query = query.where(table.c.item_id == item_id)
+        for site, item, quantity in db.session.execute(query):
+            held[(site, item)] += sign * int(quantity)
+    return [
+        LevelRow(site, item, quantity)
+        for (site, item), quantity in sorted(held.items(), key=lambda pair: pair[0][::-1])
+        if quantity
+    ]
+
+
+def _walked_back_from_today(
+    organisation_id: int,
+    at: datetime,
+    *,
+    site_id: int | None = None,
+    item_id: int | None = None,
+) -> list[LevelRow]:
+    """Return levels at a moment after the last snapshot: today's, less what moved since.
+
+    The database does the subtraction in one query.
     """
     since = select(
         StockMovement.site_id,
