@@ -8,7 +8,7 @@ import factories
 from conftest import World
 
 from logistics.extensions import db
-from logistics.services import item_suggest
+from logistics.services import catalogue, item_suggest
 
 BIG = 600
 
@@ -83,3 +83,17 @@ def test_the_search_keeps_to_the_organisation_and_its_members(
     factories.item(other_world.org_id, "Secret kit", "hygiene")
     assert client_as("warehouse").get("/items/suggest?q=secret").get_json() == {"items": []}
     assert app.test_client().get("/items/suggest?q=kit").status_code == 302  # to the login page
+
+
+def test_the_search_follows_a_renamed_item_and_another_name(client_as, world) -> None:
+    client = client_as("warehouse")
+    assert client.get("/items/suggest?q=duvet").get_json() == {"items": []}
+    catalogue.save_item(
+        world.org_id,
+        {"name": "Sleeping bag", "category": "bedding", "aliases": "duvet"},
+        item_id=world.items["sleeping_bag"],
+    )
+    db.session.commit()
+    assert client.get("/items/suggest?q=duvet").get_json()["items"] == [
+        {"label": "Sleeping bag", "also": "duvet"}
+    ]

@@ -8,7 +8,9 @@ so the list only saves typing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Item, StockMovement
+from ..models.catalogue import item_label
 from ..models.types import utcnow
 from .item_search import MAX_TYPED_WORDS, PREFIX, PREFIX_FROM, ItemIndex, word_forms, words
 
@@ -58,34 +61,58 @@ def bounded(
     return [item for item in active if item.id in chosen]
 
 
-def matching(organisation_id: int, typed: str, limit: int = MAX_SUGGESTIONS) -> list[Item]:
+@dataclass(frozen=True)
+class Choice:
+    """An item as a list offers it: enough to show and search it, kept between requests."""
+
+    id: int
+    name: str
+    name_fr: str | None
+    size: str
+    aliases: str
+    active: bool = True
+
+    @property
+    def label(self) -> str:
+        """Name in the reader's language with its size, as Item.label."""
+        return item_label(self.name, self.size, self.name_fr)
+
+
+def matching(organisation_id: int, typed: str, limit: int = MAX_SUGGESTIONS) -> list[Choice]:
     """Return the active items matching what is typed, best first, as the forms match them.
 
     Nothing typed offers the most moved lately.
     """
-    typed = typed[:MAX_QUERY_LENGTH]
-    written = words(typed)[:MAX_TYPED_WORDS]
-    if not written:
-        ids = most_moved_ids(organisation_id, limit)
-        by_id = {
-            item.id: item
-            for item in db.session.scalars(
-                select(Item).where(Item.id.in_(ids), Item.active.is_(True))
-            )
-        }
-        return [by_id[i] for i in ids if i in by_id]
-    index = ItemIndex(
-        db.session.scalars(
-            select(Item).where(Item.organisation_id == organisation_id, Item.active.is_(True))
+    rows = tuple(
+        tuple(row)
+        for row in db.session.execute(
+            select(Item.id, Item.name, Item.name_fr, Item.size, Item.aliases)
+            .where(Item.organisation_id == organisation_id, Item.active.is_(True))
+            .order_by(Item.id)
         )
     )
+    written = words(typed[:MAX_QUERY_LENGTH])[:MAX_TYPED_WORDS]
+    if not written:
+        by_id = {row[0]: row for row in rows}
+        ids = most_moved_ids(organisation_id, limit)
+        return [Choice(*by_id[i]) for i in ids if i in by_id]
     forms = [word_forms(word) for word in written]
     ranked = sorted(
         (rank, entry.item.id, entry.item)
-        for entry in index.entries
+        for entry in _index(rows).entries
         if (rank := _rank(entry, written, forms)) is not None
     )
     return [item for _, _, item in ranked[:limit]]
+
+
+@functools.lru_cache(maxsize=16)
+def _index(rows: tuple[tuple[Any, ...], ...]) -> ItemIndex:
+    """Return the search index of these items, built once while none of them changes.
+
+    Working out every item's words costs ten times reading them: as someone types, the
+    same catalogue is searched again and again.
+    """
+    return ItemIndex(Choice(*row) for row in rows)  # type: ignore[arg-type]  # reads the same fields
 
 
 def _rank(entry: Any, written: Sequence[str], forms: Sequence[Any]) -> tuple[int, int, str] | None:
