@@ -6,6 +6,7 @@ import re
 
 import factories
 from conftest import World
+from flask import render_template_string
 
 from logistics.extensions import db
 from logistics.services import catalogue, item_suggest
@@ -97,3 +98,26 @@ def test_the_search_follows_a_renamed_item_and_another_name(client_as, world) ->
     assert client.get("/items/suggest?q=duvet").get_json()["items"] == [
         {"label": "Sleeping bag", "also": "duvet"}
     ]
+
+
+def test_a_form_given_no_items_reads_its_bounded_list_alone(app, world) -> None:
+    _big_catalogue(world)
+    factories.receive(world, "main", "water", 5)
+    offered = [item.label for item in item_suggest.offered(world.org_id)]
+    assert len(offered) == item_suggest.MAX_SUGGESTIONS and "Drinking water" in offered
+    assert offered == sorted(offered) and "Kit 599" not in offered
+    gloves = factories.item(world.org_id, "Gloves", "clothing")
+    catalogue.set_item_active(world.org_id, gloves.id, False)
+    db.session.commit()
+    assert "Gloves" not in [item.label for item in item_suggest.offered(world.org_id, 1000)]
+
+
+def test_the_macro_given_nothing_lists_the_bounded_few(client_as, world) -> None:
+    _big_catalogue(world)
+    client = client_as("warehouse")
+    with client:  # keeps the request (and its member) open to render in
+        client.get("/receive")
+        html = render_template_string(
+            '{% from "_macros.html" import item_datalist %}{{ item_datalist() }}'
+        )
+    assert len(_options(html)) == item_suggest.MAX_SUGGESTIONS

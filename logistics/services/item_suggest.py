@@ -61,6 +61,26 @@ def bounded(
     return [item for item in active if item.id in chosen]
 
 
+def offered(organisation_id: int, limit: int = MAX_SUGGESTIONS) -> list[Item]:
+    """Return the items a form lists, by name, read alone: the most moved lately, topped up
+    by name (all of a short catalogue), in one query whatever the catalogue's size."""
+    since = utcnow() - timedelta(days=RECENT_DAYS)
+    moves = (
+        select(StockMovement.item_id, func.count(StockMovement.id).label("moves"))
+        .where(StockMovement.organisation_id == organisation_id, StockMovement.occurred_at >= since)
+        .group_by(StockMovement.item_id)
+        .subquery()
+    )
+    query = (
+        select(Item)
+        .outerjoin(moves, moves.c.item_id == Item.id)
+        .where(Item.organisation_id == organisation_id, Item.active.is_(True))
+        .order_by(func.coalesce(moves.c.moves, 0).desc(), Item.name, Item.size, Item.id)
+        .limit(limit)
+    )
+    return sorted(db.session.scalars(query), key=lambda item: (item.name, item.size, item.id))
+
+
 @dataclass(frozen=True)
 class Choice:
     """An item as a list offers it: enough to show and search it, kept between requests."""
