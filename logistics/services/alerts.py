@@ -193,13 +193,19 @@ EXPIRY_CRITICAL_DAYS = 3
 def _reconcile_expiry(
     organisation_id: int, open_by_key: dict[str, Alert], moment: datetime
 ) -> list[AlertChange]:
-    """Open an alert per lot near its best-before date; resolve those given out or written off."""
+    """Open an alert per shelf whose earliest lot nears its date; resolve those given out.
+
+    One alert per (site, item), about its earliest lot: the one to give first. A shelf with
+    years of lots thus raises one alert, not one per date.
+    """
     today = moment.astimezone(organisation_zone(organisation_id)).date()
     critical_from = today + timedelta(days=EXPIRY_CRITICAL_DAYS)
     changes = []
     found = set()
-    for lot in lots.expiring(organisation_id, today):
-        key = f"expiry:{lot.site_id}:{lot.item_id}:{lot.best_before.isoformat()}"
+    for lot in lots.expiring(organisation_id, today):  # earliest first
+        key = f"expiry:{lot.site_id}:{lot.item_id}"
+        if key in found:
+            continue
         found.add(key)
         severity = "critical" if lot.best_before <= critical_from else "warning"
         figures = lot.figures(today)
@@ -210,9 +216,12 @@ def _reconcile_expiry(
             changes.append(_change(alert, "opened", severity, figures, moment))
             continue
         _set_figures(alert, figures)
-        if severity != alert.severity:  # a lot only grows nearer its date
+        if severity != alert.severity:
+            change = (
+                "escalated" if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity] else "eased"
+            )
             alert.severity = severity
-            changes.append(_change(alert, "escalated", severity, figures, moment))
+            changes.append(_change(alert, change, severity, figures, moment))
     for key, alert in open_by_key.items():
         if alert.kind == "expiry" and key not in found:  # given out, moved or written off
             changes.append(_resolve(alert, "resolved", alert.figures, moment))
