@@ -2,9 +2,9 @@
 
 PostgreSQL runs when --postgres is given or LOGISTICS_BENCH_POSTGRES_URL is set; the URL names
 a server and a database to connect to, and the benchmark creates and drops databases of its own.
-The HTTP benchmark (9: gunicorn and wrk), the history checks (11) and the 16 writers (10) run
-after the in-process set; `--quick` shortens them, `--skip-http`, `--skip-history` and
-`--skip-writers` leave them out.
+The HTTP benchmark (9: gunicorn and wrk, then 12: a slowed phone in Chromium), the history
+checks (11) and the 16 writers (10) run after the in-process set; `--quick` shortens them,
+`--skip-http`, `--skip-history` and `--skip-writers` leave them out.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from . import (
     pages,
     reports,
     shortages,
+    slow_phone,
     table,
     writers,
     writes,
@@ -89,6 +90,8 @@ def scale_set(args: argparse.Namespace) -> list[Result]:
         _section("HTTP: gunicorn (2 workers) and wrk")
         duration = 1.0 if args.quick else http_bench.DURATION
         results += _isolated(http_bench.run, duration)
+        _section("A phone on a slow connection: Chromium, 250 kbit/s, 300 ms")
+        results += _isolated(slow_phone.run, 3 if args.quick else slow_phone.VISITS)
     return results
 
 

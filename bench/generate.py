@@ -25,20 +25,20 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 # Bump when the generated data changes; cached files carry it in their name.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SEED = 20_211_226
 YEARS = 5
 CHUNK = 50_000
@@ -478,7 +478,7 @@ def generate(
     opening stocktake: the same recent activity and the same levels, on a short history.
     """
     from logistics.extensions import db
-    from logistics.services import stock
+    from logistics.services import lots, snapshots, stock
 
     app = make_app(url)
     started = time.perf_counter()
@@ -489,6 +489,10 @@ def generate(
         with _indexes_built_after(db.engine):
             balances, kinds = _write_movements(world, movements, recent_days)
         _write_levels(world, balances)
+        lots_written = _write_lots(world)
+        taken = snapshots.take_snapshots(world.org_id, datetime.now(UTC))
+        db.session.commit()
+        log(f"  {lots_written:,} best-before lots of dated food; {taken} monthly snapshots")
         if db.engine.dialect.name == "postgresql":
             _analyze_postgres()
         else:
@@ -500,7 +504,7 @@ def generate(
         log(f"Generated {written:,} movements and {len(balances):,} levels in {seconds:.1f} s")
         log("  by kind: " + ", ".join(f"{kind} {n:,}" for kind, n in kinds.most_common()))
         check_started = time.perf_counter()
-        mismatches = stock.check_ledger()
+        mismatches = [*stock.check_ledger(), *lots.check_lots(), *snapshots.check_snapshots()]
         check_seconds = time.perf_counter() - check_started
         log(
             f"check_ledger(): {len(mismatches)} mismatches, took {check_seconds:.2f} s "
@@ -568,6 +572,8 @@ def _build_world() -> World:
                 "size": size,
                 "min_stock": 20 if category in ("shelter", "bedding") else 5,
                 "cover_target_days": 7,
+                # Food keeps best-before dates: its receipts come in lots, given earliest first.
+                "dated": category == "food",
                 "active": True,
             }
             for name, category, unit, size in expand_catalogue()
@@ -825,6 +831,76 @@ def _write_levels(world: World, balances: list[int]) -> None:
     with db.engine.begin() as connection:
         for start in range(0, len(levels), CHUNK):
             connection.execute(insert(StockLevel), levels[start : start + CHUNK])
+
+
+def _write_lots(world: World) -> int:
+    """Replay the dated items' movements as the ledger would keep their lots; write them.
+
+    Receipts come with a best-before date one to four years on (tins, dry food), transfers
+    carry the lots their first leg took, and every outgoing movement takes the earliest dates
+    first, the undated opening stock last. Returns the number of lots held at the end.
+    """
+    from logistics.extensions import db
+    from logistics.models import Item, LotDraw, StockLot, StockMovement
+
+    rng = random.Random(SEED + 1)
+    dated = select(Item.id).where(Item.organisation_id == world.org_id, Item.dated.is_(True))
+    rows = db.session.execute(
+        select(
+            StockMovement.id,
+            StockMovement.site_id,
+            StockMovement.item_id,
+            StockMovement.quantity,
+            StockMovement.kind,
+            StockMovement.occurred_at,
+            StockMovement.transfer_group,
+        )
+        .where(StockMovement.item_id.in_(dated))
+        .order_by(StockMovement.occurred_at, StockMovement.id)
+    )
+    held: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
+    carried: dict[str, list[tuple[date, int]]] = {}
+    draws: list[dict[str, Any]] = []
+    for movement_id, site, item, quantity, kind, occurred_at, group in rows:
+        lots = held[(site, item)]
+        if quantity > 0:
+            if kind in ("donation", "purchase"):
+                shelf_days = 365 + int(rng.random() * 3 * 365)
+                shares = [(occurred_at.date() + timedelta(days=shelf_days), quantity)]
+            else:
+                shares = carried.pop(group, []) if kind == "transfer_in" else []
+            for day, share in shares:
+                lots[day] = lots.get(day, 0) + share
+        else:
+            shares, wanted = [], -quantity
+            for day in sorted(lots):
+                share = min(lots[day], wanted)
+                if share:
+                    shares.append((day, share))
+                    lots[day] -= share
+                    wanted -= share
+                if not wanted:
+                    break
+            if kind == "transfer_out":
+                carried[group] = shares
+            shares = [(day, -share) for day, share in shares]
+        draws.extend(
+            {"organisation_id": world.org_id, "movement_id": movement_id, "site_id": site,
+             "item_id": item, "best_before": day, "quantity": share}
+            for day, share in shares
+        )  # fmt: skip
+    stock_lots = [
+        {"organisation_id": world.org_id, "site_id": site, "item_id": item,
+         "best_before": day, "quantity": quantity}
+        for (site, item), lots in held.items()
+        for day, quantity in lots.items()
+        if quantity
+    ]  # fmt: skip
+    for table, values in ((LotDraw, draws), (StockLot, stock_lots)):
+        for start in range(0, len(values), CHUNK):
+            db.session.execute(insert(table), values[start : start + CHUNK])
+    db.session.commit()
+    return len(stock_lots)
 
 
 def _analyze_postgres() -> None:
