@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Item, LevelSnapshot, Site, SnapshotTaken, StockLevel, StockMovement
@@ -159,7 +160,13 @@ def item_history(
     if site_id is not None:
         scope.append(StockMovement.site_id == site_id)
     order = (StockMovement.occurred_at.desc(), StockMovement.id.desc())
-    query = select(StockMovement).where(*scope).order_by(*order).limit(limit + 1)
+    query = (
+        select(StockMovement)
+        .where(*scope)
+        .options(selectinload(StockMovement.site))
+        .order_by(*order)
+        .limit(limit + 1)
+    )
     newer_sum = 0
     if before_id is not None:
         anchor = db.session.get(StockMovement, before_id)
@@ -254,9 +261,16 @@ def movements(
     after_id: int | None = None,
     limit: int = 100,
     newest_first: bool = True,
+    with_names: bool = False,
 ) -> tuple[list[StockMovement], int | None]:
-    """Return a page of the ledger, paged by movement id, and the cursor for the next page."""
+    """Return a page of the ledger, paged by movement id, and the cursor for the next page.
+
+    with_names loads the page's items and sites with it (a page that names them), in one
+    query each rather than one per row.
+    """
     query = select(StockMovement).where(StockMovement.organisation_id == organisation_id)
+    if with_names:
+        query = query.options(selectinload(StockMovement.item), selectinload(StockMovement.site))
     if kind is not None:
         query = query.where(StockMovement.kind == kind)
     if site_id is not None:

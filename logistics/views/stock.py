@@ -126,6 +126,7 @@ def ledger_page() -> str:
         kind=kind if kind in MOVEMENT_KINDS else None,
         site_id=site_id,
         before_id=query_id("before"),
+        with_names=True,
     )
     return render_template(
         "stock/ledger.html",
