@@ -264,7 +264,11 @@ def test_receive_200_dated_meal_packs_then_see_them_given_first(phone) -> None:
     assert date_field.is_visible()  # asked beside the quantity, not folded away
     volunteer.tap(date_field, "best before")
     date_field.fill(best_before.isoformat())
-    volunteer.save()
+    # The refusal's message and a pledge from another test may push Save down: scroll to it.
+    save = page.locator("main form").get_by_role("button", name="Save", exact=True).first
+    save.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        volunteer.tap(save, "Save")
 
     assert last_movement() == ("Meal pack", warehouse, 200, "donation"), volunteer.said()
     print(f"dated receipt: {len(volunteer.taps)} taps: {volunteer.taps}")
