@@ -165,7 +165,7 @@ def prepare(url: str) -> Prepared:
     from logistics.database import write_intent
     from logistics.extensions import db
     from logistics.menu import menu_for
-    from logistics.models import StockLevel, StockMovement
+    from logistics.models import Item, StockLevel, StockMovement
     from logistics.services import accounts
 
     from .shortages import add_plan
@@ -181,9 +181,11 @@ def prepare(url: str) -> Prepared:
             token = accounts.create_token(user.memberships[0].id, "HTTP benchmark")
             db.session.commit()
         # The biggest level: transfers of one unit from it never run out during the runs.
+        # An undated item: its donations need no best-before date.
         busy = db.session.execute(
             select(StockLevel.site_id, StockLevel.item_id)
-            .where(StockLevel.organisation_id == organisation.id)
+            .join(Item, Item.id == StockLevel.item_id)
+            .where(StockLevel.organisation_id == organisation.id, ~Item.dated)
             .order_by(StockLevel.quantity.desc())
             .limit(1)
         ).one()

@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,11 @@ LEDGER_STEPS = ("_check_owner", "_move_level", "_insert_movement")
 
 def profile_writes(count: int, use_cprofile: bool) -> None:
     """Record donations one per transaction and print the cost of each step."""
+    from sqlalchemy import select
+
     from logistics.database import write_intent
     from logistics.extensions import db
+    from logistics.models import Item
     from logistics.services import accounts, ledger
 
     copy = Path(tempfile.mkdtemp(prefix="logistics-bench-profile-")) / "ledger.sqlite3"
@@ -44,17 +47,20 @@ def profile_writes(count: int, use_cprofile: bool) -> None:
         user = accounts.user_by_email(member_email("warehouse"))
         assert user is not None
         user_id = user.id
+        dated = set(db.session.scalars(select(Item.id).where(Item.dated.is_(True))))
         db.session.rollback()
         rng = random.Random(4)
 
         def write() -> None:
             with _timed(spent, "receive (whole service call)"):
+                item = rng.randint(1, 500)
                 ledger.receive(
                     org_id,
                     user_id,
                     site_id=rng.randint(1, 7),
-                    item_id=rng.randint(1, 500),
+                    item_id=item,
                     quantity=rng.randint(1, 50),
+                    best_before=date.today() + timedelta(days=400) if item in dated else None,
                 )
             with _timed(spent, "db.session.commit"):
                 db.session.commit()

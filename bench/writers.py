@@ -115,7 +115,7 @@ def prepare(url: str) -> Setup:
         items = tuple(
             db.session.scalars(
                 select(Item.id)
-                .where(Item.organisation_id == org_id, Item.unit == "piece")
+                .where(Item.organisation_id == org_id, Item.unit == "piece", ~Item.dated)
                 .order_by(Item.id)
                 .limit(ITEMS)
             )

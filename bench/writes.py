@@ -14,7 +14,7 @@ import random
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,20 +123,27 @@ def _service_round(per_round: int) -> tuple[Callable[[], None], Callable[[], int
         )
     )
     items = list(db.session.scalars(select(Item.id).where(Item.organisation_id == org_id)))
+    # Dated food (one item in eighteen) comes with its best-before date, into its lot.
+    dated = set(db.session.scalars(select(Item.id).where(Item.dated.is_(True))))
     db.session.rollback()
     rng = random.Random(4)
     count = [0]
+    today = date.today()
 
     def action() -> None:
         with write_intent():
             for _ in range(per_round):
+                item = rng.choice(items)
                 ledger.receive(
                     org_id,
                     user_id,
                     site_id=rng.choice(sites),
-                    item_id=rng.choice(items),
+                    item_id=item,
                     quantity=rng.randint(1, 50),
                     source="Benchmark donation",
+                    best_before=today + timedelta(days=rng.randint(30, 700))
+                    if item in dated
+                    else None,
                 )
                 db.session.commit()
         count[0] += per_round
