@@ -216,8 +216,11 @@ def draws_of(movement_id: int) -> list[Share]:
 
 def lots_by_level(
     organisation_id: int, *, site_id: int | None = None, item_id: int | None = None
-) -> dict[tuple[int, int], list[Share]]:
-    """Return every held lot keyed by (site, item), earliest first: one query."""
+) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Return every held lot keyed by (site, item), earliest first, as the API lists them.
+
+    One query, read as plain rows: the stock API lists thousands.
+    """
     query = (
         select(StockLot.site_id, StockLot.item_id, StockLot.best_before, StockLot.quantity)
         .where(StockLot.organisation_id == organisation_id, StockLot.quantity > 0)
@@ -227,9 +230,9 @@ def lots_by_level(
         query = query.where(StockLot.site_id == site_id)
     if item_id is not None:
         query = query.where(StockLot.item_id == item_id)
-    found: dict[tuple[int, int], list[Share]] = defaultdict(list)
-    for site, item, best_before, quantity in db.session.execute(query):
-        found[(site, item)].append((best_before, quantity))
+    found: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for site, item, best_before, quantity in db.session.connection().execute(query):
+        found[(site, item)].append({"best_before": best_before, "quantity": quantity})
     return dict(found)
 
 

@@ -43,7 +43,8 @@ def levels(
         query = query.where(Item.category == category)
     if not include_zero:
         query = query.where(StockLevel.quantity != 0)
-    return [LevelRow(*row) for row in db.session.execute(query)]
+    # Plain rows through the connection: 10,000 levels without the ORM's per-row work.
+    return [LevelRow(*row) for row in db.session.connection().execute(query)]
 
 
 def levels_as_of(

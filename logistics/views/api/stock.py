@@ -86,6 +86,9 @@ class NoChange(Out):
     message: str
 
 
+NO_LOTS: tuple[()] = ()  # an undated item's level: shared, not a new list per row
+
+
 class Lot(Out):
     """What a site holds of a dated item with one best-before date."""
 
@@ -230,10 +233,7 @@ def current_stock(query: Place) -> Levels:
             "site_id": row.site_id,
             "item_id": row.item_id,
             "quantity": row.quantity,
-            "lots": [
-                {"best_before": day, "quantity": quantity}
-                for day, quantity in held_lots.get((row.site_id, row.item_id), ())
-            ],
+            "lots": held_lots.get((row.site_id, row.item_id), NO_LOTS),
         }
         for row in stock.levels(org_id, **place)
     ]
