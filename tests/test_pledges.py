@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from logistics import i18n
 from logistics.extensions import db
+from logistics.forms.pledges import DONOR_CHOICES
 from logistics.models import Item, Pledge, StockLevel, StockMovement
 from logistics.services import distributions, pledges, reports
 from logistics.services.errors import Conflict, ValidationError
@@ -441,3 +442,15 @@ def test_a_signed_in_donor_pledges_from_the_donor_page(app, world, client_as):
     for secret in DETAILS:
         assert secret not in refused.text
     assert pledge_count(world) == 1
+
+
+def test_the_donor_page_offers_what_is_needed_not_the_whole_catalogue(app, world, client_as):
+    for number in range(60):
+        factories.item(world.org_id, f"Sock pack {number:02d}", "clothing", commit=False)
+    db.session.commit()
+    page = client_as("donor").get("/donor").get_data(as_text=True)
+    form = page[page.index('name="item_id"') :]
+    offered = re.findall(r"<option [^>]*value=\"(\d+)\"", form[: form.index("</select>")])
+    assert len(offered) == DONOR_CHOICES
+    # What is short comes first: every item of the world is below its minimum of 10.
+    assert str(world.items["blanket"]) in offered[:6]

@@ -42,17 +42,28 @@ class PledgeForm(SubmissionForm):
         return bool((self.website.data or "").strip())
 
 
-def pledge_form(organisation_id: int, first_item_ids: list[int]) -> PledgeForm:
+# A donor's page offers what is needed, topped up by name to this many: a phone's list, not
+# a federation's 500-item catalogue.
+DONOR_CHOICES = 40
+
+
+def pledge_form(
+    organisation_id: int, first_item_ids: list[int], most: int | None = None
+) -> PledgeForm:
     """Return a pledge form offering the donatable items: those given first, then by name.
 
-    A form sent with this request reads its values; a new one starts on today.
+    With most, the list stops there, though never before the items given first. A form sent
+    with this request reads its values; a new one starts on today.
     """
     form = PledgeForm()
     items = pledges.donatable_items(organisation_id)
     rank = {item_id: place for place, item_id in enumerate(first_item_ids)}
     first = sorted((i for i in items if i.id in rank), key=lambda i: rank[i.id])
     rest = [i for i in items if i.id not in rank]
-    form.item_id.choices = choices((i.id, i.label) for i in first + rest)
+    offered = first + rest
+    if most is not None:
+        offered = offered[: max(most, len(first))]
+    form.item_id.choices = choices((i.id, i.label) for i in offered)
     today = distributions.local_today(organisation_id)
     form.first_day = today
     form.last_day = today + timedelta(days=pledges.MAX_DAYS_AHEAD)
