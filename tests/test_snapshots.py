@@ -12,7 +12,7 @@ from logistics.extensions import db
 from logistics.jobs import run_job
 from logistics.models import LevelSnapshot, SnapshotTaken, StockMovement
 from logistics.models.types import utcnow
-from logistics.services import ledger, snapshots, stock
+from logistics.services import catalogue, ledger, snapshots, stock
 
 
 def _history(world) -> None:
@@ -133,3 +133,23 @@ def test_the_nightly_job_takes_the_months_not_yet_taken(app, world):
     assert run_job(app, "take-snapshots") == "0 monthly level snapshot(s) taken."
     starts = snapshots.taken_moments(world.org_id)
     assert all(t.day == 1 and (t.hour, t.minute) == (0, 0) and t.tzinfo == UTC for t in starts)
+
+
+def test_stock_as_of_before_a_snapshot_filters_and_leaves_retired_items_out(world, api):
+    _history(world)
+    snapshots.take_snapshots(world.org_id)
+    db.session.commit()
+    at = min(snapshots.taken_moments(world.org_id)) + timedelta(days=10)  # a snapshot after it
+    truth = _truth(world, at)
+    store, water = truth[-1][:2]  # an item held somewhere then, whichever it is
+    assert _as_of(world, at, item_id=water) == [r for r in truth if r[1] == water]
+    assert _as_of(world, at, site_id=store, item_id=water) == [
+        r for r in truth if r[:2] == (store, water)
+    ]
+    answer = api("donor").get("/stock/as-of", at=at.isoformat(), item_id=water)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    got = [(lv["site_id"], lv["item_id"], lv["quantity"]) for lv in answer.get_json()["levels"]]
+    assert sorted(got) == sorted(r for r in truth if r[1] == water) != []
+    catalogue.set_item_active(world.org_id, water, False)
+    db.session.commit()
+    assert _as_of(world, at) == [r for r in truth if r[1] != water]
