@@ -33,6 +33,7 @@ def register_commands(app: Flask) -> None:
         create_token,
         set_password,
         check_ledger,
+        take_snapshots_command,
         backup_command,
         restore_command,
         export_org,
@@ -195,6 +196,20 @@ def check_ledger() -> None:
     total = len(mismatches) + len(lot_mismatches) + len(snapshot_mismatches)
     click.echo(f"{total} figure(s) differ from the ledger.", err=True)
     sys.exit(1)
+
+
+@click.command("take-snapshots")
+@click.option(
+    "--org", "slug", default=None, help="Organisation slug; every organisation when left out."
+)
+@with_appcontext
+def take_snapshots_command(slug: str | None) -> None:
+    """Write the monthly level snapshots not yet taken (the nightly job does it too)."""
+    with write_intent():
+        organisation_id = _or_fail(lambda: accounts.organisation_by_slug(slug)).id if slug else None
+        taken = snapshots.take_snapshots(organisation_id)
+        db.session.commit()
+    click.echo(f"{taken} monthly level snapshot(s) taken.")
 
 
 @click.command("backup")

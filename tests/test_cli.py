@@ -6,11 +6,12 @@ import hashlib
 import json
 import sqlite3
 import tarfile
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from logistics.extensions import db
-from logistics.models import StockLevel
+from logistics.models import LevelSnapshot, StockLevel
 from logistics.services import accounts, ledger
 
 
@@ -104,3 +105,23 @@ def test_restore_of_something_that_is_not_a_backup_says_so(app, tmp_path):
     result = _run(app, "restore", str(bogus))
     assert result.exit_code == 1
     assert result.output.startswith("Error: Cannot read") and "Traceback" not in result.output
+
+
+def test_take_snapshots_writes_the_months_not_yet_taken_once(app, world):
+    ledger.receive(
+        world.org_id,
+        None,
+        site_id=world.sites["main"],
+        item_id=world.items["tent"],
+        quantity=9,
+        occurred_at=datetime.now(UTC) - timedelta(days=40),  # a month start since, or two
+    )
+    db.session.commit()
+    result = _run(app, "take-snapshots", "--org", world.slug)
+    assert result.exit_code == 0, result.output
+    taken = db.session.scalars(select(LevelSnapshot.quantity)).all()
+    assert result.output == f"{len(taken)} monthly level snapshot(s) taken.\n"
+    assert taken and set(taken) == {9}
+    assert _run(app, "take-snapshots").output == "0 monthly level snapshot(s) taken.\n"
+    result = _run(app, "take-snapshots", "--org", "nowhere")
+    assert result.exit_code == 1 and "nowhere" in result.output
