@@ -107,11 +107,15 @@ def compute_needs(
         )
     moment = now or utcnow()
     # Columns, not Item objects: building 500 ORM objects costs several times the query.
-    items = db.session.connection().execute(
-        select(*NEED_ITEM_COLUMNS).where(
-            Item.organisation_id == organisation_id, Item.active.is_(True)
+    items = (
+        db.session.connection()
+        .execute(
+            select(*NEED_ITEM_COLUMNS).where(
+                Item.organisation_id == organisation_id, Item.active.is_(True)
+            )
         )
-    ).all()
+        .all()
+    )
     held_at = _held_at(organisation_id)
     used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
     # Critical looks 48 hours ahead even when the horizon is shorter.
