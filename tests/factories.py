@@ -8,14 +8,18 @@ each other.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, time, timedelta
 from typing import Any
 
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from logistics.database import write_intent
 from logistics.extensions import db
 from logistics.models import Distribution, Item, Membership, Site, StockMovement
 from logistics.services import accounts, catalogue, distributions, ledger
@@ -218,3 +222,44 @@ def tomorrow(world: Any) -> date:
 def inline_script(html: str) -> bool:
     """Tell whether a page holds code of its own (app.js, a file of this site, is allowed)."""
     return re.search(r"<\s*script\b(?![^>]*\bsrc=)|\son[a-z]+\s*=", html, re.I) is not None
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """Note every SQL statement run inside the block in the list it yields."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+# Threads a concurrency test starts together unless it asks for another number.
+THREADS = 8
+
+
+def run_threads(app: Flask, work: Any, threads: int = THREADS) -> list[BaseException]:
+    """Run work(thread_index) in threads started together; return unexpected errors."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def target(index: int) -> None:
+        try:
+            with app.app_context(), write_intent():
+                barrier.wait()
+                work(index)
+                db.session.remove()
+        except BaseException as exc:  # collected and asserted on in the main thread
+            errors.append(exc)
+
+    started = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=120)
+    return errors

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 
+import factories
 from conftest import World, form_token
 from factories import held, receive
-from sqlalchemy import event
 
 from logistics.extensions import db
 from logistics.models import Alert, AlertChange, Distribution, DistributionLine, Incident
@@ -304,16 +304,8 @@ def test_the_alerts_page_costs_the_same_statements_for_3_alerts_as_for_12(
             item_alert(world, list(world.items)[len(made) - 1])
 
     def statements() -> int:
-        seen: list[str] = []
-
-        def note(*args: Any) -> None:
-            seen.append(args[2])
-
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
+        with factories.counted_statements() as seen:
             assert client.get("/alerts").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
         return len(seen)
 
     add_alerts(1)

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from conftest import api_token
+from factories import THREADS, run_threads
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,30 +15,6 @@ from logistics.extensions import db
 from logistics.models import StockMovement, Submission
 from logistics.services import ledger, stock, submissions
 from logistics.services.errors import InsufficientStock
-
-THREADS = 8
-
-
-def _run_threads(app, work, threads: int = THREADS) -> list[BaseException]:
-    """Run work(thread_index) in threads started together; return unexpected errors."""
-    barrier = threading.Barrier(threads)
-    errors: list[BaseException] = []
-
-    def target(index: int) -> None:
-        try:
-            with app.app_context(), write_intent():
-                barrier.wait()
-                work(index)
-                db.session.remove()
-        except BaseException as exc:  # collected and asserted on in the main thread
-            errors.append(exc)
-
-    started = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
-    for thread in started:
-        thread.start()
-    for thread in started:
-        thread.join(timeout=120)
-    return errors
 
 
 def test_eight_issuers_never_oversell(app, world):
@@ -65,7 +42,7 @@ def test_eight_issuers_never_oversell(app, world):
         with lock:
             outcomes.append((given, refused))
 
-    assert _run_threads(app, issue) == []
+    assert run_threads(app, issue) == []
     given = sum(g for g, _ in outcomes)
     refused = sum(r for _, r in outcomes)
     assert (given, refused) == (stocked, THREADS * issues_per_thread - stocked)
@@ -87,7 +64,7 @@ def test_the_same_token_sent_at_once_records_once(app, world):
         db.session.commit()
         replays.append(replayed)
 
-    assert _run_threads(app, submit) == []
+    assert run_threads(app, submit) == []
     assert sorted(replays) == [False] + [True] * (THREADS - 1)
     db.session.expire_all()
     assert db.session.scalar(select(func.count(StockMovement.id))) == 1
@@ -121,7 +98,7 @@ def test_two_people_saving_one_outcome_at_once_give_the_goods_out_once(app, worl
         )
         db.session.commit()
 
-    assert _run_threads(app, save) == []
+    assert run_threads(app, save) == []
     db.session.expire_all()
     assert ledger.held(site, item) == 70
     assert [m.quantity for m in distributions.live_movements(tonight)] == [-30]
@@ -165,7 +142,7 @@ def test_sixteen_opposite_transfers_at_once_never_deadlock(app, world):
             )
             db.session.commit()
 
-    assert _run_threads(app, move, threads=16) == []
+    assert run_threads(app, move, threads=16) == []
     _assert_ledger_holds(world, item, {a: 1_000, b: 1_000})
     transfers = db.session.scalar(
         select(func.count(StockMovement.id)).where(StockMovement.kind == "transfer_out")
@@ -193,7 +170,7 @@ def test_sixteen_opposite_transfers_through_the_api_all_record(app, world):
         replay = client.post("/api/v1/transfers", json=body, headers=headers)
         assert (replay.status_code, replay.get_json()["replayed"]) == (201, True)
 
-    assert _run_threads(app, move, threads=16) == []
+    assert run_threads(app, move, threads=16) == []
     assert statuses == [201] * 16 * rounds
     _assert_ledger_holds(world, item, {a: 500, b: 500})
     assert db.session.scalar(select(func.count(Submission.id))) == 16 * rounds
@@ -232,7 +209,7 @@ def test_a_unit_of_work_aborted_as_a_deadlock_runs_again_and_records_once(app, w
 
         assert retry_when_raced(unit) is False
 
-    assert _run_threads(app, submit, threads=2) == []
+    assert run_threads(app, submit, threads=2) == []
     assert len(attempts) == 3  # PostgreSQL aborted one of the two, which ran again
     _assert_ledger_holds(world, item, {a: 10, b: 10})
     assert db.session.scalar(select(func.count(Submission.id))) == 2

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import factories
 import pytest
+from conftest import form_token
 from sqlalchemy import select, update
 
 from logistics.extensions import db
@@ -14,9 +16,6 @@ from logistics.notify import compose
 from logistics.services import alerts, csv_io, distributions, ledger, lots, stock
 from logistics.services.distributions import HandOut
 from logistics.services.errors import InsufficientStock, ValidationError
-from tests import factories
-from tests.conftest import form_token
-from tests.test_concurrency import _run_threads
 
 TODAY = date.today()
 SOON = TODAY + timedelta(days=10)
@@ -353,7 +352,7 @@ def test_concurrent_give_outs_and_opposite_transfers_keep_every_lot_whole(app, w
                 )
                 db.session.commit()
 
-    assert _run_threads(app, work, threads=9) == []
+    assert factories.run_threads(app, work, threads=9) == []
     _clean_ledger()
     held = factories.held(world, "main", "meal_pack") + factories.held(world, "point", "meal_pack")
     assert held == 900 - sum(given)

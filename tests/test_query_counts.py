@@ -20,7 +20,6 @@ import pytest
 from conftest import POSTGRES_URL, ROLES, login, make_app, require_postgres, scratch_postgres
 from factories import PASSWORD
 from flask import Flask, url_for
-from sqlalchemy import event
 
 from logistics.extensions import db
 from logistics.menu import EVERYTHING, FIELD_ACTIONS
@@ -299,11 +298,6 @@ def count_statements(app: Flask, token: str) -> dict[str, int]:
     """Read every page as the admin; return how many statements each request ran."""
     client = app.test_client()
     assert login(client, "admin@coast.example.org").status_code == 302
-    seen: list[str] = []
-
-    def note(*_args: Any) -> None:
-        seen.append("statement")
-
     counts = {}
     for page in PAGES:
         path = page
@@ -311,12 +305,8 @@ def count_statements(app: Flask, token: str) -> dict[str, int]:
             with app.test_request_context():
                 path = url_for(page)
         headers = {"Authorization": f"Bearer {token}"} if path.startswith("/api/") else {}
-        seen.clear()
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
+        with factories.counted_statements() as seen:
             response = client.get(path, headers=headers)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
         assert response.status_code == 200, f"{path}: {response.status_code}"
         counts[page] = len(seen)
     return counts

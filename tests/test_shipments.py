@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
 
+import factories
 import pytest
 from conftest import SITES, build_world, form_token
 from factories import assert_error, held, inline_script, movement_count, receive
 from pypdf import PdfReader
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from logistics.extensions import db
 from logistics.models import Partnership, Shipment, StockMovement
@@ -467,16 +467,8 @@ def test_the_shipments_page_costs_the_same_for_one_shipment_or_many(
     client = client_as("coordinator")
 
     def statements() -> int:
-        seen: list[str] = []
-
-        def note(*args: Any) -> None:
-            seen.append(args[2])
-
-        event.listen(db.engine, "before_cursor_execute", note)
-        try:
+        with factories.counted_statements() as seen:
             assert client.get("/shipments").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", note)
         return len(seen)
 
     _prepared(api, world, other_world, [("blanket", 1), ("tent", 1)])
