@@ -599,6 +599,19 @@ def _build_world() -> World:
     )
 
 
+def ledger_mismatches(url: str) -> int:
+    """Return how many levels of a database disagree with their movements (after writes)."""
+    from logistics.extensions import db
+    from logistics.services import stock
+
+    app = make_app(url)
+    with app.app_context():
+        mismatches = len(stock.check_ledger())
+        db.session.remove()
+        db.engine.dispose()
+    return mismatches
+
+
 def member_email(role: str) -> str:
     """Return the e-mail address of the generated member with this role."""
     return f"{role}@{ORG_SLUG}.example.org"
@@ -842,6 +855,7 @@ def _write_lots(world: World) -> int:
     """
     from logistics.extensions import db
     from logistics.models import Item, LotDraw, StockLot, StockMovement
+    from logistics.services.lots import plan_take
 
     rng = random.Random(SEED + 1)
     dated = select(Item.id).where(Item.organisation_id == world.org_id, Item.dated.is_(True))
@@ -872,15 +886,9 @@ def _write_lots(world: World) -> int:
             for day, share in shares:
                 lots[day] = lots.get(day, 0) + share
         else:
-            shares, wanted = [], -quantity
-            for day in sorted(lots):
-                share = min(lots[day], wanted)
-                if share:
-                    shares.append((day, share))
-                    lots[day] -= share
-                    wanted -= share
-                if not wanted:
-                    break
+            shares = plan_take(sorted(lots.items()), -quantity)  # as the ledger takes them
+            for day, share in shares:
+                lots[day] -= share
             if kind == "transfer_out":
                 carried[group] = shares
             shares = [(day, -share) for day, share in shares]

@@ -21,16 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from . import Result, bare_flask_client, bare_flask_request, interleaved
-from .generate import PASSWORD, ensure_sqlite, make_app, member_email
+from .generate import ensure_sqlite
+from .pages import Scale, close_scale, open_scale
 
 TARGET = 1.2
 AS_OF_TARGET = 0.100  # seconds: stock as of any date up to five years back
@@ -38,41 +37,7 @@ RECENT_DAYS = 60
 ROLE = "coordinator"  # reads the ledger, needs and every item's history
 
 
-@dataclass
-class Ledger:
-    """One generated file with a logged-in client and a token."""
-
-    label: str
-    app: Flask
-    client: Any
-    headers: dict[str, str]
-    movements: int
-
-
-def open_ledger(label: str, url: str) -> Ledger:
-    """Create the app on a file, make a token, and log in through the login form."""
-    from logistics.database import write_intent
-    from logistics.extensions import db
-    from logistics.models import StockMovement
-    from logistics.services import accounts
-
-    app = make_app(url)
-    with app.app_context():
-        user = accounts.user_by_email(member_email(ROLE))
-        assert user is not None
-        with write_intent():
-            token = accounts.create_token(user.memberships[0].id, "history benchmark")
-            db.session.commit()
-        movements = db.session.scalar(select(func.count()).select_from(StockMovement))
-        db.session.remove()
-    client = app.test_client()
-    response = client.post("/login", data={"email": member_email(ROLE), "password": PASSWORD})
-    if response.status_code != 302:
-        raise SystemExit(f"login failed with {response.status_code} on {url}")
-    return Ledger(label, app, client, {"Authorization": f"Bearer {token}"}, int(movements or 0))
-
-
-def _paths(ledger: Ledger) -> list[tuple[str, str, bool]]:
+def _paths(ledger: Scale) -> list[tuple[str, str, bool]]:
     """Return (name, path, through the API) for every ledger-reading read, from this file."""
     from logistics.extensions import db
 
@@ -102,7 +67,7 @@ def _paths(ledger: Ledger) -> list[tuple[str, str, bool]]:
     ]
 
 
-def fetch(ledger: Ledger, path: str, api: bool) -> Callable[[], int]:
+def fetch(ledger: Scale, path: str, api: bool) -> Callable[[], int]:
     """Return an action fetching one read; it answers the size of the answer."""
     headers = ledger.headers if api else {}
 
@@ -118,8 +83,8 @@ def fetch(ledger: Ledger, path: str, api: bool) -> Callable[[], int]:
 def run(full_url: str, recent_url: str, repeat: int, only: str = "",
         log: Any = print) -> list[Result]:  # fmt: skip
     """Time every ledger-reading read on five years and on 60 days of the same ledger."""
-    full = open_ledger("1M", full_url)
-    recent = open_ledger(f"{RECENT_DAYS} days", recent_url)
+    full = open_scale("1M", full_url, ROLE)
+    recent = open_scale(f"{RECENT_DAYS} days", recent_url, ROLE)
     log(
         f"history: {full.movements:,} movements over five years against "
         f"{recent.movements:,} (the last {RECENT_DAYS} days after an opening stocktake)"
@@ -171,11 +136,8 @@ def run(full_url: str, recent_url: str, repeat: int, only: str = "",
                 )
         return results
     finally:
-        for ledger in (full, recent):
-            with ledger.app.app_context():
-                from logistics.extensions import db
-
-                db.engine.dispose()
+        close_scale(full)
+        close_scale(recent)
 
 
 def run_cached(repeat: int, only: str = "") -> list[Result]:

@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import Result
-from .generate import DATA_DIR, PASSWORD, ensure_sqlite, make_app, member_email
+from .generate import DATA_DIR, PASSWORD, ensure_sqlite, ledger_mismatches, make_app, member_email
 
 TARGET_RATIO = 25
 TARGET_GZIP_KB = 30
@@ -145,7 +145,7 @@ def run(
             cookie = login(base)
             measured = [_sized(base, target, cookie, prepared.token) for target in targets]
             _drive(base, measured, cookie, prepared.token, duration, concurrency, log)
-        mismatches = _check_ledger(f"sqlite:///{database}")
+        mismatches = ledger_mismatches(f"sqlite:///{database}")
         log(f"http: check_ledger() after the writes: {mismatches} mismatches")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -570,19 +570,6 @@ def _say(entry: Measured, clients: int, log: Any) -> None:
         f"  c={clients:<2} {where}: p50 {run_.p50 * 1000:.1f} ms, "
         f"p99 {run_.p99 * 1000:.1f} ms, {run_.rate:,.1f}/s ({run_.requests} requests){wrong}"
     )
-
-
-def _check_ledger(url: str) -> int:
-    """Return how many levels disagree with their movements after the writes."""
-    from logistics.extensions import db
-    from logistics.services import stock
-
-    app = make_app(url)
-    with app.app_context():
-        mismatches = len(stock.check_ledger())
-        db.session.remove()
-        db.engine.dispose()
-    return mismatches
 
 
 # --- figures --------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ class Scale:
     movements: int
 
 
-def open_scale(label: str, url: str) -> Scale:
-    """Create the app on a generated database, log in through /login and make a token."""
+def open_scale(label: str, url: str, role: str = ROLE) -> Scale:
+    """Create the app on a generated database, log in through /login as the role, make a token."""
     from logistics.database import write_intent
     from logistics.extensions import db
     from logistics.models import StockMovement
@@ -41,7 +41,7 @@ def open_scale(label: str, url: str) -> Scale:
 
     app = make_app(url)
     with app.app_context():
-        user = accounts.user_by_email(member_email(ROLE))
+        user = accounts.user_by_email(member_email(role))
         if user is None:
             raise SystemExit(f"{url} has no generated organisation; regenerate it")
         membership = user.memberships[0]
@@ -52,7 +52,7 @@ def open_scale(label: str, url: str) -> Scale:
         db.session.remove()
     # No app context is held from here on: each request pushes its own, as in production.
     client = app.test_client()
-    response = client.post("/login", data={"email": member_email(ROLE), "password": PASSWORD})
+    response = client.post("/login", data={"email": member_email(role), "password": PASSWORD})
     if response.status_code != 302:
         raise SystemExit(f"login failed with {response.status_code} on {url}")
     return Scale(label, app, client, {"Authorization": f"Bearer {token}"}, int(movements or 0))

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Result
-from .generate import ORG_SLUG, ensure_sqlite, make_app, member_email
+from .generate import ORG_SLUG, ensure_sqlite, ledger_mismatches, make_app, member_email
 
 WRITERS = 16
 SECONDS = 2.5
@@ -76,7 +76,7 @@ def run(engine: str, url: str, seconds: float = SECONDS, writers: int = WRITERS,
     """Prepare the database, run the phases with the writers, check the ledger, report."""
     setup = prepare(url)
     tallies = _phases(url, setup, seconds, writers)
-    mismatches = _check_ledger(url)
+    mismatches = ledger_mismatches(url)
     by_phase = _rates(tallies)
     for index, name in enumerate(PHASES):
         phase = [t for t in tallies if t.phase == index]
@@ -239,18 +239,6 @@ def _rates(tallies: list[Tally]) -> dict[int, float]:
         phase = [t for t in tallies if t.phase == index]
         rates[index] = sum(t.done for t in phase) / max(t.seconds for t in phase)
     return rates
-
-
-def _check_ledger(url: str) -> int:
-    from logistics.extensions import db
-    from logistics.services import stock
-
-    app = make_app(url)
-    with app.app_context():
-        mismatches = len(stock.check_ledger())
-        db.session.remove()
-        db.engine.dispose()
-    return mismatches
 
 
 def _results(engine: str, tallies: list[Tally], rates: dict[int, float], mismatches: int,
