@@ -24,6 +24,7 @@ from .. import i18n
 from ..extensions import db
 from ..models import Item, LotDraw, Site, StockLevel, StockLot
 from .errors import InsufficientStock, ValidationError
+from .rows import names_of
 
 # A best-before date this far out is a typing mistake (2062 for 2026), not a tin of beans.
 LATEST_BEST_BEFORE_YEARS = 20
@@ -395,15 +396,8 @@ def check_lots(organisation_id: int | None = None) -> list[LotMismatch]:
         found.append((org, site, item, None, int(dated), int(level)))
     if organisation_id is not None:
         found = [row for row in found if row[0] == organisation_id]
-    sites = {s.id: s.name for s in _named(Site, {row[1] for row in found})}
-    items = {i.id: i.label for i in _named(Item, {row[2] for row in found})}
+    sites, items = names_of((row[1] for row in found), (row[2] for row in found))
     return [
         LotMismatch(org, sites[site], items[item], best_before, held, expected)
         for org, site, item, best_before, held, expected in found
     ]
-
-
-def _named(model: type[Site] | type[Item], ids: set[int]) -> list:
-    if not ids:
-        return []
-    return list(db.session.scalars(select(model).where(model.id.in_(sorted(ids)))))

@@ -9,8 +9,7 @@ before a snapshot moves that snapshot too, in the same transaction (services/led
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,8 +17,9 @@ from sqlalchemy import func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import Item, LevelSnapshot, Organisation, Site, SnapshotTaken, StockMovement
+from ..models import LevelSnapshot, Organisation, SnapshotTaken, StockMovement
 from ..models.types import utcnow
+from .rows import names_of
 
 Key = tuple[int, int]  # (site_id, item_id)
 
@@ -63,15 +63,30 @@ def _take_for(organisation_id: int, now: datetime) -> int:
     _hold_writers()
     base = max((t for t in taken if t < due[0]), default=None)
     held = _snapshot(organisation_id, base) if base is not None else {}
-    since = base
-    for start in month_starts(base or first, due[-1]):
-        for key, moved in _moved(organisation_id, since, start).items():
-            held[key] = held.get(key, 0) + moved
-        since = start
+    months = month_starts(base or first, due[-1])
+    for start, levels in _running_levels(organisation_id, months, base, held):
         if start in due:
-            _write(organisation_id, start, held)
+            _write(organisation_id, start, levels)
     db.session.flush()
     return len(due)
+
+
+def _running_levels(
+    organisation_id: int,
+    moments: Iterable[datetime],
+    since: datetime | None = None,
+    held: dict[Key, int] | None = None,
+) -> Iterator[tuple[datetime, dict[Key, int]]]:
+    """Yield each moment, earliest first, with every level then (the levels `since`, plus).
+
+    Each interval's movements are summed once: the ledger is read once whatever the months.
+    """
+    levels = dict(held or {})
+    for moment in moments:
+        for key, moved in _moved(organisation_id, since, moment).items():
+            levels[key] = levels.get(key, 0) + moved
+        since = moment
+        yield moment, levels
 
 
 def _hold_writers() -> None:
@@ -181,18 +196,12 @@ def check_snapshots(organisation_id: int | None = None) -> list[SnapshotMismatch
     )
     found: list[tuple[int, datetime, int, int, int, int]] = []
     for org in ids:
-        held: dict[Key, int] = defaultdict(int)
-        since = None
-        for taken_at in taken_moments(org):
-            for key, moved in _moved(org, since, taken_at).items():
-                held[key] += moved
-            since = taken_at
+        for taken_at, held in _running_levels(org, taken_moments(org)):
             written = _snapshot(org, taken_at)
             for key in set(written) | {k for k, v in held.items() if v}:
                 if written.get(key, 0) != held.get(key, 0):
                     found.append((org, taken_at, *key, written.get(key, 0), held.get(key, 0)))
-    sites = dict(db.session.execute(select(Site.id, Site.name)).all()) if found else {}
-    items = {i.id: i.label for i in db.session.scalars(select(Item))} if found else {}
+    sites, items = names_of((row[2] for row in found), (row[3] for row in found))
     return [
         SnapshotMismatch(org, taken_at, sites[site], items[item], snapshot, movements)
         for org, taken_at, site, item, snapshot, movements in found
