@@ -79,11 +79,12 @@ SITES = {
 # key: name, category, unit, size, min_stock, cover target days, € per unit, per person per day
 # Dated food: how many days after a delivery its best-before date falls (fewest, most).
 SHELF_DAYS = {"meal_pack": (150, 300), "biscuits": (90, 240), "dates": (120, 360)}
-# A supermarket's short-dated gift, delivered the evening before the demo's day: (item, site,
-# quantity, days left until its best-before date). Given first, and flagged before it expires.
+# A supermarket's short-dated gift, delivered the evening before the demo's day to where each
+# item is kept: (item, quantity, days left until its best-before date). Given first, and
+# flagged before it expires.
 SHORT_DATED = (
-    ("meal_pack", "main", 320, 10),
-    ("biscuits", "main", 60, 2),
+    ("meal_pack", 320, 10),
+    ("biscuits", 60, 2),
 )
 SHORT_DATED_DONOR = "Carrefour Calais-Coquelles (short-dated)"
 

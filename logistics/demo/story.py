@@ -377,7 +377,14 @@ class Story:
         self.levels[(site, item)] = self._held(site, item) + quantity
 
     def _receive(
-        self, at: datetime, item: str, quantity: int, kind: str, source: str, role: str
+        self,
+        at: datetime,
+        item: str,
+        quantity: int,
+        kind: str,
+        source: str,
+        role: str,
+        best_before: date | None = None,
     ) -> int:
         site = _home(item)
         movement = ledger.receive(
@@ -389,7 +396,7 @@ class Story:
             kind=kind,
             source=source,
             occurred_at=at,
-            best_before=self._best_before(at, item),
+            best_before=best_before or self._best_before(at, item),
         )
         self._moved(site, item, quantity)
         return movement.id
@@ -404,18 +411,12 @@ class Story:
     def _short_dated_gift(self) -> None:
         """Receive a supermarket's short-dated food the evening before: the lots to give first."""
         at = datetime.combine(self.today - timedelta(days=1), time(21, 0), self.zone)
-        for item, site, quantity, days_left in SHORT_DATED:
-            ledger.receive(
-                self.org,
-                self.users["warehouse"],
-                site_id=self.sites[site],
-                item_id=self.items[item],
-                quantity=quantity,
-                source=SHORT_DATED_DONOR,
-                occurred_at=at.astimezone(UTC),
-                best_before=self.today + timedelta(days=days_left),
-            )
-            self._moved(site, item, quantity)
+        for item, quantity, days_left in SHORT_DATED:
+            best_before = self.today + timedelta(days=days_left)
+            self._receive(
+                at.astimezone(UTC), item, quantity, "donation", SHORT_DATED_DONOR, "warehouse",
+                best_before,
+            )  # fmt: skip
 
     def _vary(self, mean: float, low: float = 0.6, high: float = 1.4) -> int:
         return max(1, round(mean * self.rng.uniform(low, high)))
