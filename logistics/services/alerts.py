@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import coverage, lots, replacement
-from .accounts import organisation_zone
+from .distributions import local_today
 from .errors import ValidationError
 from .needs import Need, compute_needs
 from .rows import owned
@@ -198,7 +198,7 @@ def _reconcile_expiry(
     One alert per (site, item), about its earliest lot: the one to give first. A shelf with
     years of lots thus raises one alert, not one per date.
     """
-    today = moment.astimezone(organisation_zone(organisation_id)).date()
+    today = local_today(organisation_id, moment)
     critical_from = today + timedelta(days=EXPIRY_CRITICAL_DAYS)
     changes = []
     found = set()

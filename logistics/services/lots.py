@@ -262,6 +262,10 @@ class Expiring:
             "expired": self.best_before < today,
         }
 
+    def text(self, today: date) -> str:
+        """Say what to do about the lot today (see expiry_text)."""
+        return expiry_text(self.figures(today), today)
+
 
 def expiring(
     organisation_id: int, today: date, within_days: int = EXPIRING_WITHIN_DAYS

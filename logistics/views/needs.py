@@ -88,7 +88,6 @@ def index() -> tuple[str, int]:
         give_first=give_first[:GIVE_FIRST_SHOWN],
         give_first_more=max(0, len(give_first) - GIVE_FIRST_SHOWN),
         today=today,
-        lot_text=lambda lot: lots.expiry_text(lot.figures(today), today),
         needs=shown,
         show_all=show_all,
         short_count=len(short),
