@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +28,7 @@ from sqlalchemy import text
 
 from . import Result, bare_flask_client, bare_flask_request, interleaved
 from .generate import ensure_sqlite
+from .ledger import fetch
 from .pages import Scale, close_scale, open_scale
 
 TARGET = 1.2
@@ -65,19 +65,6 @@ def _paths(ledger: Scale) -> list[tuple[str, str, bool]]:
         ("stock as of 30 days back (API)", as_of(30), True),
         ("stock as of 5 years back (API)", as_of(5 * 365 - 1), True),
     ]
-
-
-def fetch(ledger: Scale, path: str, api: bool) -> Callable[[], int]:
-    """Return an action fetching one read; it answers the size of the answer."""
-    headers = ledger.headers if api else {}
-
-    def action() -> int:
-        response = ledger.client.get(path, headers=headers)
-        if response.status_code != 200:
-            raise AssertionError(f"GET {path} answered {response.status_code}")
-        return len(response.data)
-
-    return action
 
 
 def run(full_url: str, recent_url: str, repeat: int, only: str = "",
