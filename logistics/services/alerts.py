@@ -36,7 +36,7 @@ from ..models.types import utcnow
 from . import coverage, lots, replacement
 from .distributions import local_today
 from .errors import ValidationError
-from .needs import Need, compute_needs
+from .needs import Need, compute_needs, with_sites
 from .rows import owned
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -87,13 +87,12 @@ def _reconcile_items(
     organisation_id: int, open_by_key: dict[str, Alert], margin: int, moment: datetime
 ) -> list[AlertChange]:
     changes = []
-    watched = set()
-    for need in compute_needs(organisation_id, now=moment):
-        key = f"item:{need.item_id}"
-        watched.add(key)
-        alert = open_by_key.get(key)
-        if alert is None and need.status == "ok":
-            continue  # most items: nothing to open or resolve, no figures to build
+    rows = compute_needs(organisation_id, now=moment, sites=False)
+    watched = {f"item:{need.item_id}" for need in rows}
+    # Most items have nothing to open or resolve: only the others' sites are read and named.
+    acted_on = [n for n in rows if n.status != "ok" or f"item:{n.item_id}" in open_by_key]
+    for need in with_sites(organisation_id, acted_on):
+        alert = open_by_key.get(f"item:{need.item_id}")
         change = _reconcile_item(organisation_id, alert, need, margin, moment)
         if change is not None:
             changes.append(change)

@@ -120,7 +120,7 @@ def donor_needs(organisation_id: int, now: datetime | None = None) -> DonorNeeds
     pledged = open_pledged(organisation_id)
     by_category: dict[str, list[DonorNeed]] = defaultdict(list)
     partial = False
-    for need in needs_service.compute_needs(organisation_id, now=now):
+    for need in needs_service.compute_needs(organisation_id, now=now, sites=False):
         if need.item_id not in values or need.shortfall <= 0:
             continue
         unit_value = values[need.item_id]

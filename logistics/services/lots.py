@@ -268,7 +268,10 @@ class Expiring:
 
 
 def expiring(
-    organisation_id: int, today: date, within_days: int = EXPIRING_WITHIN_DAYS
+    organisation_id: int,
+    today: date,
+    within_days: int = EXPIRING_WITHIN_DAYS,
+    limit: int | None = None,
 ) -> list[Expiring]:
     """Return the held lots whose date is past or within the days ahead, earliest first."""
     rows = db.session.execute(
@@ -281,18 +284,36 @@ def expiring(
         )
         .join(Item, Item.id == StockLot.item_id)
         .join(Site, Site.id == StockLot.site_id)
-        .where(
-            StockLot.organisation_id == organisation_id,
-            StockLot.quantity > 0,
-            StockLot.best_before <= today + timedelta(days=within_days),
-            Item.active.is_(True),
-        )
+        .where(*_expiring(organisation_id, today, within_days))
         .order_by(StockLot.best_before, Item.name, Site.name)
+        .limit(limit)
     )
     return [
         Expiring(site_id, site, item.id, item.label, item.unit, best_before, quantity)
         for site_id, site, item, best_before, quantity in rows
     ]
+
+
+def count_expiring(
+    organisation_id: int, today: date, within_days: int = EXPIRING_WITHIN_DAYS
+) -> int:
+    """Count the held lots whose date is past or within the days ahead."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StockLot)
+        .join(Item, Item.id == StockLot.item_id)
+        .where(*_expiring(organisation_id, today, within_days))
+    )
+
+
+def _expiring(organisation_id: int, today: date, within_days: int) -> tuple[Any, ...]:
+    """Return the conditions of a lot near its date: held, of an active item, dated soon."""
+    return (
+        StockLot.organisation_id == organisation_id,
+        StockLot.quantity > 0,
+        StockLot.best_before <= today + timedelta(days=within_days),
+        Item.active.is_(True),
+    )
 
 
 def expiry_text(figures: dict[str, Any], today: date) -> str:

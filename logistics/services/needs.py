@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from .. import limits
 from ..extensions import db
+from ..i18n import current_language
 from ..models import (
     MEAL_UNITS,
     Distribution,
@@ -95,9 +96,17 @@ class Need:
 
 
 def compute_needs(
-    organisation_id: int, horizon_days: int | None = None, now: datetime | None = None
+    organisation_id: int,
+    horizon_days: int | None = None,
+    now: datetime | None = None,
+    *,
+    sites: bool = True,
 ) -> list[Need]:
-    """Return the needs of every active item, most urgent first."""
+    """Return the needs of every active item, most urgent first.
+
+    Without `sites` the needs name no site (held_at is empty): a page names them for the
+    rows it shows through with_sites, instead of reading every level of a federation.
+    """
     organisation = db.session.get(Organisation, organisation_id)
     horizon = organisation.forecast_horizon_days if horizon_days is None else horizon_days
     if not 1 <= horizon <= MAX_HORIZON_DAYS:
@@ -116,27 +125,32 @@ def compute_needs(
         )
         .all()
     )
-    held_at = _held_at(organisation_id)
+    held_at = _held_at(organisation_id) if sites else {}
+    held = _held(organisation_id) if not sites else {}
     used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
     # Critical looks 48 hours ahead even when the horizon is shorter.
     plan = _planned(organisation_id, moment, moment + max(timedelta(days=horizon), CRITICAL_WINDOW))
     replacing = replacement.demand(organisation_id, moment)
     local_day = moment.astimezone(organisation_zone(organisation_id)).date()
     people = people_estimate(organisation_id, local_day)
+    language = current_language()
     needs = []
     for item in items:
-        sites = held_at.get(item.id, ())
+        item_sites = held_at.get(item.id, ())
         needs.append(
             _need(
                 item,
-                sum(quantity for _site_id, _name, quantity in sites),
+                sum(quantity for _site_id, _name, quantity in item_sites)
+                if sites
+                else held.get(item.id, 0),
                 used.get(item.id, 0),
                 plan.get(item.id, []),
                 replacing.get(item.id, []),
                 people,
                 horizon,
                 moment,
-                held_at=tuple(sites),
+                held_at=tuple(item_sites),
+                language=language,
             )
         )
     needs.sort(
@@ -155,6 +169,7 @@ def _need(
     horizon: int,
     moment: datetime,
     held_at: tuple[tuple[int, str, int], ...] = (),
+    language: str | None = None,
 ) -> Need:
     rate = used / RATE_WINDOW_DAYS
     horizon_end = moment + timedelta(days=horizon)
@@ -178,7 +193,7 @@ def _need(
         status = "ok"
     return Need(
         item_id=item.id,
-        label=item_label(item.name, item.size, item.name_fr),
+        label=item_label(item.name, item.size, item.name_fr, language),
         category=item.category,
         unit=item.unit,
         held=held,
@@ -217,18 +232,45 @@ def _short_by(
     return None
 
 
-def _held_at(organisation_id: int) -> dict[int, list[tuple[int, str, int]]]:
-    """Return per item the sites that hold it, most first (every kind of site counts)."""
-    # Through the connection: plain rows, without the ORM's per-row work (10,000 levels).
+def with_sites(organisation_id: int, needs: list[Need]) -> list[Need]:
+    """Return these needs naming the sites that hold each item, in one query."""
+    held_at = _held_at(organisation_id, {need.item_id for need in needs})
+    return [replace(need, held_at=tuple(held_at.get(need.item_id, ()))) for need in needs]
+
+
+def _held(organisation_id: int) -> dict[int, int]:
+    """Return what every site together holds of each item."""
     rows = db.session.connection().execute(
-        select(StockLevel.item_id, Site.id, Site.name, StockLevel.quantity)
-        .join(Site, Site.id == StockLevel.site_id)
-        .where(StockLevel.organisation_id == organisation_id, StockLevel.quantity != 0)
-        .order_by(StockLevel.item_id, StockLevel.quantity.desc(), Site.name)
+        select(StockLevel.item_id, func.sum(StockLevel.quantity))
+        .where(StockLevel.organisation_id == organisation_id)
+        .group_by(StockLevel.item_id)
     )
+    return {item_id: int(total) for item_id, total in rows.all()}
+
+
+def _held_at(
+    organisation_id: int, item_ids: set[int] | None = None
+) -> dict[int, list[tuple[int, str, int]]]:
+    """Return per item (all, or these) the sites that hold it, most first (any kind of site)."""
+    if item_ids is not None and not item_ids:
+        return {}
+    connection = db.session.connection()
+    names = dict(
+        connection.execute(
+            select(Site.id, Site.name).where(Site.organisation_id == organisation_id)
+        ).all()
+    )
+    # Plain rows fetched at once, named from the sites read once: a federation holds 10,000
+    # levels, and a join or a fetch per row cost more than the figures themselves.
+    query = select(StockLevel.item_id, StockLevel.site_id, StockLevel.quantity).where(
+        StockLevel.organisation_id == organisation_id, StockLevel.quantity != 0
+    )
+    if item_ids is not None:
+        query = query.where(StockLevel.item_id.in_(sorted(item_ids)))
+    rows = connection.execute(query).all()
     held: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    for item_id, site_id, name, quantity in rows:
-        held[item_id].append((site_id, name, quantity))
+    for item_id, site_id, quantity in sorted(rows, key=lambda r: (r[0], -r[2], names[r[1]])):
+        held[item_id].append((site_id, names[site_id], quantity))
     return held
 
 
@@ -262,15 +304,25 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
         )
         .group_by(StockMovement.item_id)
     )
-    return {item_id: -int(total) for item_id, total in rows}
+    return {item_id: -int(total) for item_id, total in rows.all()}
 
 
 def _planned(
     organisation_id: int, start: datetime, end: datetime
 ) -> dict[int, list[tuple[datetime, int]]]:
+    """Return per item what planned distributions take, (start, quantity), in the period.
+
+    Lines of distributions starting at the same time are added up (a federation's points all
+    open at 18:30): what is committed and when stock runs out read the same, from a third of
+    the rows.
+    """
     # Columns only: loading a Site and an Item object per planned line cost more than the query.
     rows = db.session.connection().execute(
-        select(DistributionLine.item_id, Distribution.starts_at, DistributionLine.planned_quantity)
+        select(
+            DistributionLine.item_id,
+            Distribution.starts_at,
+            func.sum(DistributionLine.planned_quantity),
+        )
         .join(Distribution, Distribution.id == DistributionLine.distribution_id)
         .where(
             Distribution.organisation_id == organisation_id,
@@ -283,10 +335,11 @@ def _planned(
                 organisation_id, DistributionLine.source_site_id, DistributionLine.item_id
             ),
         )
+        .group_by(DistributionLine.item_id, Distribution.starts_at)
     )
     plan: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for item_id, starts_at, quantity in rows:
-        plan[item_id].append((starts_at, quantity))
+    for item_id, starts_at, quantity in rows.all():
+        plan[item_id].append((starts_at, int(quantity)))
     # Planned meals need their ingredients, by the recipe each kitchen chose for the day.
     for item_id, demand in kitchen.ingredient_demand(organisation_id, start, end).items():
         plan[item_id].extend(demand)

@@ -316,7 +316,11 @@ def _check_quantity(organisation_id: int, item: Item, quantity: Any) -> None:
 
 def _shortfall(organisation_id: int, item_id: int) -> int:
     return next(
-        (n.shortfall for n in needs_service.compute_needs(organisation_id) if n.item_id == item_id),
+        (
+            n.shortfall
+            for n in needs_service.compute_needs(organisation_id, sites=False)
+            if n.item_id == item_id
+        ),
         0,
     )
 

@@ -72,7 +72,7 @@ def index() -> tuple[str, int]:
     if category is not None and category not in CATEGORIES:
         problems.append(_("There is no such category; showing every category."))
         category = None
-    rows = needs.compute_needs(org_id, horizon)
+    rows = needs.compute_needs(org_id, horizon, sites=False)
     in_category = [n for n in rows if category is None or n.category == category]
     show_all = request.args.get("show") == "all"
     # What is short opens the page; the rest is one tap away, and either list comes a page at
@@ -80,13 +80,17 @@ def index() -> tuple[str, int]:
     short = [n for n in in_category if n.status in SHORT_STATUSES]
     listed = in_category if show_all else short
     page = query_whole("page") or 1
-    shown = listed[(page - 1) * NEEDS_PAGE : page * NEEDS_PAGE]
+    shown = needs.with_sites(org_id, listed[(page - 1) * NEEDS_PAGE : page * NEEDS_PAGE])
     today = local_today(org_id)
-    give_first = lots.expiring(org_id, today)
+    give_first = lots.expiring(org_id, today, limit=GIVE_FIRST_SHOWN)
     return render_template(
         "needs/index.html",
-        give_first=give_first[:GIVE_FIRST_SHOWN],
-        give_first_more=max(0, len(give_first) - GIVE_FIRST_SHOWN),
+        give_first=give_first,
+        give_first_more=(
+            lots.count_expiring(org_id, today) - len(give_first)
+            if len(give_first) == GIVE_FIRST_SHOWN
+            else 0
+        ),
         today=today,
         needs=shown,
         show_all=show_all,
