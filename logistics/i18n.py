@@ -109,9 +109,12 @@ def current_zone() -> ZoneInfo:
 # --- names -----------------------------------------------------------------------------------
 
 
-def localised_name(name: str, name_fr: str | None) -> str:
-    """Return an item's name in the reader's language: its French name when it has one."""
-    if name_fr and current_language() == "fr":
+def localised_name(name: str, name_fr: str | None, language: str | None = None) -> str:
+    """Return an item's name in the reader's language: its French name when it has one.
+
+    A list of items passes the language, read once, rather than asking for it per item.
+    """
+    if name_fr and (language or current_language()) == "fr":
         return name_fr
     return name
 
@@ -147,6 +150,8 @@ def number(value: float | int | Decimal | None, decimals: int = 1) -> str:
     """Write a figure in the reader's language, without needless decimals: 1,750 / 1 750."""
     if value is None:
         return ""
+    if type(value) is int:  # most figures: nothing to round, and no decimals to write
+        return _written_whole(current_babel_locale(), value)
     # Halves round up, as people round (Babel alone rounds half to even: 0.05 would read 0).
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
     return _written_number(current_babel_locale(), decimals, rounded.as_tuple())
@@ -159,6 +164,12 @@ def _written_number(locale: Locale, decimals: int, value: DecimalTuple) -> str:
     The key is the figure's sign, digits and exponent: -0 is written "-0", as Babel writes it.
     """
     return _number_pattern(decimals).apply(Decimal(value), locale)
+
+
+@lru_cache(maxsize=4096)
+def _written_whole(locale: Locale, value: int) -> str:
+    """Write a whole figure, once per figure and language."""
+    return _number_pattern(0).apply(Decimal(value), locale)
 
 
 def euros(value: float | int | Decimal | None) -> str:

@@ -62,9 +62,11 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-def item_label(name: str, size: str, name_fr: str | None = None) -> str:
+def item_label(
+    name: str, size: str, name_fr: str | None = None, language: str | None = None
+) -> str:
     """Return an item's name in the reader's language with its size: "Shoes (42)"."""
-    shown = localised_name(name, name_fr)
+    shown = localised_name(name, name_fr, language)
     return f"{shown} ({size})" if size else shown
 
 
