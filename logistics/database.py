@@ -29,6 +29,11 @@ RETRY_PAUSE_SECONDS = 0.02
 # (grown 25-fold); ANALYSIS_LIMIT keeps each such ANALYZE to milliseconds on a 1M ledger.
 OPTIMIZE_EVERY_SECONDS = 3600.0
 ANALYSIS_LIMIT = 400
+# Each connection's page cache (SQLite's default is 2 MB). A federation's ledger is hundreds of
+# megabytes and its needs read a month of it at each request: with 2 MB every read went back
+# to the file (5.4 ms for a month's use at 1M movements, 3.4 ms with 32 MB). Filled as pages
+# are read, so a small database never takes it.
+CACHE_KIB = 32768
 
 # On SQLite a transaction that reads first and writes later can fail at once with
 # "database is locked" when another writer got in between. Requests and jobs that
@@ -53,6 +58,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         cursor.close()
         record.info["optimized_at"] = time.monotonic()
 
