@@ -6,11 +6,11 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import limits
@@ -173,13 +173,16 @@ def _need(
 ) -> Need:
     rate = used / RATE_WINDOW_DAYS
     horizon_end = moment + timedelta(days=horizon)
-    committed = sum(quantity for starts, quantity in plan if starts < horizon_end)
+    critical_end = moment + CRITICAL_WINDOW
+    # Most items have no distribution planned: nothing to add up or to sort.
+    in_horizon = [entry for entry in plan if entry[0] < horizon_end] if plan else plan
+    committed = sum(quantity for _starts, quantity in in_horizon)
     # Replacement is due within 24 hours: inside the 48 hours and the horizon alike.
     from_replacement = sum(quantity for _due, quantity in replacing)
     committed_48h = (
-        sum(q for starts, q in plan if starts < moment + CRITICAL_WINDOW) + from_replacement
-    )
-    per_person = float(item.per_person_per_day or Decimal(0))
+        sum(q for starts, q in plan if starts < critical_end) if plan else 0
+    ) + from_replacement
+    per_person = float(item.per_person_per_day) if item.per_person_per_day else 0.0
     from_rate = rate * horizon
     from_people = people * per_person * horizon
     need = math.ceil(max(committed, from_rate, from_people)) + from_replacement + item.min_stock
@@ -211,7 +214,7 @@ def _need(
         shortfall=shortfall,
         days_of_cover=cover,
         cover_target_days=item.cover_target_days,
-        short_by=_short_by(held, [p for p in plan if p[0] < horizon_end] + replacing, rate, moment),
+        short_by=_short_by(held, in_horizon + replacing, rate, moment),
         status=status,
         horizon_days=horizon,
         held_at=held_at,
@@ -280,12 +283,23 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
     A reversal counts in the window of the movement it undoes, so correcting an old
     outcome never lowers today's rate.
     """
+    rows = db.session.connection().execute(
+        _used_query(), {"organisation_id": organisation_id, "start": start, "end": end}
+    )
+    return {item_id: -int(total) for item_id, total in rows.all()}
+
+
+@cache
+def _used_query() -> Select[tuple[int, int]]:
+    """Build the query of _used once; each call binds its values (building it took 1.3 ms)."""
+    organisation_id = bindparam("organisation_id")
+    start, end = bindparam("start"), bindparam("end")
     original = aliased(StockMovement)
     in_window = and_(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
     original_in_window = and_(original.occurred_at >= start, original.occurred_at < end)
     # Meals a kitchen cooks on the day are not stock used up: their ingredients are.
     cooked = _cooked_on_the_day(organisation_id, StockMovement.site_id, StockMovement.item_id)
-    rows = db.session.connection().execute(
+    return (
         select(StockMovement.item_id, func.sum(StockMovement.quantity))
         .outerjoin(original, original.id == StockMovement.reverses_id)
         .where(
@@ -304,7 +318,6 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
         )
         .group_by(StockMovement.item_id)
     )
-    return {item_id: -int(total) for item_id, total in rows.all()}
 
 
 def _planned(
@@ -313,29 +326,10 @@ def _planned(
     """Return per item what planned distributions take, (start, quantity), in the period.
 
     Lines of distributions starting at the same time are added up (a federation's points all
-    open at 18:30): what is committed and when stock runs out read the same, from a third of
-    the rows.
+    open at 18:30): what is committed and when stock runs out read the same, from fewer rows.
     """
-    # Columns only: loading a Site and an Item object per planned line cost more than the query.
     rows = db.session.connection().execute(
-        select(
-            DistributionLine.item_id,
-            Distribution.starts_at,
-            func.sum(DistributionLine.planned_quantity),
-        )
-        .join(Distribution, Distribution.id == DistributionLine.distribution_id)
-        .where(
-            Distribution.organisation_id == organisation_id,
-            Distribution.status == "planned",
-            Distribution.starts_at >= start,
-            Distribution.starts_at < end,
-            DistributionLine.planned_quantity > 0,
-            # Meals from a kitchen are cooked for each distribution, not taken from stock.
-            ~_cooked_on_the_day(
-                organisation_id, DistributionLine.source_site_id, DistributionLine.item_id
-            ),
-        )
-        .group_by(DistributionLine.item_id, Distribution.starts_at)
+        _planned_query(), {"organisation_id": organisation_id, "start": start, "end": end}
     )
     plan: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for item_id, starts_at, quantity in rows.all():
@@ -346,8 +340,37 @@ def _planned(
     return plan
 
 
+@cache
+def _planned_query() -> Select[tuple[int, datetime, int]]:
+    """Build the query of _planned once; each call binds its values."""
+    organisation_id = bindparam("organisation_id")
+    # Columns only: loading a Site and an Item object per planned line cost more than the query.
+    return (
+        select(
+            DistributionLine.item_id,
+            Distribution.starts_at,
+            func.sum(DistributionLine.planned_quantity),
+        )
+        .join(Distribution, Distribution.id == DistributionLine.distribution_id)
+        .where(
+            Distribution.organisation_id == organisation_id,
+            Distribution.status == "planned",
+            Distribution.starts_at >= bindparam("start"),
+            Distribution.starts_at < bindparam("end"),
+            DistributionLine.planned_quantity > 0,
+            # Meals from a kitchen are cooked for each distribution, not taken from stock.
+            ~_cooked_on_the_day(
+                organisation_id, DistributionLine.source_site_id, DistributionLine.item_id
+            ),
+        )
+        .group_by(DistributionLine.item_id, Distribution.starts_at)
+    )
+
+
 def _cooked_on_the_day(
-    organisation_id: int, site_id: ColumnElement[int], item_id: ColumnElement[int]
+    organisation_id: int | BindParameter[int],
+    site_id: ColumnElement[int],
+    item_id: ColumnElement[int],
 ) -> ColumnElement[bool]:
     """Return the condition "a meal item at a kitchen": cooked on the day, not held in stock.
 
