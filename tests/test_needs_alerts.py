@@ -449,6 +449,23 @@ def test_correcting_an_old_outcome_does_not_lower_todays_rate(world):
     assert before == _by_item(world, now)[world.items["blanket"]].consumption_rate == 2.0
 
 
+def test_correcting_a_recent_outcome_takes_it_out_of_todays_rate(world):
+    now = datetime.now(UTC)
+    _receive(world, "blanket", 500, days_ago=60)
+    recent = _one_off(world, "blanket", 56, now - timedelta(days=3))
+    distributions.record_outcome(
+        world.org_id,
+        None,
+        recent.id,
+        OutcomeInput("held", 100, given=[(world.items["blanket"], 56)]),
+    )
+    db.session.commit()
+    assert _by_item(world, now)[world.items["blanket"]].consumption_rate == 2.0
+    distributions.record_outcome(world.org_id, None, recent.id, OutcomeInput("cancelled"))
+    db.session.commit()
+    assert _by_item(world, now)[world.items["blanket"]].consumption_rate == 0.0
+
+
 def test_meals_cooked_on_the_day_are_not_a_shortage(world):
     now = datetime.now(UTC)
     meals = catalogue.save_item(

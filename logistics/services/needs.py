@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BindParameter, ColumnElement, Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from .. import limits
@@ -283,40 +283,46 @@ def _used(organisation_id: int, start: datetime, end: datetime) -> dict[int, int
     A reversal counts in the window of the movement it undoes, so correcting an old
     outcome never lowers today's rate.
     """
-    rows = db.session.connection().execute(
-        _used_query(), {"organisation_id": organisation_id, "start": start, "end": end}
-    )
-    return {item_id: -int(total) for item_id, total in rows.all()}
+    values = {"organisation_id": organisation_id, "start": start, "end": end}
+    connection = db.session.connection()
+    used: dict[int, int] = defaultdict(int)
+    for query in _use_queries():
+        for item_id, total in connection.execute(query, values).all():
+            used[item_id] -= int(total)
+    return used
 
 
 @cache
-def _used_query() -> Select[tuple[int, int]]:
-    """Build the query of _used once; each call binds its values (building it took 1.3 ms)."""
+def _use_queries() -> tuple[Select[tuple[int, int]], ...]:
+    """Build the queries of _used once; each call binds its values (building took 1.3 ms).
+
+    Two queries, each reading its own range of ix_stock_movement_org_kind_occurred: what was
+    used in the window, and the reversals of such movements since it began.
+    """
     organisation_id = bindparam("organisation_id")
     start, end = bindparam("start"), bindparam("end")
-    original = aliased(StockMovement)
-    in_window = and_(StockMovement.occurred_at >= start, StockMovement.occurred_at < end)
-    original_in_window = and_(original.occurred_at >= start, original.occurred_at < end)
     # Meals a kitchen cooks on the day are not stock used up: their ingredients are.
     cooked = _cooked_on_the_day(organisation_id, StockMovement.site_id, StockMovement.item_id)
+    total = select(StockMovement.item_id, func.sum(StockMovement.quantity)).where(
+        StockMovement.organisation_id == organisation_id, ~cooked
+    )
+    original = aliased(StockMovement)
     return (
-        select(StockMovement.item_id, func.sum(StockMovement.quantity))
-        .outerjoin(original, original.id == StockMovement.reverses_id)
-        .where(
-            StockMovement.organisation_id == organisation_id,
-            ~cooked,
-            # A reversal is recorded after what it undoes: this bound lets the index serve both.
+        total.where(
+            StockMovement.kind.in_(USE_KINDS),
             StockMovement.occurred_at >= start,
-            or_(
-                and_(StockMovement.kind.in_(USE_KINDS), in_window),
-                and_(
-                    StockMovement.kind == "reversal",
-                    original.kind.in_(USE_KINDS),
-                    original_in_window,
-                ),
-            ),
+            StockMovement.occurred_at < end,
+        ).group_by(StockMovement.item_id),
+        total.join(original, original.id == StockMovement.reverses_id)
+        .where(
+            StockMovement.kind == "reversal",
+            # A reversal is recorded after what it undoes: this bound keeps the range short.
+            StockMovement.occurred_at >= start,
+            original.kind.in_(USE_KINDS),
+            original.occurred_at >= start,
+            original.occurred_at < end,
         )
-        .group_by(StockMovement.item_id)
+        .group_by(StockMovement.item_id),
     )
 
 
