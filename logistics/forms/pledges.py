@@ -56,13 +56,7 @@ def pledge_form(
     with this request reads its values; a new one starts on today.
     """
     form = PledgeForm()
-    items = pledges.donatable_items(organisation_id)
-    rank = {item_id: place for place, item_id in enumerate(first_item_ids)}
-    first = sorted((i for i in items if i.id in rank), key=lambda i: rank[i.id])
-    rest = [i for i in items if i.id not in rank]
-    offered = first + rest
-    if most is not None:
-        offered = offered[: max(most, len(first))]
+    offered = pledges.donatable_items(organisation_id, first_item_ids, most)
     form.item_id.choices = choices((i.id, i.label) for i in offered)
     today = distributions.local_today(organisation_id)
     form.first_day = today

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -237,18 +238,32 @@ def forget_contacts(now: datetime) -> int:
     return result.rowcount or 0
 
 
-def donatable_items(organisation_id: int) -> list[Item]:
-    """Return the items donors can bring: active and donatable, by name."""
-    return sorted(
-        db.session.scalars(
-            select(Item).where(
-                Item.organisation_id == organisation_id,
-                Item.active.is_(True),
-                Item.donatable.is_(True),
-            )
-        ),
-        key=lambda item: item.label.casefold(),
+def donatable_items(
+    organisation_id: int, first_ids: Sequence[int] = (), most: int | None = None
+) -> list[Item]:
+    """Return the items donors can bring, active and donatable: these first, then by name.
+
+    With most, the list stops there, though never before the items given first; only the
+    items offered are read, not a federation's catalogue.
+    """
+    donatable = select(Item).where(
+        Item.organisation_id == organisation_id,
+        Item.active.is_(True),
+        Item.donatable.is_(True),
     )
+    rank = {item_id: place for place, item_id in enumerate(first_ids)}
+    first = sorted(
+        db.session.scalars(donatable.where(Item.id.in_(rank))) if rank else [],
+        key=lambda item: rank[item.id],
+    )
+    rest = donatable.where(Item.id.not_in(rank)) if rank else donatable
+    if most is not None:
+        if len(first) >= most:
+            return first
+        name = Item.name_fr if i18n.current_language() == "fr" else Item.name
+        rest = rest.order_by(func.lower(func.coalesce(name, Item.name)), Item.size)
+        rest = rest.limit(most - len(first))
+    return first + sorted(db.session.scalars(rest), key=lambda item: item.label.casefold())
 
 
 # --- checks --------------------------------------------------------------------------------------
