@@ -39,7 +39,7 @@ CRITICAL_WINDOW = timedelta(hours=48)
 USE_KINDS = ("distribution", "loss", "consumption")
 STATUS_ORDER = {"critical": 0, "warning": 1, "ok": 2}
 MAX_HORIZON_DAYS = limits.MAX_HORIZON_DAYS
-# What a need reads of each item.
+# What a need reads of each item, in the order _need unpacks it.
 NEED_ITEM_COLUMNS = (
     Item.id,
     Item.name,
@@ -133,7 +133,14 @@ def compute_needs(
     replacing = replacement.demand(organisation_id, moment)
     local_day = moment.astimezone(organisation_zone(organisation_id)).date()
     people = people_estimate(organisation_id, local_day)
-    language = current_language()
+    frame = _Frame(
+        moment=moment,
+        horizon=horizon,
+        horizon_end=moment + timedelta(days=horizon),
+        critical_end=moment + CRITICAL_WINDOW,
+        people=people,
+        language=current_language(),
+    )
     needs = []
     for item in items:
         item_sites = held_at.get(item.id, ())
@@ -146,11 +153,8 @@ def compute_needs(
                 used.get(item.id, 0),
                 plan.get(item.id, []),
                 replacing.get(item.id, []),
-                people,
-                horizon,
-                moment,
+                frame,
                 held_at=tuple(item_sites),
-                language=language,
             )
         )
     needs.sort(
@@ -159,62 +163,71 @@ def compute_needs(
     return needs
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What every item's need is computed against: the moment, its windows, people, language."""
+
+    moment: datetime
+    horizon: int
+    horizon_end: datetime
+    critical_end: datetime
+    people: int
+    language: str
+
+
 def _need(
     item: Row[Any],
     held: int,
     used: int,
     plan: list[tuple[datetime, int]],
     replacing: list[tuple[datetime, int]],
-    people: int,
-    horizon: int,
-    moment: datetime,
+    frame: _Frame,
     held_at: tuple[tuple[int, str, int], ...] = (),
-    language: str | None = None,
 ) -> Need:
+    item_id, name, name_fr, size, category, unit, min_stock, cover_target, per_person_day = item
+    horizon = frame.horizon
     rate = used / RATE_WINDOW_DAYS
-    horizon_end = moment + timedelta(days=horizon)
-    critical_end = moment + CRITICAL_WINDOW
     # Most items have no distribution planned: nothing to add up or to sort.
-    in_horizon = [entry for entry in plan if entry[0] < horizon_end] if plan else plan
+    in_horizon = [entry for entry in plan if entry[0] < frame.horizon_end] if plan else plan
     committed = sum(quantity for _starts, quantity in in_horizon)
     # Replacement is due within 24 hours: inside the 48 hours and the horizon alike.
     from_replacement = sum(quantity for _due, quantity in replacing)
     committed_48h = (
-        sum(q for starts, q in plan if starts < critical_end) if plan else 0
+        sum(q for starts, q in plan if starts < frame.critical_end) if plan else 0
     ) + from_replacement
-    per_person = float(item.per_person_per_day) if item.per_person_per_day else 0.0
+    per_person = float(per_person_day) if per_person_day else 0.0
     from_rate = rate * horizon
-    from_people = people * per_person * horizon
-    need = math.ceil(max(committed, from_rate, from_people)) + from_replacement + item.min_stock
+    from_people = frame.people * per_person * horizon
+    need = math.ceil(max(committed, from_rate, from_people)) + from_replacement + min_stock
     shortfall = max(0, need - held)
     cover = held / rate if rate > 0 else None
     if held < committed_48h or (held == 0 and committed + from_replacement > 0):
         status = "critical"
-    elif shortfall > 0 or (cover is not None and cover < item.cover_target_days):
+    elif shortfall > 0 or (cover is not None and cover < cover_target):
         status = "warning"
     else:
         status = "ok"
     return Need(
-        item_id=item.id,
-        label=item_label(item.name, item.size, item.name_fr, language),
-        category=item.category,
-        unit=item.unit,
+        item_id=item_id,
+        label=item_label(name, size, name_fr, frame.language),
+        category=category,
+        unit=unit,
         held=held,
         consumption_rate=rate,
         committed=committed,
         committed_48h=committed_48h,
-        people=people,
+        people=frame.people,
         per_person_per_day=per_person,
         need_from_committed=committed,
         need_from_rate=from_rate,
         need_from_people=from_people,
         need_from_replacement=from_replacement,
-        min_stock=item.min_stock,
+        min_stock=min_stock,
         need=need,
         shortfall=shortfall,
         days_of_cover=cover,
-        cover_target_days=item.cover_target_days,
-        short_by=_short_by(held, in_horizon + replacing, rate, moment),
+        cover_target_days=cover_target,
+        short_by=_short_by(held, in_horizon + replacing, rate, frame.moment),
         status=status,
         horizon_days=horizon,
         held_at=held_at,

@@ -35,8 +35,9 @@ RESOLVED_DAYS = 14
 DELIVERY_LOG = 100
 # Lots near their best-before date listed on the needs page; the rest are counted.
 GIVE_FIRST_SHOWN = 10
-# Needs shown a page at a time, most urgent first; the list opens on these statuses.
-NEEDS_PAGE = 40
+# Needs shown a page at a time, most urgent first; the list opens on these statuses. Each
+# row is fifteen figures wide: 25 rows are a phone's few screens (40 were 59 KB of HTML).
+NEEDS_PAGE = 25
 SHORT_STATUSES = ("critical", "warning")
 # Sites named per item, on the needs and alerts pages; more are summed up as "…".
 HELD_SITES = 3

@@ -1,4 +1,4 @@
-"""indexes the needs read: incidents by when they were recorded, a month's use by kind
+"""indexes the needs read: incidents by when recorded, a month's use by kind, held per item
 
 Revision ID: 0019_needs_indexes
 Revises: 0018_lots
@@ -26,8 +26,18 @@ def upgrade():
         ["organisation_id", "kind", "occurred_at", "item_id", "site_id", "quantity"],
         unique=False,
     )
+    with op.batch_alter_table("stock_level") as batch_op:
+        batch_op.drop_index("ix_stock_level_org_item")
+        batch_op.create_index(
+            "ix_stock_level_org_item_quantity",
+            ["organisation_id", "item_id", "quantity"],
+            unique=False,
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("stock_level") as batch_op:
+        batch_op.drop_index("ix_stock_level_org_item_quantity")
+        batch_op.create_index("ix_stock_level_org_item", ["organisation_id", "item_id"], unique=False)
     op.drop_index("ix_stock_movement_org_kind_occurred", table_name="stock_movement")
     op.drop_index("ix_incident_org_created", table_name="incident")
