@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import model_validator
+from typing_extensions import TypedDict
 
 from ... import limits
 from ...models import ALERT_KINDS, CHANNEL_KINDS, CHANNEL_MODES, SEVERITIES
@@ -84,7 +85,7 @@ class ChannelInput(Once):
 # --- what comes out ---------------------------------------------------------------------------
 
 
-class HeldAt(Out):
+class HeldAt(TypedDict):
     """What one site holds of an item."""
 
     site_id: int
@@ -228,7 +229,9 @@ class Deliveries(Out):
 
 
 def _need(need: needs.Need) -> Need:
-    held_at = [HeldAt(site_id=s, site=name, quantity=q) for s, name, q in need.held_at]
+    # Plain dicts, not a model per site: a federation's needs name 10,000 of them, and dicts
+    # of plain values are nothing for the garbage collector to walk.
+    held_at = [{"site_id": s, "site": name, "quantity": q} for s, name, q in need.held_at]
     return Need.model_validate({**vars(need), "held_at": held_at})
 
 

