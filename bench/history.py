@@ -9,8 +9,9 @@ interleaved round after round (Flask test client, logged in as the coordinator t
 history (the busiest item at the busiest site's), the needs page and API, and stock as of
 30 days and 5 years back (GET /api/v1/stock/as-of). Target: 1M time ÷ 60-days time ≤ 1.2,
 and for stock as of a past date ≤ 100 ms on the 1M ledger (issue 19). Five years back the
-60-day file held nothing yet: its answer is empty, so that ratio compares a walk over the
-whole history with none.
+60-day file held nothing yet: its answer is empty (53 bytes against 427 KB), so that ratio is
+shown without a target: it compares answers, not histories. What bounds that read is the
+100 ms, and 30 days back, where both files answer the same 10,000 levels, the ratio.
 "Now" for as-of is the end of the generated ledger, so a cached file gives the same figures.
 
 `python -m bench.history` runs it alone (`--repeat N`, `--only needs`).
@@ -88,6 +89,8 @@ def run(full_url: str, recent_url: str, repeat: int, only: str = "",
             sizes = {label: action() for label, action in actions.items()}
             timings = interleaved({"floor": floor, **actions}, repeat)
             ratio = timings["1M"].median / timings["recent"].median
+            # The same answer on both files, or the ratio compares answers, not histories.
+            comparable = sizes["1M"] == sizes["recent"] or "as of" not in name
             log(
                 f"  {name}: 1M {timings['1M'].median * 1000:.1f} ms, {RECENT_DAYS} days "
                 f"{timings['recent'].median * 1000:.1f} ms ({ratio:.2f}x); answers "
@@ -101,8 +104,8 @@ def run(full_url: str, recent_url: str, repeat: int, only: str = "",
                     f"{timings['recent'].median * 1000:,.1f} ms)",
                     ratio,
                     "x",
-                    target=f"≤ {TARGET}",
-                    passed=ratio <= TARGET,
+                    target=f"≤ {TARGET}" if comparable else "(answers differ)",
+                    passed=ratio <= TARGET if comparable else None,
                     best=timings["1M"].best / timings["recent"].best,
                 )
             )
