@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import factories
 from conftest import SITES, form_token
 from factories import assert_error
 from PIL import Image
@@ -16,6 +17,7 @@ from logistics.extensions import db
 from logistics.jobs import run_job
 from logistics.models import CATEGORIES, DonorPage, DonorSubscriber, Item, Pledge
 from logistics.services import accounts, catalogue, distributions, donors, ledger
+from logistics.views.reports import DONOR_PER_CATEGORY
 
 PNG_EXIF_GPS = 0x8825
 
@@ -187,6 +189,26 @@ def test_a_donor_lands_on_what_to_give(app, world, client_as):
     assert "What Calais Aid needs" in page and "about €135" in page
     assert donor.get("/donor/report.pdf").mimetype == "application/pdf"
     assert client_as("warehouse").get("/login").headers["Location"].endswith("/")
+
+
+def test_a_category_lists_its_most_urgent_needs_and_sends_to_the_pdf_for_the_rest(
+    app, world, client_as
+):
+    for number in range(DONOR_PER_CATEGORY + 3):
+        factories.item(
+            world.org_id, f"Sock pack {number:02d}", "clothing", min_stock=5 + number, commit=False
+        )
+    db.session.commit()
+    page = client_as("donor").get("/donor").text
+    clothing = page[page.index('id="category-clothing"') :]
+    clothing = clothing[: clothing.index("</section>")]
+    listed = [int(i) for i in re.findall(r'id="need-(\d+)"', clothing)]
+    group = next(g for g in donors.donor_needs(world.org_id).groups if g.category == "clothing")
+    # The most urgent first, as the report orders them; the rest are counted, and the PDF has them.
+    assert listed == [n.item_id for n in group.needs[:DONOR_PER_CATEGORY]]
+    more = len(group.needs) - DONOR_PER_CATEGORY
+    assert more >= 3
+    assert f'<a href="/donor/report.pdf">{more} more in the report (PDF)</a>' in clothing
 
 
 def test_the_donor_page_reads_in_french(app, world, client_as):

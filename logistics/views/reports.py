@@ -66,6 +66,8 @@ STATUS_LABELS = {
     "failed": _l("Failed"),
 }
 MAX_TOKEN = 100
+# Needs listed per category on a donor's page, most urgent first; the PDF lists them all.
+DONOR_PER_CATEGORY = 12
 
 
 def reports_dir() -> Path:
@@ -330,6 +332,7 @@ def _donor_view(org_id: int) -> dict[str, Any]:
         "help": figures.how_to_help,
         "first": first,
         "last": last,
+        "per_category": DONOR_PER_CATEGORY,
         "pledge_form": pledge_form(org_id, [n.item_id for n in wanted.all], DONOR_CHOICES),
     }
 
