@@ -280,6 +280,73 @@ def test_agenda_marks_the_first_distribution_the_stock_cannot_cover(world):
     assert [entry.short for entry in entries] == [False, False, True, True]
 
 
+def test_a_later_page_marks_what_the_earlier_pages_drew_first(world, client_as):
+    # 45 blankets for 80 distributions of one each over two days: the 46th, on the second
+    # page, is the first its source cannot cover, and every later one is short too.
+    _stock(world, "blanket", 45)
+    first = distributions.local_today(world.org_id) + timedelta(days=1)
+    ids = _busy_days(world, first, 2)
+    db.session.commit()
+    client = client_as("coordinator")
+    pages = [
+        _cards(client.get(f"/distributions?day={first}&page={n}").get_data(as_text=True))
+        for n in (1, 2, 3)
+    ]
+    assert [len(cards) for cards in pages] == [30, 30, 20]
+    assert [short for _, short in pages[0]] == [False] * 30
+    assert [short for _, short in pages[1]] == [False] * 15 + [True] * 15
+    assert [short for _, short in pages[2]] == [True] * 20
+    # As the whole window drawn at once marks them, line by line.
+    whole = distributions.agenda(world.org_id, first, first + timedelta(days=1))
+    assert [entry.distribution.id for entry in whole] == ids
+    assert [card for cards in pages for card in cards] == [
+        (entry.distribution.id, entry.short) for entry in whole
+    ]
+    second = distributions.agenda_page(world.org_id, first, first + timedelta(days=1), 2)
+    assert [entry.lines[0].missing for entry in second.entries] == [0] * 15 + [1] * 15
+    assert (second.page, second.pages, second.start, second.end, second.total) == (
+        2,
+        3,
+        31,
+        60,
+        80,
+    )
+
+
+def test_an_agenda_page_leaves_meals_cooked_on_the_day_and_past_outcomes_undrawn(world):
+    meals = catalogue.save_item(
+        world.org_id, {"name": "Hot meal", "category": "food", "unit": "Meal "}
+    )
+    kitchen = catalogue.save_site(
+        world.org_id, {"name": "Kitchen", "kind": "kitchen", "area": "Calais"}
+    )
+    _stock(world, "blanket", 3)
+    today = distributions.local_today(world.org_id)
+    zone = distributions.organisation_zone(world.org_id)
+    made = [
+        distributions.create_one_off(
+            world.org_id,
+            site_id=world.sites["point"],
+            source_site_id=kitchen.id,
+            starts_at=datetime.combine(today + timedelta(days=1), time(9 + n), zone),
+            lines=[
+                (meals.id, 100),
+                distributions.PlanLine(world.items["blanket"], 2, world.sites["main"]),
+            ],
+        )
+        for n in range(3)
+    ]
+    db.session.commit()
+    page = distributions.agenda_page(world.org_id, today, today + timedelta(days=6), size=2)
+    assert [entry.id for entry in page.entries] == [made[0].id, made[1].id]
+    lines = [{line.label: line.missing for line in entry.lines} for entry in page.entries]
+    assert lines == [{"Hot meal": 0, "Blanket": 0}, {"Hot meal": 0, "Blanket": 1}]
+    last = distributions.agenda_page(world.org_id, today, today + timedelta(days=6), 2, size=2)
+    assert [entry.id for entry in last.entries] == [made[2].id] and last.entries[0].short
+    assert [line.missing for line in last.entries[0].lines] == [0, 2]
+    assert last.entries[0].lines[1].source_site == "Main warehouse"
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
@@ -447,19 +514,39 @@ def test_goods_given_at_a_distribution_are_corrected_through_the_outcome(world, 
     assert ledger.held(world.sites["main"], world.items["blanket"]) == 20
 
 
-def test_a_busy_week_pages_by_whole_days_and_overdue_ones_wait(world, client_as):
-    # 40 distributions a day from tomorrow: a page shows two whole days (80), not a third.
-    first = distributions.local_today(world.org_id) + timedelta(days=1)
+def _busy_days(world, first: date, days: int, per_day: int = 40) -> list[int]:
+    """Plan per_day distributions of one blanket each on days from first; return their ids."""
     zone = distributions.organisation_zone(world.org_id)
-    for offset in range(4):
-        for n in range(40):
-            distributions.create_one_off(
-                world.org_id,
-                site_id=world.sites["point"],
-                source_site_id=world.sites["main"],
-                starts_at=datetime.combine(first + timedelta(days=offset), time(8, n), zone),
-                lines=[(world.items["blanket"], 1)],
+    ids = []
+    for offset in range(days):
+        for n in range(per_day):
+            ids.append(
+                distributions.create_one_off(
+                    world.org_id,
+                    site_id=world.sites["point"],
+                    source_site_id=world.sites["main"],
+                    starts_at=datetime.combine(first + timedelta(days=offset), time(8, n), zone),
+                    lines=[(world.items["blanket"], 1)],
+                ).id
             )
+    return ids
+
+
+def _cards(page: str) -> list[tuple[int, bool]]:
+    """Return each distribution card of an agenda page: (its id, marked short)."""
+    cards = []
+    for card in page.split('<div class="card')[1:]:
+        head = card.split("</p>")[0]
+        distribution_id = int(head.split('href="/distributions/')[1].split('"')[0])
+        cards.append((distribution_id, "not enough stock" in head))
+    return cards
+
+
+def test_a_busy_week_pages_by_whole_days_and_overdue_ones_wait(world, client_as):
+    # 40 distributions a day from tomorrow: a window holds two whole days (80), not a third,
+    # and is read 30 at a time.
+    first = distributions.local_today(world.org_id) + timedelta(days=1)
+    ids = _busy_days(world, first, 4)
     overdue = distributions.create_one_off(
         world.org_id,
         site_id=world.sites["point"],
@@ -469,13 +556,34 @@ def test_a_busy_week_pages_by_whole_days_and_overdue_ones_wait(world, client_as)
     )
     db.session.commit()
     client = client_as("coordinator")
-    page = client.get(f"/distributions?day={first.isoformat()}").get_data(as_text=True)
-    assert page.count('class="card') == 80
-    third = (first + timedelta(days=2)).isoformat()
-    assert f'href="/distributions?day={third}">Following days →' in page
+    day = first.isoformat()
+    page = client.get(f"/distributions?day={day}").get_data(as_text=True)
+    assert len(_cards(page)) == distributions.AGENDA_PAGE == 30
+    assert "Distributions 1–30 of 80" in page
+    assert f'href="/distributions?day={day}&amp;page=2">Later →' in page
+    assert "Earlier" not in page
     assert f"/distributions/{overdue.id}/outcome" in page  # waiting for its outcome
+    middle = client.get(f"/distributions?day={day}&page=2").get_data(as_text=True)
+    assert "Distributions 31–60 of 80" in middle and len(_cards(middle)) == 30
+    assert f'href="/distributions?day={day}">← Earlier' in middle
+    assert f'href="/distributions?day={day}&amp;page=3">Later →' in middle
+    end = client.get(f"/distributions?day={day}&page=3").get_data(as_text=True)
+    assert "Distributions 61–80 of 80" in end and len(_cards(end)) == 20
+    third = (first + timedelta(days=2)).isoformat()
+    assert end.count(f'href="/distributions?day={third}">Following days →') == 2  # week, foot
+    assert f'href="/distributions?day={day}&amp;page=2">← Earlier' in end
+    # Every distribution of the two days once, in time order, over the three pages.
+    shown = [card[0] for text in (page, middle, end) for card in _cards(text)]
+    assert shown == ids[:80]
+    # A page past the last is the last; a page that is not a number is the first.
+    assert _cards(client.get(f"/distributions?day={day}&page=9").get_data(as_text=True)) == (
+        _cards(end)
+    )
+    assert _cards(client.get(f"/distributions?day={day}&page=x").get_data(as_text=True)) == (
+        _cards(page)
+    )
     rest = client.get(f"/distributions?day={third}").get_data(as_text=True)
-    assert rest.count('class="card') == 80 and "Next week →" in rest
+    assert "Distributions 1–30 of 80" in rest and "Next week →" in rest
     # A quiet week is shown whole, as before.
     assert distributions.agenda_last_day(world.org_id, first, first + timedelta(days=6), 500) == (
         first + timedelta(days=6)

@@ -43,6 +43,7 @@ LARGE = (40, 8, 12)
 
 # Pages of the menu beyond its links, and the main API lists.
 MORE_PAGES = (
+    "/distributions?page=2",  # the agenda's later page still draws the earlier pages' lines
     "/series",
     "/distributions/figures",
     "/kitchen/recipes",

@@ -60,6 +60,24 @@ def draw_on_sources(distributions: Iterable[Distribution]) -> dict[int, LineCove
     return covers
 
 
+def missing_in_turn(lines: Iterable[tuple[int, int, int, int]]) -> dict[int, int]:
+    """Return, per planned line id, what its source cannot cover once earlier lines took theirs.
+
+    The same drawing as draw_on_sources, on plain columns: `lines` are (line id, source site
+    id, item id, planned quantity) of planned distributions in time order, with no meal a
+    kitchen cooks on the day among them. Stock is read in one query.
+    """
+    listed = list(lines)
+    remaining = levels({(site_id, item_id) for _, site_id, item_id, _ in listed})
+    missing = {}
+    for line_id, site_id, item_id, planned in listed:
+        key = (site_id, item_id)
+        available = remaining[key]
+        remaining[key] = available - planned
+        missing[line_id] = max(planned - max(available, 0), 0)
+    return missing
+
+
 def levels(keys: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """Return the stock now of each (site, item) asked for, 0 where there is none."""
     found: dict[tuple[int, int], int] = defaultdict(int)

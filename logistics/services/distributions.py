@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from .. import i18n, limits
 from ..extensions import db
 from ..models import (
     GIVING_STATUSES,
+    MEAL_UNITS,
     Distribution,
     DistributionLine,
     DistributionSeries,
@@ -26,19 +27,23 @@ from ..models import (
     Site,
     StockMovement,
 )
+from ..models.catalogue import item_label
 from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone, remember_site
 from .catalogue import main_site
-from .coverage import draw_on_sources, levels
+from .coverage import draw_on_sources, levels, missing_in_turn
 from .errors import ValidationError
 from .lines import sync_lines
 from .outgoing import Take, take_all
 from .rows import owned
 
 DAYS_AHEAD = 28
-# One page of the agenda shows whole days holding at most this many distributions (or one day).
+# The agenda's days come in windows of whole days holding at most this many distributions (or
+# one day), shown a page of AGENDA_PAGE distributions at a time: a federation's busy day
+# fills several pages, and a phone gets a page it can read.
 AGENDA_MOST = 100
+AGENDA_PAGE = 30
 MAX_DAYS_BACK = limits.MAX_DAYS_BACK
 OUTCOME_STATUSES = ("held", "disrupted", "cancelled")
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -699,6 +704,170 @@ def agenda(organisation_id: int, first: date, last: date) -> list[AgendaEntry]:
             lines.append(AgendaLine(line, missing == 0, missing))
         entries.append(AgendaEntry(distribution, lines))
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class PageLine:
+    """A planned line as the agenda shows it, with what its source cannot cover."""
+
+    label: str
+    planned: int
+    given: int | None
+    source_site_id: int
+    source_site: str
+    missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageEntry:
+    """A distribution as the agenda shows it: its places by name, and its lines."""
+
+    id: int
+    starts_at: datetime
+    local_date: date
+    status: str
+    unplanned: bool
+    headcount: int | None
+    site: str
+    area: str
+    details: str
+    source_site_id: int
+    source_site: str
+    lines: list[PageLine]
+    short: bool
+
+
+@dataclass(frozen=True)
+class AgendaPage:
+    """One page of an agenda window: its distributions, and where it lies in the window."""
+
+    entries: list[PageEntry]
+    page: int
+    pages: int
+    # Positions of the first and last distribution shown, from 1, and the window's count.
+    start: int
+    end: int
+    total: int
+
+
+def agenda_page(
+    organisation_id: int, first: date, last: date, page: int = 1, size: int = AGENDA_PAGE
+) -> AgendaPage:
+    """Return page `page` (from 1; past the last, the last) of the agenda of first..last.
+
+    The marks are those of the whole window: the planned lines of every distribution up to
+    the page's last draw on their sources in time order, earlier pages' included, so a page
+    marks what agenda() marks. Only the page's own lines are read with their names, and all
+    is read as columns, in four queries whatever the window holds.
+    """
+    check_period(first, last)
+    window = (
+        Distribution.organisation_id == organisation_id,
+        Distribution.local_date >= first,
+        Distribution.local_date <= last,
+    )
+    point, source = aliased(Site), aliased(Site)
+    rows = db.session.execute(
+        select(
+            Distribution.id,
+            Distribution.starts_at,
+            Distribution.local_date,
+            Distribution.status,
+            Distribution.unplanned,
+            Distribution.headcount,
+            point.name,
+            point.area,
+            point.details,
+            Distribution.source_site_id,
+            source.name,
+        )
+        .join(point, point.id == Distribution.site_id)
+        .join(source, source.id == Distribution.source_site_id)
+        .where(*window)
+        .order_by(Distribution.starts_at, Distribution.id)
+    ).all()
+    total = len(rows)
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * size : page * size]
+    if not shown:
+        return AgendaPage([], 1, 1, 0, 0, 0)
+    missing = _missing_through(window, shown[-1].starts_at, shown[-1].id)
+    lines = _page_lines([row.id for row in shown], missing)
+    entries = []
+    for row in shown:
+        own = lines.get(row.id, [])
+        entries.append(PageEntry(*row, lines=own, short=any(line.missing for line in own)))
+    start = (page - 1) * size + 1
+    return AgendaPage(entries, page, pages, start, start + len(shown) - 1, total)
+
+
+def _missing_through(window: tuple, starts_at: datetime, last_id: int) -> dict[int, int]:
+    """Draw the window's planned lines up to the distribution (starts_at, last_id) included."""
+    rows = db.session.execute(
+        select(
+            DistributionLine.id,
+            DistributionLine.source_site_id,
+            DistributionLine.item_id,
+            DistributionLine.planned_quantity,
+            Site.kind,
+            Item.unit,
+        )
+        .join(Distribution, Distribution.id == DistributionLine.distribution_id)
+        .join(Site, Site.id == DistributionLine.source_site_id)
+        .join(Item, Item.id == DistributionLine.item_id)
+        .where(
+            *window,
+            Distribution.status == "planned",
+            DistributionLine.planned_quantity > 0,
+            or_(
+                Distribution.starts_at < starts_at,
+                and_(Distribution.starts_at == starts_at, Distribution.id <= last_id),
+            ),
+        )
+        .order_by(Distribution.starts_at, Distribution.id, DistributionLine.id)
+    )
+    # Meals a kitchen cooks on the day are not drawn from stock (catalogue.cooked_to_plan).
+    return missing_in_turn(
+        (line_id, site_id, item_id, planned)
+        for line_id, site_id, item_id, planned, kind, unit in rows
+        if not (kind == "kitchen" and unit.strip().lower() in MEAL_UNITS)
+    )
+
+
+def _page_lines(ids: list[int], missing: dict[int, int]) -> dict[int, list[PageLine]]:
+    """Return the lines of the given distributions, with names, per distribution id."""
+    language = i18n.current_language()
+    rows = db.session.execute(
+        select(
+            DistributionLine.distribution_id,
+            DistributionLine.id,
+            Item.name,
+            Item.size,
+            Item.name_fr,
+            DistributionLine.planned_quantity,
+            DistributionLine.given_quantity,
+            DistributionLine.source_site_id,
+            Site.name,
+        )
+        .join(Item, Item.id == DistributionLine.item_id)
+        .join(Site, Site.id == DistributionLine.source_site_id)
+        .where(DistributionLine.distribution_id.in_(ids))
+        .order_by(DistributionLine.id)
+    )
+    lines: dict[int, list[PageLine]] = defaultdict(list)
+    for distribution_id, line_id, name, size, name_fr, planned, given, site_id, site in rows:
+        lines[distribution_id].append(
+            PageLine(
+                item_label(name, size, name_fr, language),
+                planned,
+                given,
+                site_id,
+                site,
+                missing.get(line_id, 0),
+            )
+        )
+    return lines
 
 
 def held_at_sources(distribution: Distribution) -> dict[int, int]:

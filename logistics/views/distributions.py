@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from .. import i18n
 from ..auth import current_org_id, current_role, current_user_id, requires
 from ..forms.common import choices
 from ..forms.distributions import (
@@ -23,6 +25,7 @@ from ..forms.distributions import (
     PlanForm,
     SeriesForm,
 )
+from ..labels import DISTRIBUTION_STATUS_LABELS
 from ..models import Distribution, DistributionSeries, Site
 from ..models.types import utcnow
 from ..permissions import can
@@ -43,15 +46,23 @@ def agenda() -> str:
     today = distributions.local_today(org_id)
     first = query_date("day") or today
     # The week shown stops at the last date anyone may ask about, and a busy week (a
-    # federation plans eighty a day) at the last whole day that keeps the page short.
+    # federation plans eighty a day) at the last whole day of a window of AGENDA_MOST, which
+    # is then read a page of AGENDA_PAGE distributions at a time.
     week_end = min(first + timedelta(days=AGENDA_DAYS - 1), distributions.LATEST_DAY)
     last = distributions.agenda_last_day(org_id, first, week_end)
+    shown = distributions.agenda_page(org_id, first, last, query_whole("page") or 1)
     overdue = distributions.planned_between(
         org_id, today - timedelta(days=14), today, starting_before=utcnow()
     )
+    role = current_role()
+    sees_all = can(role, "view_site_details")
+    sees_today = can(role, "see_point_on_the_day")
     return render_template(
         "distributions/agenda.html",
-        entries=distributions.agenda(org_id, first, last),
+        shown=shown,
+        entries=shown.entries,
+        figure=_figures(),
+        statuses={status: str(name) for status, name in DISTRIBUTION_STATUS_LABELS.items()},
         first=first,
         last=last,
         today=today,
@@ -59,8 +70,22 @@ def agenda() -> str:
         following=first + timedelta(days=AGENDA_DAYS) if last == week_end else last + ONE_DAY,
         more_days=last < week_end,
         overdue=overdue,
-        sees_details=lambda d: sees_details(d, today),
+        # Crews see a point's precise details on the day only (as sees_details).
+        sees_details=lambda day: sees_all or (sees_today and day == today),
     )
+
+
+def _figures() -> Callable[[int], str]:
+    """Return i18n.number for whole figures, writing each figure once per page."""
+    written: dict[int, str] = {}
+
+    def figure(value: int) -> str:
+        text = written.get(value)
+        if text is None:
+            text = written[value] = i18n.number(value)
+        return text
+
+    return figure
 
 
 @bp.route("/distributions/<int:distribution_id>")
