@@ -431,6 +431,7 @@ class RecordBlock(Flowable):
             top = bottom
         canvas.drawPath(rules, stroke=1, fill=0)
         text = canvas.beginText()
+        origin, line = text.setTextOrigin, text.textLine
         style = None
         font: tuple[str, float] | None = None
         grey = -1.0
@@ -448,10 +449,10 @@ class RecordBlock(Flowable):
                     if grey != style.grey:
                         grey = style.grey
                         text.setFillGray(grey)
-                text.setTextOrigin(x, baseline)
+                origin(x, baseline)
                 # Each cell sets its own origin, so the cursor need not move across the text:
                 # textLine skips the width textOut measures (a tenth of the drawing).
-                text.textLine(words)
+                line(words)
             top = bottom
         canvas.drawText(text)
         canvas.restoreState()
@@ -463,6 +464,9 @@ SHORT_TEXT = 24
 
 def wrap_text(text: str, style: TextStyle, width: float) -> tuple[str, ...]:
     """Break text into lines no wider than width: at newlines, spaces, and inside long words."""
+    fits = len(text) * _widest(style, text.isascii()) <= width
+    if fits and "\n" not in text and "\r" not in text:
+        return (text,)  # fits however wide its glyphs: nothing to measure, nothing to cache
     if len(text) <= SHORT_TEXT:
         return _wrap_short(text, style, width)
     return _wrap(text, style, width)
@@ -479,8 +483,14 @@ def _wrap(text: str, style: TextStyle, width: float) -> tuple[str, ...]:
     if "\n" in text or "\r" in text:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         return tuple(piece for line in lines for piece in _break(line, style, width))
-    widest = _widest(style, text.isascii())
-    if len(text) * widest <= width or stringWidth(text, style.font, style.size) <= width:
+    ascii_only = text.isascii()
+    if len(text) * _widest(style, ascii_only) <= width:
+        return (text,)
+    # Too long to fit even in the narrowest glyphs (a description): break it without
+    # measuring it whole first, since _break sums its widths anyway.
+    if len(text) * _narrowest(style, ascii_only) <= width and (
+        _font(style.font).stringWidth(text, style.size) <= width
+    ):
         return (text,)
     return tuple(_break(text, style, width))
 
@@ -522,6 +532,20 @@ def _glyph_widths(font_name: str) -> tuple[dict[str, float], float]:
     """Return the font's glyph widths by character (1000 units to the em) and its default."""
     face = pdfmetrics.getFont(font_name).face
     return {chr(code): width for code, width in face.charWidths.items()}, face.defaultWidth
+
+
+_font = cache(pdfmetrics.getFont)  # the font object measures without the registry lookup
+
+
+@cache
+def _narrowest(style: TextStyle, ascii_only: bool) -> float:
+    """Return the width of the font's narrowest glyph (of the ASCII ones) at the style's size."""
+    glyph_widths, default = _glyph_widths(style.font)
+    if ascii_only:
+        widths = [glyph_widths.get(chr(code), default) for code in range(128)]
+    else:
+        widths = [default, *glyph_widths.values()]
+    return min(widths) * style.size / 1000
 
 
 @cache

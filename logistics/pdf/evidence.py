@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, PageBreak
@@ -25,6 +25,7 @@ from .base import (
     BODY_WIDTH,
     FONT,
     FONT_BOLD,
+    SHORT_TEXT,
     Cell,
     RecordBlock,
     ReportFrame,
@@ -155,15 +156,131 @@ def build(
     return render(frame, story, _blocks(incidents, zone, users, pictures), on_page)
 
 
-def _answer(value: str) -> str:
-    """Return a yes / no / unknown answer in the current language; free text as it is."""
-    label = ANSWERS.get(value)
-    return str(label) if label is not None else value
+class Words:
+    """The report's words in its language, each looked up once per report, not per incident.
+
+    Flask-Babel's gettext finds its context, locale and catalogue on every call (8 µs): ten
+    years of incidents called it 240,000 times. Each sentence's translated pattern is read
+    here once and filled with %, as gettext fills it; answers, kinds and actions are named
+    once each, and a time's day and minute are written once each.
+    """
+
+    def __init__(self, zone: Any) -> None:
+        self.zone = zone
+        self.language = i18n.current_language()
+        self.translations = get_translations()
+        self.answers = {value: str(answer) for value, answer in ANSWERS.items()}
+        self.unknown = _("unknown")
+        self.not_locked = _("not locked")
+        self.given_out_earlier = _("given out earlier")
+        self.from_stock = _("from stock at %(site)s")
+        self.amendment = _("Amendment %(when)s by %(who)s: %(text)s")
+        self.evidence_taken = _("Evidence: %(name)s (%(type)s, %(size)s, taken %(when)s)")
+        self.evidence = _("Evidence: %(name)s (%(type)s, %(size)s)")
+        self.continued = _("#%(id)s (continued)")
+        self.taken = _("taken %(when)s")
+        self.uploaded = _("uploaded %(when)s")
+        self.unreadable = _(
+            "No picture: the photo could not be read to make one (HEIC, or damaged)."
+        )
+        self.missing = _("No picture: its thumbnail is missing from the store or was altered.")
+        self.kinds: dict[str, str] = {}
+        self.actions: dict[str, str] = {}
+        self.numbers: dict[int, str] = {}
+        self.days: dict[date, str] = {}
+        self.minutes: dict[tuple[int, int], str] = {}
+        self.split_times = _splits_times(zone)
+        self.thousands = _thousands_separator()
+
+    def answer(self, value: str) -> str:
+        """Return a yes / no / unknown answer in the report's language; free text as it is."""
+        return self.answers.get(value, value)
+
+    def kind(self, kind: str) -> str:
+        """Return an incident kind in the report's language."""
+        found = self.kinds.get(kind)
+        if found is None:
+            found = self.kinds[kind] = kind_label(kind)
+        return found
+
+    def action(self, action: str) -> str:
+        """Return what happened to a line (seized, destroyed...) in the report's language."""
+        found = self.actions.get(action)
+        if found is None:
+            found = self.actions[action] = labels.label("incident_action", action)
+        return found
+
+    def number(self, value: int) -> str:
+        """Return a whole figure as the report's language writes it, as i18n.number does.
+
+        File sizes are nearly all different, and Babel writes each in 20 µs: when the
+        language only puts a separator between thousands (checked once), that is done here.
+        """
+        if self.thousands is not None and value >= 0:
+            return f"{value:,}".replace(",", self.thousands)
+        found = self.numbers.get(value)
+        if found is None:
+            found = self.numbers[value] = i18n.number(value, 0)
+        return found
+
+    def bytes(self, size: int) -> str:
+        """Return a file size in bytes as the report's language writes it: "12,345 bytes"."""
+        pattern = self.translations.ngettext("%(size)s byte", "%(size)s bytes", size)
+        return pattern % {"size": self.number(size), "num": size}
+
+    def when(self, moment: datetime | None) -> str:
+        """Return a time in the organisation's zone, as i18n.when writes it ("date_time").
+
+        Its day ("date") and its minute ("time") are each written once per report when the
+        language's date and time, side by side, are what i18n.when writes (checked once).
+        """
+        if moment is None:
+            return ""
+        if not self.split_times:
+            return i18n.when(moment, "date_time", self.zone)
+        if moment.tzinfo is None:  # a time without a zone is UTC, as i18n.when reads it
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(self.zone)
+        day = self.days.get(local.date())
+        if day is None:
+            day = self.days[local.date()] = i18n.when(local, "date", self.zone)
+        minute = self.minutes.get((local.hour, local.minute))
+        if minute is None:
+            minute = self.minutes[local.hour, local.minute] = i18n.when(local, "time", self.zone)
+        return f"{day} {minute}"
 
 
-def _bytes(size: int) -> str:
-    """Return a file size in bytes as the current language writes it: "12,345 bytes"."""
-    return ngettext("%(size)s byte", "%(size)s bytes", size, size=i18n.number(size, 0))
+# Times that tell a date-and-time pattern from its date and its time side by side: single and
+# double-digit days, hours and minutes, months of short and long names, either side of noon.
+_PROBES = (
+    datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+    datetime(2025, 5, 17, 13, 45, tzinfo=UTC),
+    datetime(2024, 12, 31, 23, 59, tzinfo=UTC),
+)
+
+
+def _splits_times(zone: Any) -> bool:
+    """Tell whether i18n.when writes a date and time as its date, a space and its time."""
+    return all(
+        i18n.when(probe, "date_time", zone)
+        == f"{i18n.when(probe, 'date', zone)} {i18n.when(probe, 'time', zone)}"
+        for probe in _PROBES
+    )
+
+
+# Whole figures that tell how a language groups its digits: none, one and several groups.
+_FIGURES = (0, 7, 999, 1000, 65536, 1234567, 987654321, 10**12)
+
+
+def _thousands_separator() -> str | None:
+    """Return what i18n.number puts between thousands, when that is all it does to a figure.
+
+    None when the language writes whole figures any other way (other digits, other groups).
+    """
+    separator = i18n.number(1000, 0)[1:-3]
+    if all(i18n.number(n, 0) == f"{n:,}".replace(",", separator) for n in _FIGURES):
+        return separator
+    return None
 
 
 def _blocks(
@@ -173,24 +290,25 @@ def _blocks(
     pictures: PictureLookup | None = None,
 ) -> Iterator[Flowable]:
     """Yield one record block per incident, made only as the pages reach it, then the appendix."""
+    words = Words(zone)
     count = 0
     files: list[tuple[int, EvidenceRecord]] = []
     for incident in incidents:
-        yield incident_block(incident, zone, users)
+        yield incident_block(incident, words, users)
         files.extend((incident.id, item) for item in incident.evidence)
         count += 1
     if count == 0:
         yield paragraph(_("No incidents in this period."))
     if files:
-        yield from _appendix(files, zone, pictures)
+        yield from _appendix(files, words, pictures)
 
 
-def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -> RecordBlock:
+def incident_block(incident: IncidentRecord, words: Words, users: dict[int, str]) -> RecordBlock:
     """Return an incident's block: heading, fields, lines table, amendments, evidence."""
-    when = _local(incident.occurred_at, zone)
+    when = words.when(incident.occurred_at)
     if incident.ended_at:
-        when += f" – {_local(incident.ended_at, zone)}"
-    heading = f"#{incident.id} · {kind_label(incident.kind)} · {incident.area} · {when}"
+        when += f" – {words.when(incident.ended_at)}"
+    heading = f"#{incident.id} · {words.kind(incident.kind)} · {incident.area} · {when}"
     rows = [
         Row(
             HEADING_HEIGHT if number == 0 else 13,
@@ -200,42 +318,35 @@ def incident_block(incident: IncidentRecord, zone: Any, users: dict[int, str]) -
         )
         for number, line in enumerate(wrap_text(heading, HEADING, NOTE_WIDTH))
     ]
-    language = i18n.current_language()
-    rows += _field_rows(_field_values(incident, zone), language)
+    rows += _field_rows(_field_values(incident, words), words.language)
     if incident.lines:
-        rows += _line_rows(incident.lines, language)
+        rows += _line_rows(incident.lines, words)
     for amendment in incident.amendments:
-        who = users.get(amendment.created_by_id or 0) or _("unknown")
+        who = users.get(amendment.created_by_id or 0) or words.unknown
         rows += _note_rows(
-            _(
-                "Amendment %(when)s by %(who)s: %(text)s",
-                when=_local(amendment.created_at, zone),
-                who=who,
-                text=amendment.text,
-            )
+            words.amendment
+            % {"when": words.when(amendment.created_at), "who": who, "text": amendment.text}
         )
     for item in incident.evidence:
         if item.captured_at:
-            text = _(
-                "Evidence: %(name)s (%(type)s, %(size)s, taken %(when)s)",
-                name=item.file_name,
-                type=item.media_type,
-                size=_bytes(item.size_bytes),
-                when=_local(item.captured_at, zone),
-            )
+            text = words.evidence_taken % {
+                "name": item.file_name,
+                "type": item.media_type,
+                "size": words.bytes(item.size_bytes),
+                "when": words.when(item.captured_at),
+            }
         else:
-            text = _(
-                "Evidence: %(name)s (%(type)s, %(size)s)",
-                name=item.file_name,
-                type=item.media_type,
-                size=_bytes(item.size_bytes),
-            )
+            text = words.evidence % {
+                "name": item.file_name,
+                "type": item.media_type,
+                "size": words.bytes(item.size_bytes),
+            }
         rows += _note_rows(text)
         # The hash on a line of its own: whole, and never to be searched for across a break.
         rows += _note_rows(f"SHA-256 {item.sha256}")
-    continued_text = _("#%(id)s (continued)", id=incident.id)
-    continued = Row(LEADING + 4, 3.5, (cell(PAD, continued_text, CONTINUED),))
-    return RecordBlock(rows, continued=continued._replace(keep=True))
+    continued_text = words.continued % {"id": incident.id}
+    continued = Row(LEADING + 4, 3.5, (cell(PAD, continued_text, CONTINUED),), keep=True)
+    return RecordBlock(rows, continued=continued)
 
 
 # The fields grid: one field across the width, or two short ones side by side. Seven rows
@@ -270,14 +381,15 @@ def _grid_columns(language: str) -> tuple[tuple[tuple[Cell, float, float], ...],
     )
 
 
-def _field_values(incident: IncidentRecord, zone: Any) -> tuple[tuple[str, ...], ...]:
+def _field_values(incident: IncidentRecord, words: Words) -> tuple[tuple[str, ...], ...]:
     """Return the incident's values in the order of FIELD_GRID."""
-    locked = _local(incident.locked_at, zone) if incident.locked_at else _("not locked")
+    locked = words.when(incident.locked_at) if incident.locked_at else words.not_locked
+    answer = words.answer
     return (
         (incident.site or "", locked),
         (incident.forces_present,),
-        (_answer(incident.bailiff_present), _answer(incident.interpreter_present)),
-        (_answer(incident.legal_basis_shown), _answer(incident.shelter_offered)),
+        (answer(incident.bailiff_present), answer(incident.interpreter_present)),
+        (answer(incident.legal_basis_shown), answer(incident.shelter_offered)),
         (_count(incident.people_affected), _count(incident.shelters_affected)),
         (incident.witnesses,),
         (incident.description,),
@@ -286,55 +398,89 @@ def _field_values(incident: IncidentRecord, zone: Any) -> tuple[tuple[str, ...],
 
 def _field_rows(values: tuple[tuple[str, ...], ...], language: str) -> list[Row]:
     """Return the fields grid: label and value lines of each field; a rule under each row."""
-    rows = []
-    for columns, texts in zip(_grid_columns(language), values, strict=True):
-        wrapped = [
-            wrap_text(text, VALUE, width) if text else ()
-            for (_label, _left, width), text in zip(columns, texts, strict=True)
-        ]
-        height = max(map(len, wrapped)) or 1
-        for number in range(height):
-            cells: list[Cell] = []
-            for (label, left, _width), lines in zip(columns, wrapped, strict=True):
-                if number == 0:
-                    cells.append(label)
-                if number < len(lines) and lines[number]:
-                    cells.append((left, lines[number], VALUE))
-            rows.append(Row(LEADING, 3, tuple(cells), False, number == height - 1))
+    rows: list[Row] = []
+    for index, texts in enumerate(values):
+        if all(len(text) <= SHORT_TEXT for text in texts):  # answers, counts, sites...
+            rows += _short_grid_rows(language, index, texts)
+        else:
+            rows += _grid_rows(language, index, texts)
     return rows
 
 
-def _line_rows(lines: list[LineRecord], language: str) -> list[Row]:
+def _grid_rows(language: str, index: int, texts: tuple[str, ...]) -> tuple[Row, ...]:
+    """Return one row of the fields grid: its labels and their values' lines."""
+    columns = _grid_columns(language)[index]
+    wrapped = [
+        wrap_text(text, VALUE, width) if text else ()
+        for (_label, _left, width), text in zip(columns, texts, strict=True)
+    ]
+    height = max(map(len, wrapped)) or 1
+    rows = []
+    for number in range(height):
+        cells: list[Cell] = []
+        for (label, left, _width), lines in zip(columns, wrapped, strict=True):
+            if number == 0:
+                cells.append(label)
+            if number < len(lines) and lines[number]:
+                cells.append((left, lines[number], VALUE))
+        rows.append(Row(LEADING, 3, tuple(cells), False, number == height - 1))
+    return tuple(rows)
+
+
+# The same answers and counts come back incident after incident: their rows are made once.
+_short_grid_rows = lru_cache(maxsize=4096)(_grid_rows)
+
+
+def _line_rows(lines: list[LineRecord], words: Words) -> list[Row]:
     """Return the lines table: a header row, then each line's cells, wrapped in their columns."""
-    header = _lines_header(language)
-    rows = [header]
+    rows = [_lines_header(words.language)]
     for line in lines:
         if line.origin == "from_stock" and line.site:
-            whose = _("from stock at %(site)s", site=line.site)
+            whose = words.from_stock % {"site": line.site}
         else:
-            whose = _("given out earlier")
+            whose = words.given_out_earlier
         values = (
             line.item,
-            i18n.number(line.quantity),
-            labels.label("incident_action", line.action),
+            words.number(line.quantity),
+            words.action(line.action),
             whose,
-            _answer("yes" if line.marked_property else "no"),
+            words.answers["yes" if line.marked_property else "no"],
         )
-        wrapped = [
-            wrap_text(value, VALUE, LINE_COLUMNS[column][1] - 2 * PAD)
-            for column, value in enumerate(values)
-        ]
-        height = max(len(column) for column in wrapped)
-        for number in range(height):
-            cells = tuple(
+        rows += _line_row(words.language, values)
+    return rows
+
+
+# Lines repeat (the same item, count, action and site): each is laid out once.
+@lru_cache(maxsize=4096)
+def _line_row(language: str, values: tuple[str, ...]) -> tuple[Row, ...]:
+    """Return a line's rows: its values wrapped in their columns, under the lines header."""
+    header = _lines_header(language)
+    wrapped = [
+        wrap_text(value, VALUE, LINE_COLUMNS[column][1] - 2 * PAD)
+        for column, value in enumerate(values)
+    ]
+    height = max(len(column) for column in wrapped)
+    return tuple(
+        Row(
+            LEADING,
+            3,
+            tuple(
                 _cell(column, texts[number], VALUE)
                 for column, texts in enumerate(wrapped)
                 if number < len(texts) and texts[number]
-            )
-            rows.append(Row(LEADING, 3, cells, False, number == height - 1, False, header))
-    return rows
+            ),
+            False,
+            number == height - 1,
+            False,
+            header,
+        )
+        for number in range(height)
+    )
 
 
+# Item names, figures, actions and answers come back line after line: each cell is placed
+# (and a figure measured, to align it right) once.
+@lru_cache(maxsize=4096)
 def _cell(column: int, text: str, style: TextStyle) -> Cell:
     left, width = LINE_COLUMNS[column]
     if column in NUMERIC_COLUMNS:
@@ -366,11 +512,6 @@ def _note_rows(text: str) -> list[Row]:
     ]
 
 
-def _local(moment: datetime | None, zone: Any) -> str:
-    """Return a time in the organisation's zone, as the current language writes it."""
-    return i18n.when(moment, "date_time", zone) if moment else ""
-
-
 def _count(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -387,7 +528,7 @@ ENTRY_TITLE = TextStyle(FONT_BOLD, 8)
 
 
 def _appendix(
-    files: list[tuple[int, EvidenceRecord]], zone: Any, pictures: PictureLookup | None
+    files: list[tuple[int, EvidenceRecord]], words: Words, pictures: PictureLookup | None
 ) -> Iterator[Flowable]:
     """Yield the appendix: a heading, then one entry per evidence file, in report order."""
     yield PageBreak()
@@ -405,15 +546,15 @@ def _appendix(
         picture, note = None, ""
         if item.thumbnail_sha256 is None:
             if item.media_type.startswith("image/"):
-                note = _("No picture: the photo could not be read to make one (HEIC, or damaged).")
+                note = words.unreadable
         elif shown >= MAX_PICTURES:
             left_out += 1
         elif pictures is not None:
             picture = pictures(item.thumbnail_sha256)
             if picture is None:
-                note = _("No picture: its thumbnail is missing from the store or was altered.")
+                note = words.missing
             shown += picture is not None
-        yield EvidenceEntry(incident_id, item, zone, picture, note)
+        yield EvidenceEntry(incident_id, item, words, picture, note)
     if left_out:
         yield paragraph(
             _(
@@ -433,7 +574,7 @@ class EvidenceEntry(Flowable):
         self,
         incident_id: int,
         item: EvidenceRecord,
-        zone: Any,
+        words: Words,
         picture: Path | None,
         note: str = "",
     ) -> None:
@@ -451,7 +592,7 @@ class EvidenceEntry(Flowable):
             (line, ENTRY_TITLE)
             for line in wrap_text(f"#{incident_id} · {item.file_name}", ENTRY_TITLE, text_width)
         ]
-        for text in [*_entry_texts(item, zone), *([note] if note else [])]:
+        for text in [*_entry_texts(item, words), *([note] if note else [])]:
             lines += [(line, NOTE) for line in wrap_text(text, NOTE, text_width)]
         self.text_left = text_left
         self.lines = lines
@@ -480,11 +621,11 @@ class EvidenceEntry(Flowable):
         canvas.drawText(text)
 
 
-def _entry_texts(item: EvidenceRecord, zone: Any) -> list[str]:
+def _entry_texts(item: EvidenceRecord, words: Words) -> list[str]:
     """Return an entry's lines after its name: the hash whole, then size and times."""
-    times = [f"{item.media_type}, {_bytes(item.size_bytes)}"]
+    times = [f"{item.media_type}, {words.bytes(item.size_bytes)}"]
     if item.captured_at:
-        times.append(_("taken %(when)s", when=_local(item.captured_at, zone)))
+        times.append(words.taken % {"when": words.when(item.captured_at)})
     if item.uploaded_at:
-        times.append(_("uploaded %(when)s", when=_local(item.uploaded_at, zone)))
+        times.append(words.uploaded % {"when": words.when(item.uploaded_at)})
     return [f"SHA-256 {item.sha256}", ", ".join(times)]
