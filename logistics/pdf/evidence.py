@@ -410,6 +410,22 @@ def _field_rows(values: tuple[tuple[str, ...], ...], language: str) -> list[Row]
 def _grid_rows(language: str, index: int, texts: tuple[str, ...]) -> tuple[Row, ...]:
     """Return one row of the fields grid: its labels and their values' lines."""
     columns = _grid_columns(language)[index]
+    if len(columns) == 1:  # one field across the width: its label beside its first line
+        ((label, left, width),) = columns
+        lines = (wrap_text(texts[0], VALUE, width) if texts[0] else ()) or ("",)
+        last = len(lines) - 1
+        return tuple(
+            Row(
+                LEADING,
+                3,
+                ((label, (left, line, VALUE)) if line else (label,))
+                if number == 0
+                else (((left, line, VALUE),) if line else ()),
+                False,
+                number == last,
+            )
+            for number, line in enumerate(lines)
+        )
     wrapped = [
         wrap_text(text, VALUE, width) if text else ()
         for (_label, _left, width), text in zip(columns, texts, strict=True)
