@@ -125,13 +125,31 @@ def make_app(database_url: str, tmp_path, **overrides) -> Flask:
 
 
 def _empty_postgres_schema() -> None:
-    """Empty every table (fast), or build the schema when a test left none."""
+    """Empty every table (fast), or build the schema when a test left none or another one."""
     present = set(inspect(db.engine).get_table_names())
-    wanted = set(db.metadata.tables)
     with db.engine.begin() as connection:
-        if wanted <= present:
-            tables = ", ".join(f'"{name}"' for name in sorted(present))
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # A schema built by the migrations (alembic_version, its own constraint names) is
+        # built again from the models: a backup of it would not restore onto create_all's.
+        if present == set(db.metadata.tables):
+            # The tables holding rows are emptied with DELETE, children first, and the sequences
+            # used since the last test are set back to their start. TRUNCATE ... RESTART IDENTITY
+            # of every table gave each table, index and sequence new files, which the next
+            # checkpoint had to fsync: 0.3 s a test, and checkpoints of 40,000 files that held
+            # up every CREATE and DROP DATABASE for 10-20 s.
+            probes = " UNION ALL ".join(
+                f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")"
+                for name in sorted(present)
+            )
+            filled = set(connection.execute(text(probes)).scalars())
+            for table in reversed(db.metadata.sorted_tables):
+                if table.name in filled:
+                    connection.execute(text(f'DELETE FROM "{table.name}"'))
+            connection.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false)"
+                    " FROM pg_sequences WHERE last_value IS NOT NULL"
+                )
+            )
             return
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     db.create_all()
