@@ -7,7 +7,6 @@ themselves (crawled from every rule without an id), so a page or form added late
 from __future__ import annotations
 
 import io
-import itertools
 import re
 import uuid
 from collections.abc import Iterator
@@ -395,7 +394,7 @@ def test_every_form_takes_huge_numbers_nul_bytes_and_foreign_tokens(
 
 # --- the JSON API, fuzzed from its own OpenAPI description -------------------------------------
 
-EXAMPLES = 10  # per operation and mode: about 20 s per engine
+EXAMPLES = 10  # per operation and mode: about 13 s per engine
 Path_ = tuple[str | int, ...]
 
 
@@ -429,14 +428,42 @@ def _spoilt(leaf: str | int) -> list[str | int]:
     return [f"{leaf}{NUL}", *(["9" * 30] if leaf.isdigit() else [])]
 
 
-def _one_bad_value_at_a_time(case: schemathesis.Case) -> Iterator[str]:
-    """Put each bad value in each string and number of the case in turn; yield what was done."""
+def _field(where: Path_) -> Iterator[str]:
+    """Name the field at where: any list position is one, and so is any key the API does not
+    name (snake_case), with whatever lies under it: schemathesis makes up thousands of them."""
+    for step in where:
+        if isinstance(step, int):
+            yield "#"
+        elif re.fullmatch(r"[a-z][a-z0-9_]*", step):
+            yield step
+        else:
+            yield "?"
+            return
+
+
+Tried = dict[tuple, bool]  # each field and bad value: whether tried on a request that went through
+
+
+def _one_bad_value_at_a_time(case: schemathesis.Case, tried: Tried, went: bool) -> Iterator[str]:
+    """Put each bad value in each string and number of the case in turn; yield what was done.
+
+    A field (list positions aside) gets each of its bad values once per operation, on the
+    first case that has it, and once more on the first that has it and went through (2xx):
+    the rest of the request is then good enough for the bad value to go as far as it can.
+    The other cases would only send the same field the same bad value again (3,900 requests
+    per engine instead of 450, for the same fields and values).
+    """
     for part in ("body", "query"):
         original = getattr(case, part)
         if not isinstance(original, dict | list):
             continue
         for where, leaf in list(_leaves(original)):
-            for bad in _spoilt(leaf):
+            field_ = (part, type(leaf), *_field(where))
+            for number, bad in enumerate(_spoilt(leaf)):
+                key = (*field_, number)
+                if key in tried and (tried[key] or not went):
+                    continue
+                tried[key] = went
                 setattr(case, part, _replaced(original, where, bad))
                 yield f"{part} {'.'.join(map(str, where))}={bad!r}"
         setattr(case, part, original)
@@ -518,6 +545,7 @@ def test_every_api_method_not_allowed_is_a_405_with_allow(app: Flask, stocked: W
 
 def _fuzz(strategy, headers: dict[str, str], spoil: GenerationMode) -> str | None:
     """Call the API with the strategy's cases; return the failure, if any."""
+    tried: Tried = {}
 
     @settings(
         max_examples=EXAMPLES,
@@ -529,20 +557,26 @@ def _fuzz(strategy, headers: dict[str, str], spoil: GenerationMode) -> str | Non
     )
     @given(case=strategy)
     def call(case: schemathesis.Case) -> None:
-        # A valid request also goes with one bad value at a time, as the forms do; the case
-        # is changed in place between calls, so the chain must stay lazy.
-        spoilt = _one_bad_value_at_a_time(case) if spoil == GenerationMode.POSITIVE else ()
-        for what in itertools.chain(["as generated"], spoilt):
-            response = case.call(headers=headers)
-            assert response.status_code < 500, (
-                f"{response.status_code} from {case.as_curl_command()} ({what})\n"
-                f"{response.text[:300]}"
-            )
-            # The answer is one the document declares, in the declared shape.
-            case.validate_response(response, checks=list(CHECKS), headers=headers)
+        response = _call(case, headers, "as generated")
+        if spoil == GenerationMode.POSITIVE:
+            # A valid request also goes with one bad value at a time, as the forms do; the
+            # case is changed in place between calls, so the generator must stay lazy.
+            for what in _one_bad_value_at_a_time(case, tried, went=response.status_code < 300):
+                _call(case, headers, what)
 
     try:
         call()
     except Exception as failure:  # an assertion, or schemathesis' report of a failed check
         return str(failure)[:2000]
     return None
+
+
+def _call(case: schemathesis.Case, headers: dict[str, str], what: str) -> schemathesis.Response:
+    """Send the case; fail on a 500 or an answer the document does not declare."""
+    response = case.call(headers=headers)
+    assert response.status_code < 500, (
+        f"{response.status_code} from {case.as_curl_command()} ({what})\n{response.text[:300]}"
+    )
+    # The answer is one the document declares, in the declared shape.
+    case.validate_response(response, checks=list(CHECKS), headers=headers)
+    return response
