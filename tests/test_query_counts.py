@@ -36,6 +36,9 @@ from logistics.services import (
 )
 from logistics.services.distributions import OutcomeInput
 
+# The counts are built once per engine per worker (14 s on PostgreSQL): one worker takes them all.
+pytestmark = pytest.mark.xdist_group("query_counts")
+
 CATEGORIES = ("bedding", "shelter", "water", "food", "clothing", "hygiene", "other")
 SITE_KINDS = ("warehouse", "distribution_point", "warehouse", "distribution_point")
 SMALL = (5, 3, 2)  # items, sites, rows of each kind per site or day
