@@ -125,8 +125,7 @@ def compute_needs(
         )
         .all()
     )
-    held_at = _held_at(organisation_id) if sites else {}
-    held = _held(organisation_id) if not sites else {}
+    held = _held(organisation_id)
     used = _used(organisation_id, moment - timedelta(days=RATE_WINDOW_DAYS), moment)
     # Critical looks 48 hours ahead even when the horizon is shorter.
     plan = _planned(organisation_id, moment, moment + max(timedelta(days=horizon), CRITICAL_WINDOW))
@@ -141,26 +140,21 @@ def compute_needs(
         people=people,
         language=current_language(),
     )
-    needs = []
-    for item in items:
-        item_sites = held_at.get(item.id, ())
-        needs.append(
-            _need(
-                item,
-                sum(quantity for _site_id, _name, quantity in item_sites)
-                if sites
-                else held.get(item.id, 0),
-                used.get(item.id, 0),
-                plan.get(item.id, []),
-                replacing.get(item.id, []),
-                frame,
-                held_at=tuple(item_sites),
-            )
+    needs = [
+        _need(
+            item,
+            held.get(item.id, 0),
+            used.get(item.id, 0),
+            plan.get(item.id, []),
+            replacing.get(item.id, []),
+            frame,
         )
+        for item in items
+    ]
     needs.sort(
         key=lambda n: (STATUS_ORDER[n.status], -n.shortfall, n.days_of_cover or math.inf, n.label)
     )
-    return needs
+    return with_sites(organisation_id, needs) if sites else needs
 
 
 @dataclass(frozen=True)
@@ -182,7 +176,6 @@ def _need(
     plan: list[tuple[datetime, int]],
     replacing: list[tuple[datetime, int]],
     frame: _Frame,
-    held_at: tuple[tuple[int, str, int], ...] = (),
 ) -> Need:
     item_id, name, name_fr, size, category, unit, min_stock, cover_target, per_person_day = item
     horizon = frame.horizon
@@ -230,7 +223,6 @@ def _need(
         short_by=_short_by(held, in_horizon + replacing, rate, frame.moment),
         status=status,
         horizon_days=horizon,
-        held_at=held_at,
     )
 
 
@@ -264,11 +256,9 @@ def _held(organisation_id: int) -> dict[int, int]:
     return {item_id: int(total) for item_id, total in rows.all()}
 
 
-def _held_at(
-    organisation_id: int, item_ids: set[int] | None = None
-) -> dict[int, list[tuple[int, str, int]]]:
-    """Return per item (all, or these) the sites that hold it, most first (any kind of site)."""
-    if item_ids is not None and not item_ids:
+def _held_at(organisation_id: int, item_ids: set[int]) -> dict[int, list[tuple[int, str, int]]]:
+    """Return per item of these the sites that hold it, most first (any kind of site)."""
+    if not item_ids:
         return {}
     connection = db.session.connection()
     names = dict(
@@ -278,12 +268,13 @@ def _held_at(
     )
     # Plain rows fetched at once, named from the sites read once: a federation holds 10,000
     # levels, and a join or a fetch per row cost more than the figures themselves.
-    query = select(StockLevel.item_id, StockLevel.site_id, StockLevel.quantity).where(
-        StockLevel.organisation_id == organisation_id, StockLevel.quantity != 0
-    )
-    if item_ids is not None:
-        query = query.where(StockLevel.item_id.in_(sorted(item_ids)))
-    rows = connection.execute(query).all()
+    rows = connection.execute(
+        select(StockLevel.item_id, StockLevel.site_id, StockLevel.quantity).where(
+            StockLevel.organisation_id == organisation_id,
+            StockLevel.quantity != 0,
+            StockLevel.item_id.in_(sorted(item_ids)),
+        )
+    ).all()
     held: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
     for item_id, site_id, quantity in sorted(rows, key=lambda r: (r[0], -r[2], names[r[1]])):
         held[item_id].append((site_id, names[site_id], quantity))
