@@ -240,16 +240,26 @@ def aliases_of(item: Item) -> list[str]:
 
 def is_meal(item: Item) -> bool:
     """Tell whether an item is a cooked meal (its unit is "meal")."""
-    return item.unit.strip().lower() in MEAL_UNITS
+    return is_meal_unit(item.unit)
+
+
+def is_meal_unit(unit: str) -> bool:
+    """Tell whether a unit is the unit of cooked meals."""
+    return unit.strip().lower() in MEAL_UNITS
 
 
 def cooked_to_plan(source: Site, item: Item) -> bool:
-    """Tell whether a planned line is cooked on the day rather than taken from stock.
+    """Tell whether a planned line is cooked on the day rather than taken from stock."""
+    return cooked_on_the_day(source.kind, item.unit)
+
+
+def cooked_on_the_day(source_kind: str, unit: str) -> bool:
+    """Tell whether a line from a source of this kind, in this unit, is cooked on the day.
 
     Meals from a kitchen are cooked for each distribution: the kitchen holds none ahead,
     and their demand is carried by the ingredients of the day's recipe instead.
     """
-    return source.kind == "kitchen" and is_meal(item)
+    return source_kind == "kitchen" and is_meal_unit(unit)
 
 
 def _already_item(name: str, size: str) -> Any:

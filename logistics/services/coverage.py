@@ -49,15 +49,10 @@ def draw_on_sources(distributions: Iterable[Distribution]) -> dict[int, LineCove
         for line in distribution.lines
         if line.planned_quantity > 0 and not cooked_to_plan(line.source_site, line.item)
     ]
-    remaining = levels({(line.source_site_id, line.item_id) for line in lines})
-    covers = {}
-    for line in lines:
-        key = (line.source_site_id, line.item_id)
-        available = remaining[key]
-        remaining[key] -= line.planned_quantity
-        missing = line.planned_quantity - max(available, 0)
-        covers[line.id] = LineCover(line, line.source_site_id, available, max(missing, 0))
-    return covers
+    drawn = _drawn_in_turn(
+        (line.id, line.source_site_id, line.item_id, line.planned_quantity) for line in lines
+    )
+    return {line.id: LineCover(line, line.source_site_id, *drawn[line.id]) for line in lines}
 
 
 def missing_in_turn(lines: Iterable[tuple[int, int, int, int]]) -> dict[int, int]:
@@ -65,17 +60,25 @@ def missing_in_turn(lines: Iterable[tuple[int, int, int, int]]) -> dict[int, int
 
     The same drawing as draw_on_sources, on plain columns: `lines` are (line id, source site
     id, item id, planned quantity) of planned distributions in time order, with no meal a
-    kitchen cooks on the day among them. Stock is read in one query.
+    kitchen cooks on the day among them.
+    """
+    return {line_id: missing for line_id, (_, missing) in _drawn_in_turn(lines).items()}
+
+
+def _drawn_in_turn(lines: Iterable[tuple[int, int, int, int]]) -> dict[int, tuple[int, int]]:
+    """Draw (line id, source, item, planned) in turn: per line, what was left and what is missing.
+
+    Stock is read in one query; what is left may be below zero once earlier lines overdrew.
     """
     listed = list(lines)
     remaining = levels({(site_id, item_id) for _, site_id, item_id, _ in listed})
-    missing = {}
+    drawn = {}
     for line_id, site_id, item_id, planned in listed:
         key = (site_id, item_id)
         available = remaining[key]
         remaining[key] = available - planned
-        missing[line_id] = max(planned - max(available, 0), 0)
-    return missing
+        drawn[line_id] = (available, max(planned - max(available, 0), 0))
+    return drawn
 
 
 def levels(keys: set[tuple[int, int]]) -> dict[tuple[int, int], int]:

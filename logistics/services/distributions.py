@@ -17,7 +17,6 @@ from .. import i18n, limits
 from ..extensions import db
 from ..models import (
     GIVING_STATUSES,
-    MEAL_UNITS,
     Distribution,
     DistributionLine,
     DistributionSeries,
@@ -31,7 +30,7 @@ from ..models.catalogue import item_label
 from ..models.types import utcnow
 from . import ledger
 from .accounts import organisation_zone, remember_site
-from .catalogue import main_site
+from .catalogue import cooked_on_the_day, main_site
 from .coverage import draw_on_sources, levels, missing_in_turn
 from .errors import ValidationError
 from .lines import sync_lines
@@ -827,11 +826,11 @@ def _missing_through(window: tuple, starts_at: datetime, last_id: int) -> dict[i
         )
         .order_by(Distribution.starts_at, Distribution.id, DistributionLine.id)
     )
-    # Meals a kitchen cooks on the day are not drawn from stock (catalogue.cooked_to_plan).
+    # Meals a kitchen cooks on the day are not drawn from stock.
     return missing_in_turn(
         (line_id, site_id, item_id, planned)
         for line_id, site_id, item_id, planned, kind, unit in rows
-        if not (kind == "kitchen" and unit.strip().lower() in MEAL_UNITS)
+        if not cooked_on_the_day(kind, unit)
     )
 
 

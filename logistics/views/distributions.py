@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,14 +53,11 @@ def agenda() -> str:
     overdue = distributions.planned_between(
         org_id, today - timedelta(days=14), today, starting_before=utcnow()
     )
-    role = current_role()
-    sees_all = can(role, "view_site_details")
-    sees_today = can(role, "see_point_on_the_day")
     return render_template(
         "distributions/agenda.html",
         shown=shown,
         entries=shown.entries,
-        figure=_figures(),
+        figure=i18n.number,
         statuses={status: str(name) for status, name in DISTRIBUTION_STATUS_LABELS.items()},
         first=first,
         last=last,
@@ -70,22 +66,8 @@ def agenda() -> str:
         following=first + timedelta(days=AGENDA_DAYS) if last == week_end else last + ONE_DAY,
         more_days=last < week_end,
         overdue=overdue,
-        # Crews see a point's precise details on the day only (as sees_details).
-        sees_details=lambda day: sees_all or (sees_today and day == today),
+        sees_details=lambda day: sees_details(day, today),
     )
-
-
-def _figures() -> Callable[[int], str]:
-    """Return i18n.number for whole figures, writing each figure once per page."""
-    written: dict[int, str] = {}
-
-    def figure(value: int) -> str:
-        text = written.get(value)
-        if text is None:
-            text = written[value] = i18n.number(value)
-        return text
-
-    return figure
 
 
 @bp.route("/distributions/<int:distribution_id>")
@@ -96,7 +78,7 @@ def run_sheet(distribution_id: int) -> str:
     return render_template(
         "distributions/run_sheet.html",
         distribution=distribution,
-        details=sees_details(distribution, today),
+        details=sees_details(distribution.local_date, today),
         held=distributions.held_at_sources(distribution),
         several_sources=distributions.several_sources(distribution),
         movements=distributions.live_movements(distribution),
@@ -325,12 +307,10 @@ def give_out() -> str | Response:
     )
 
 
-def sees_details(distribution: Distribution, today: date) -> bool:
-    """Tell whether the reader sees the point's precise details: crews on the day only."""
+def sees_details(day: date, today: date) -> bool:
+    """Tell whether the reader sees the precise details of a point on a day: crews on the day."""
     role = current_role()
-    return can(role, "view_site_details") or (
-        can(role, "see_point_on_the_day") and distribution.local_date == today
-    )
+    return can(role, "view_site_details") or (can(role, "see_point_on_the_day") and day == today)
 
 
 # --- helpers ---------------------------------------------------------------------------------
