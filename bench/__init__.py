@@ -48,6 +48,11 @@ class Result:
         return asdict(self) | {"ratio": self.ratio}
 
 
+def rate_target(share: float) -> str:
+    """Return a least share of a floor's rate as the table's cost-in-floors target."""
+    return f"≤ {1 / share:g} (rate ≥ {share} × floor)"
+
+
 def timed(action: Callable[[], Any]) -> float:
     """Return how long one call of the action took, in seconds."""
     started = time.perf_counter()

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import Result
+from . import Result, rate_target
 from .generate import ORG_SLUG, ensure_sqlite, ledger_mismatches, make_app, member_email
 
 WRITERS = 16
@@ -273,7 +273,7 @@ def _results(engine: str, tallies: list[Tally], rates: dict[int, float], mismatc
             "/s",
             floor=one_way,
             floor_name="the same writers all one way",
-            target=f"≥ {TARGET_SHARE} × floor" if share_target else "",
+            target=rate_target(TARGET_SHARE) if share_target else "",
             passed=both_ways >= TARGET_SHARE * one_way if share_target else None,
         ),
     ]
