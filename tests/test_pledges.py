@@ -454,3 +454,22 @@ def test_the_donor_page_offers_what_is_needed_not_the_whole_catalogue(app, world
     assert len(offered) == DONOR_CHOICES
     # What is short comes first: every item of the world is below its minimum of 10.
     assert str(world.items["blanket"]) in offered[:6]
+
+
+def test_a_pledge_form_sent_back_stays_bounded_and_keeps_its_item(app, world, client_as):
+    for number in range(60):
+        factories.item(world.org_id, f"Sock pack {number:02d}", "clothing", commit=False)
+    last = factories.item(world.org_id, "Zip bag", "hygiene", commit=False)
+    db.session.commit()
+    donor = client_as("donor")
+    # Past the first 40 by name, never offered on the donor page, yet donatable: taken.
+    answer = donor.post("/pledge", data=pledge_data(world, "blanket", 5, item_id=last.id))
+    assert answer.status_code == 302 and only_pledge(world).item_id == last.id
+    refused = donor.post(
+        "/pledge", data=pledge_data(world, quantity=0, item_id=last.id, request_token="zero")
+    ).text
+    form = refused[refused.index('name="item_id"') :]
+    options = re.findall(r"<option [^>]*value=\"\d+\"[^>]*>", form[: form.index("</select>")])
+    assert len(options) == DONOR_CHOICES
+    assert f'value="{last.id}"' in options[0] and "selected" in options[0]
+    assert pledge_count(world) == 1

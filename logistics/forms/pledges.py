@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -42,21 +43,21 @@ class PledgeForm(SubmissionForm):
         return bool((self.website.data or "").strip())
 
 
-# A donor's page offers what is needed, topped up by name to this many: a phone's list, not
-# a federation's 500-item catalogue.
+# A pledge form offers what is needed, topped up by name to this many: a phone's list, not a
+# federation's 500-item catalogue.
 DONOR_CHOICES = 40
 
 
-def pledge_form(
-    organisation_id: int, first_item_ids: list[int], most: int | None = None
-) -> PledgeForm:
-    """Return a pledge form offering the donatable items: those given first, then by name.
+def pledge_form(organisation_id: int, first_item_ids: Sequence[int] = ()) -> PledgeForm:
+    """Return a pledge form offering DONOR_CHOICES donatable items: those given first, then by name.
 
-    With most, the list stops there, though never before the items given first. A form sent
-    with this request reads its values; a new one starts on today.
+    A form sent with this request reads its values and offers its chosen item first, so a
+    donatable item beyond the list is still taken and shown chosen; a new form starts on today.
     """
     form = PledgeForm()
-    offered = pledges.donatable_items(organisation_id, first_item_ids, most)
+    chosen = [form.item_id.data] if isinstance(form.item_id.data, int) else []
+    first = list(dict.fromkeys([*chosen, *first_item_ids]))
+    offered = pledges.donatable_items(organisation_id, first, DONOR_CHOICES)
     form.item_id.choices = choices((i.id, i.label) for i in offered)
     today = distributions.local_today(organisation_id)
     form.first_day = today

@@ -39,7 +39,7 @@ def share_pledge(token: str) -> str | Response | tuple[str, int]:
     """Record a pledge made through a share link, without an account."""
     link = live_link(token)
     org_id = link.organisation_id
-    form = pledge_form(org_id, [])
+    form = pledge_form(org_id)
     if form.caught():
         # Answer a robot as if it worked, so it learns nothing; record nothing.
         flash(_thanks(form), "success")
@@ -64,7 +64,7 @@ def share_pledge(token: str) -> str | Response | tuple[str, int]:
 def donor_pledge() -> str | Response | tuple[str, int]:
     """Record a pledge made by a signed-in donor (or any member) on the donor page."""
     org_id = current_org_id()
-    form = pledge_form(org_id, [])
+    form = pledge_form(org_id)
     if form.caught():
         flash(_thanks(form), "success")
         return redirect(url_for("reports.donor_home"))

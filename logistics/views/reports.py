@@ -30,7 +30,7 @@ from ..auth import current_membership, current_org_id, current_role, current_use
 from ..extensions import db
 from ..forms.common import SubmissionForm, choices, new_request_token
 from ..forms.donors import DonorPageForm
-from ..forms.pledges import DONOR_CHOICES, pledge_form
+from ..forms.pledges import pledge_form
 from ..forms.subscribers import SubscribeForm
 from ..i18n import LANGUAGE_NAMES
 from ..models import Organisation, Report, ShareLink, User
@@ -333,7 +333,7 @@ def _donor_view(org_id: int) -> dict[str, Any]:
         "first": first,
         "last": last,
         "per_category": DONOR_PER_CATEGORY,
-        "pledge_form": pledge_form(org_id, [n.item_id for n in wanted.all], DONOR_CHOICES),
+        "pledge_form": pledge_form(org_id, [n.item_id for n in wanted.all]),
     }
 
 
