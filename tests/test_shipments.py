@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape
 from pathlib import Path
 
 import factories
@@ -246,13 +247,11 @@ def test_the_whole_journey_through_the_pages_and_the_waybill(client_as, world, o
     assert sent.status_code == 302, sent.get_data(as_text=True)
     assert held(world, "main", "blanket") == 10 and held(world, "main", "tent") == 0
 
-    # The partner's coordinator opens the QR code's page: their same-name items are chosen.
+    # The partner's coordinator opens the QR code's page: their same-name items are typed in.
     partner = client_as("coordinator", other_world)
     receive_page = partner.get(f"/shipments/{shipment_id}/receive").get_data(as_text=True)
-    blanket = other_world.items["blanket"]
-    assert re.search(
-        rf'<option selected value="{blanket}">|<option value="{blanket}" selected', receive_page
-    )
+    assert [_typed_item(receive_page, row) for row in (0, 1)] == ["Blanket", "Tent (2-person)"]
+    assert "<select" not in receive_page.split('id="receive"', 1)[1].split("</form>", 1)[0]
     assert _line_value(receive_page, 1)
     for details in DETAILS:
         assert details not in receive_page
@@ -262,10 +261,10 @@ def test_the_whole_journey_through_the_pages_and_the_waybill(client_as, world, o
             "request_token": form_token(receive_page),
             "site_id": other_world.sites["gs_store"],
             "lines-0-line_id": _line_value(receive_page, 0),
-            "lines-0-item_id": str(blanket),
+            "lines-0-item": "blankets",
             "lines-0-received": "50",
             "lines-1-line_id": _line_value(receive_page, 1),
-            "lines-1-item_id": str(other_world.items["tent"]),
+            "lines-1-item": "Tent",
             "lines-1-received": "9",
         },
     )
@@ -294,6 +293,11 @@ def test_the_sender_reads_the_loss_and_the_waybill_in_french(api, client_as, wor
     pdf = client.get(f"/shipments/{done['id']}/waybill.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Bordereau d'envoi" in text and "Compté à l'arrivée" in text
+
+
+def _typed_item(html: str, row: int) -> str:
+    tag = re.search(rf'<input[^>]*name="lines-{row}-item"[^>]*>', html).group(0)
+    return unescape(re.search(r'value="([^"]*)"', tag).group(1))
 
 
 def _line_value(html: str, row: int) -> str:
@@ -476,3 +480,51 @@ def test_the_shipments_page_costs_the_same_for_one_shipment_or_many(
     for _ in range(5):
         _prepared(api, world, other_world, [("blanket", 1), ("tent", 1), ("water", 2)])
     assert statements() == one
+
+
+def test_a_line_is_received_as_an_item_typed_or_tapped_never_a_catalogue_list(
+    api, client_as, world, other_world
+):
+    _partners(api, world, other_world)
+    receive(world, "main", "blanket", 11)
+    receive(world, "main", "tent", 4)
+    receive(world, "main", "tarp", 1)
+    socks = [
+        factories.item(other_world.org_id, f"Sock pack {n:02d}", "clothing", commit=False)
+        for n in range(60)
+    ]
+    db.session.commit()
+    one = _prepared(api, world, other_world, [("blanket", 10)])
+    three = _prepared(api, world, other_world, [("blanket", 1), ("tent", 4), ("tarp", 1)])
+    for made in (one, three):
+        assert api("coordinator").post(f"/shipments/{made['id']}/send").status_code == 200
+    partner = client_as("coordinator", other_world)
+
+    def opened(shipment: dict) -> tuple[str, int]:
+        with factories.counted_statements() as seen:
+            page = partner.get(f"/shipments/{shipment['id']}/receive").get_data(as_text=True)
+        return page, len(seen)
+
+    page, statements = opened(one)
+    # Our items of the same names are found in one query, however many lines.
+    assert opened(three)[1] == statements
+    assert len(re.findall(r"<option ", page.split('id="item-labels"', 1)[1])) <= 40
+    path = f"/shipments/{one['id']}/receive"
+    data = {
+        "request_token": form_token(page),
+        "site_id": other_world.sites["main"],
+        "lines-0-line_id": _line_value(page, 0),
+        "lines-0-item": "sock pack",
+        "lines-0-received": "10",
+    }
+    unclear = partner.post(path, data=data)
+    assert unclear.status_code == 422
+    assert 'Which one is "sock pack"?' in unescape(unclear.text)
+    assert 'name="pick-lines-0-item" value="Sock pack 07"' in unclear.text
+    assert _typed_item(unclear.text, 0) == "sock pack"  # kept as typed
+    assert api("coordinator").get(f"/shipments/{one['id']}").get_json()["status"] == "sent"
+    tapped = partner.post(path, data={**data, "pick-lines-0-item": "Sock pack 07"})
+    assert tapped.status_code == 302, tapped.text
+    record = api("coordinator", other_world).get(f"/shipments/{one['id']}").get_json()
+    assert record["status"] == "received"
+    assert record["lines"][0]["received_item_id"] == socks[7].id

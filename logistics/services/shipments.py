@@ -8,7 +8,7 @@ movement is written for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,7 +269,7 @@ def list_shipments(organisation_id: int, limit: int = 200) -> list[ShipmentView]
             Organisation, {s.organisation_id for s in rows} | {s.to_organisation_id for s in rows}
         ),
     ]
-    views = [describe(shipment) for shipment in rows]
+    views = [describe(shipment, items_read=True) for shipment in rows]
     del held
     return views
 
@@ -384,9 +384,14 @@ def receive_shipment(
     return shipment
 
 
-def describe(shipment: Shipment) -> ShipmentView:
-    """Return a shipment with its organisations, sites and items, for pages and the waybill."""
+def describe(shipment: Shipment, *, items_read: bool = False) -> ShipmentView:
+    """Return a shipment with its organisations, sites and items, for pages and the waybill.
+
+    Its items are read in one query, unless the caller read and holds them (items_read).
+    """
     to_site = db.session.get(Site, shipment.to_site_id) if shipment.to_site_id else None
+    lines_items = {x.item_id for x in shipment.lines} | {x.received_item_id for x in shipment.lines}
+    held = [] if items_read else _load(Item, lines_items)
     lines = [
         LineView(
             line=line,
@@ -398,6 +403,7 @@ def describe(shipment: Shipment) -> ShipmentView:
         )
         for line in shipment.lines
     ]
+    del held
     return ShipmentView(
         shipment=shipment,
         sender=db.session.get_one(Organisation, shipment.organisation_id),
@@ -413,18 +419,27 @@ def lost_in_transit(line: ShipmentLine) -> int:
     return 0 if line.received is None else line.quantity - line.received
 
 
-def matching_item(organisation_id: int, item: Item) -> Item | None:
-    """Return the receiver's active item of the same name and size as a sender's item."""
-    return db.session.scalar(
-        select(Item)
-        .where(
-            Item.organisation_id == organisation_id,
-            Item.active.is_(True),
-            func.lower(Item.name) == item.name.lower(),
-            func.lower(Item.size) == (item.size or "").lower(),
-        )
-        .limit(1)
+def matching_items(organisation_id: int, items: Iterable[Item]) -> dict[int, Item]:
+    """Return the receiver's active item of the same name and size as each sender's item, by
+    the sender's item id (those with none left out), in one query whatever the lines."""
+    items = list(items)
+    sent = {item.id: (item.name.lower(), (item.size or "").lower()) for item in items}
+    if not sent:
+        return {}
+    # SQLite's lower() folds ASCII letters only: the same name as sent finds "Écharpe" too.
+    named = or_(
+        func.lower(Item.name).in_({name for name, _size in sent.values()}),
+        Item.name.in_({item.name for item in items}),
     )
+    ours = db.session.scalars(
+        select(Item)
+        .where(Item.organisation_id == organisation_id, Item.active.is_(True), named)
+        .order_by(Item.id)
+    )
+    by_key: dict[tuple[str, str], Item] = {}
+    for item in ours:
+        by_key.setdefault((item.name.lower(), (item.size or "").lower()), item)
+    return {sent_id: by_key[key] for sent_id, key in sent.items() if key in by_key}
 
 
 def _check_quantity(quantity: object, least: int) -> None:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import i18n, limits
 from ..auth import current_membership, current_org_id, current_role, current_user_id, requires
@@ -23,6 +23,7 @@ from ..pdf import waybill
 from ..pdf.base import ReportFrame, made_at_text
 from ..permissions import can
 from ..services import accounts, catalogue, shipments
+from ..services.errors import ValidationError
 from ..services.shipments import Counted
 from ._submit import filled_rows, or_404, submit_once
 from .auth import absolute_url
@@ -30,8 +31,6 @@ from .auth import absolute_url
 bp = Blueprint("shipments", __name__)
 # As long as an organisation's slug column.
 MAX_SLUG = 60
-# The receive form's item choice meaning "none chosen yet".
-NO_ITEM = 0
 
 
 # --- forms ---------------------------------------------------------------------------------------
@@ -64,10 +63,12 @@ class ShipmentForm(SubmissionForm):
 
 
 class CountedLineForm(Form):
-    """One line as counted on arrival: which of our items it is, and how many came."""
+    """One line as counted on arrival: which of our items it is, typed, and how many came."""
 
     line_id = HiddenField()
-    item_id = SelectField(_l("As our item"), coerce=whole_id, validate_choice=False)
+    item = StringField(
+        _l("As our item"), validators=[Optional(), Length(max=limits.MAX_ITEM_LABEL)]
+    )
     received = WholeField(
         _l("Counted"),
         validators=[InputRequired(), NumberRange(min=0, max=limits.MAX_QUANTITY)],
@@ -257,12 +258,15 @@ def receive(shipment_id: int) -> str | Response | tuple[str, int]:
     form = _receive_form(shipment)
     if form is None:
         return _shipment_page(shipment, None), 409
-    counts = _counts(form) if form.validate_on_submit() else None
-    if counts is not None:
+    if form.validate_on_submit():
 
         def action() -> dict[str, Any]:
             done = shipments.receive_shipment(
-                org_id, current_user_id(), shipment_id, site_id=form.site_id.data, counts=counts
+                org_id,
+                current_user_id(),
+                shipment_id,
+                site_id=form.site_id.data,
+                counts=_counts(form),
             )
             view = shipments.describe(done)
             return {"message": _received_message(view), "summary": _received_message(view)}
@@ -319,7 +323,8 @@ def _shipment_page(
 def _receive_form(shipment: Shipment, *, fresh: bool = False) -> ReceiveForm | None:
     """Return the receive form for the receiver of a sent shipment (None for anyone else).
 
-    Each line offers our items, the one of the same name and size chosen to begin with.
+    Each line starts on our item of the same name and size, typed in, as any item is: a
+    line is never a list of the whole catalogue.
     """
     org_id = current_org_id()
     if shipment.to_organisation_id != org_id or shipment.status != "sent":
@@ -329,35 +334,33 @@ def _receive_form(shipment: Shipment, *, fresh: bool = False) -> ReceiveForm | N
     form = ReceiveForm(formdata=None) if fresh else ReceiveForm()
     sites = catalogue.list_sites(org_id)
     form.site_id.choices = choices((s.id, s.name) for s in sites)
-    offered = choices(
-        [(NO_ITEM, _("Choose our item")), *((i.id, i.label) for i in catalogue.list_items(org_id))]
-    )
     view = shipments.describe(shipment)
     if fresh or not form.lines.entries:
         while form.lines.entries:
             form.lines.pop_entry()
+        same = shipments.matching_items(org_id, [line.item for line in view.lines])
         for line in view.lines:
-            same = shipments.matching_item(org_id, line.item)
+            ours = same.get(line.item.id)
             form.lines.append_entry(
-                {"line_id": str(line.line.id), "item_id": same.id if same else NO_ITEM}
+                {"line_id": str(line.line.id), "item": ours.label if ours else ""}
             )
     for row, line in zip(form.lines, view.lines, strict=False):
-        row.item_id.choices = offered
         row.sent = line  # what the template shows beside the count
     return form
 
 
-def _counts(form: ReceiveForm) -> list[Counted] | None:
-    """Return each counted line of the form; None, with the form told why, for a broken one."""
+def _counts(form: ReceiveForm) -> list[Counted]:
+    """Return each counted line of the form with the item typed for it; refuse a broken one."""
+    found = {row.name: item for row, item in filled_rows(form.lines)}
     counts = []
     for row in form.lines:
         try:
             line_id = whole_id(row.line_id.data)
         except (TypeError, ValueError):
-            form.form_errors.append(_("No such line in this shipment."))
-            return None
+            raise ValidationError(_("No such line in this shipment.")) from None
+        item = found.get(row.name)
         counts.append(
-            Counted(line_id=line_id, item_id=row.item_id.data or None, received=row.received.data)
+            Counted(line_id=line_id, item_id=item.id if item else None, received=row.received.data)
         )
     return counts
 

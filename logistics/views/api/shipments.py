@@ -142,6 +142,7 @@ def _partnership(row: PartnershipRow) -> Partnership:
 def _shipment(view: shipments.ShipmentView) -> Shipment:
     row, org_id = view.shipment, current_org_id()
     receiving = row.to_organisation_id == org_id and row.status == "sent"
+    same = shipments.matching_items(org_id, [line.item for line in view.lines]) if receiving else {}
     lines = [
         ShipmentLine(
             id=line.line.id,
@@ -151,7 +152,7 @@ def _shipment(view: shipments.ShipmentView) -> Shipment:
             received_item_id=line.line.received_item_id,
             received=line.line.received,
             lost_in_transit=line.lost,
-            suggested_item_id=_suggested(org_id, line.item) if receiving else None,
+            suggested_item_id=same[line.item.id].id if line.item.id in same else None,
         )
         for line in view.lines
     ]
@@ -170,11 +171,6 @@ def _shipment(view: shipments.ShipmentView) -> Shipment:
         lost_in_transit=view.lost,
         lines=lines,
     )
-
-
-def _suggested(org_id: int, item: Any) -> int | None:
-    same = shipments.matching_item(org_id, item)
-    return same.id if same else None
 
 
 def _found_shipment(shipment_id: int) -> Any:
