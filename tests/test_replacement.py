@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
+import factories
 import pytest
 from conftest import World, form_token
 from factories import assert_error, receive
@@ -12,7 +15,7 @@ from sqlalchemy import event, select
 
 from logistics import limits
 from logistics.extensions import db
-from logistics.models import Alert, Incident, ReplacementKitLine
+from logistics.models import Alert, Incident, Item, ReplacementKitLine
 from logistics.services import catalogue, incidents, needs, replacement
 from logistics.services.errors import ValidationError
 from logistics.services.incidents import IncidentInput
@@ -56,11 +59,13 @@ def _saved(world: World) -> dict[str, dict[str, int]]:
     }
 
 
-def _form(html: str, shelter: list[tuple[int, Any]], person: list[tuple[int, Any]]) -> dict:
+def _form(html: str, shelter: list[tuple[Any, Any]], person: list[tuple[Any, Any]]) -> dict:
+    """Fill the kit form: each row's item typed by its label (from an id), or as written."""
     data: dict[str, Any] = {"request_token": form_token(html)}
     for name, rows in (("per_shelter", shelter), ("per_person", person)):
-        for index, (item_id, quantity) in enumerate(rows):
-            data[f"{name}-{index}-item_id"] = item_id
+        for index, (item, quantity) in enumerate(rows):
+            typed = db.session.get(Item, item).label if isinstance(item, int) and item else item
+            data[f"{name}-{index}-item"] = typed or ""
             data[f"{name}-{index}-quantity"] = quantity
     return data
 
@@ -100,7 +105,7 @@ def test_coordinators_edit_the_kit_on_a_page_linked_from_the_incidents(world, cl
 
     ids = dict(db.session.execute(select(ReplacementKitLine.item_id, ReplacementKitLine.id)).all())
     html = coordinator.get(KIT_URL).get_data(as_text=True)
-    assert f'<option selected value="{items["sleeping_bag"]}">' in html
+    assert 'name="per_shelter-1-item" type="text" value="Sleeping bag"' in html
     edit = _form(
         html,
         [(items["tent"], 1), (items["sleeping_bag"], 3), (items["tarp"], 0)],  # 0 removes
@@ -116,7 +121,7 @@ def test_coordinators_edit_the_kit_on_a_page_linked_from_the_incidents(world, cl
 @pytest.mark.parametrize(
     ("shelter", "message"),
     [
-        (lambda i, other: [(other, 1)], "Pick items of your own catalogue"),
+        (lambda i, other: [("Igloo", 1)], "Line 1: No item called Igloo."),
         (lambda i, other: [(i["tent"], 1), (i["tent"], 2)], "is listed twice per shelter"),
         (lambda i, other: [(i["tent"], limits.MAX_KIT_QUANTITY + 1)], "Number must be between"),
         (lambda i, other: [(i["tent"], -1)], "Number must be between"),
@@ -132,6 +137,37 @@ def test_the_page_refuses_bad_lines_with_a_message(world, other_world, client_as
     assert answer.status_code == 200
     assert message in answer.get_data(as_text=True)
     assert _saved(world)["shelter"] == {"tent": 1, "sleeping_bag": 2, "tarp": 1}
+
+
+def test_the_page_types_items_and_names_a_retired_one_until_it_is_removed(world, client_as):
+    _kit(world)
+    for number in range(60):
+        factories.item(world.org_id, f"Sock pack {number:02d}", "clothing", commit=False)
+    catalogue.set_item_active(world.org_id, world.items["tarp"], False)
+    db.session.commit()
+    coordinator = client_as("coordinator")
+    html = coordinator.get(KIT_URL).get_data(as_text=True)
+    # A typed item and a bounded list, never the 67-item catalogue in every row.
+    assert "<select" not in html
+    assert len(re.findall(r"<option ", html.split('id="item-labels"', 1)[1])) <= 40
+    assert "Tarpaulin (4x6 m) (retired)" in html
+    kept = [(world.items["tent"], 1), (world.items["sleeping_bag"], 2)]
+    unchanged = _form(html, [*kept, ("Tarpaulin (4x6 m)", 1)], [(world.items["blanket"], 1)])
+    refused = coordinator.post(KIT_URL, data=unchanged).get_data(as_text=True)
+    assert "Tarpaulin (4x6 m) is retired: pick another item or remove it." in unescape(refused)
+    typo = _form(html, [*kept, ("sock pack", 4)], [(world.items["blanket"], 1)])
+    unclear = coordinator.post(KIT_URL, data=typo).get_data(as_text=True)
+    assert 'Which one is "sock pack"?' in unescape(unclear)
+    assert 'name="pick-per_shelter-2-item" value="Sock pack 03"' in unclear
+    tapped = coordinator.post(KIT_URL, data={**typo, "pick-per_shelter-2-item": "Sock pack 03"})
+    assert tapped.status_code == 302
+    db.session.rollback()
+    kit = replacement.kit(world.org_id)
+    assert [(line.item.label, line.quantity) for line in kit.per_shelter] == [
+        ("Tent (2-person)", 1),
+        ("Sleeping bag", 2),
+        ("Sock pack 03", 4),
+    ]
 
 
 @pytest.mark.parametrize("role", ["warehouse", "kitchen", "donor"])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, Form, FormField, SelectField, SubmitField
-from wtforms.validators import NumberRange, Optional
+from wtforms import FieldList, Form, FormField, StringField, SubmitField
+from wtforms.validators import Length, NumberRange, Optional
 
 from .. import limits
-from .common import SubmissionForm, WholeField, whole_id
+from .common import SubmissionForm, WholeField
 
 # Empty rows offered under each basis, to add lines without JavaScript.
 BLANK_ROWS = 3
@@ -16,9 +16,9 @@ MAX_ROWS = limits.MAX_LINES + BLANK_ROWS
 
 
 class KitRowForm(Form):
-    """One line: an item (0 for none) and how many; no item, or 0 or empty, removes it."""
+    """One line: an item typed by its label and how many; no item, or 0 or empty, removes it."""
 
-    item_id = SelectField(_l("Item"), coerce=whole_id, validate_choice=False, default=0)
+    item = StringField(_l("Item"), validators=[Optional(), Length(max=limits.MAX_ITEM_LABEL)])
     quantity = WholeField(
         _l("Quantity"),
         validators=[Optional(), NumberRange(min=0, max=limits.MAX_KIT_QUANTITY)],

@@ -135,18 +135,25 @@ def item_from_label(label: str, field: str = "item") -> Item:
         raise ItemChoices(field, [_unclear(unclear, field, None)]) from None
 
 
-def filled_rows(rows: Iterable[Any]) -> Iterator[tuple[Any, Item]]:
+def filled_rows(
+    rows: Iterable[Any], field: str = "lines", known: Iterable[Item] = ()
+) -> Iterator[tuple[Any, Item]]:
     """Yield each line row that names an item, with that item; empty rows are skipped.
 
     Every line is looked up, over one read of the catalogue, before the first is yielded:
-    one refusal offers the choices for every unclear line at once.
+    one refusal, on the form's field of rows, offers the choices for every unclear line at
+    once. A label of a known item (one a form already names, even retired) is that item.
     """
     index: ItemIndex | None = None
+    by_label = {item.label.casefold(): item for item in known}
     found: list[tuple[Any, Item]] = []
     unclear: list[Unclear] = []
     for number, row in enumerate(rows, start=1):
         label = (row.item.data or "").strip()
         if not label:
+            continue
+        if label.casefold() in by_label:
+            found.append((row, by_label[label.casefold()]))
             continue
         index = index or catalogue.item_index(current_org_id())
         try:
@@ -157,7 +164,7 @@ def filled_rows(rows: Iterable[Any]) -> Iterator[tuple[Any, Item]]:
         row.item.data = item.label  # should the form come back, it shows the item found
         found.append((row, item))
     if unclear:
-        raise ItemChoices("lines", unclear)
+        raise ItemChoices(field, unclear)
     yield from found
 
 

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ..auth import current_org_id, requires
-from ..forms.common import choices
 from ..forms.replacement import BLANK_ROWS, ReplacementKitForm
-from ..services import catalogue, replacement
-from ._submit import submit_once
+from ..models import Item
+from ..services import replacement
+from ._submit import filled_rows, submit_once
 
 bp = Blueprint("replacement", __name__)
 
@@ -22,19 +22,24 @@ bp = Blueprint("replacement", __name__)
 def kit() -> str | Response:
     org_id = current_org_id()
     current = replacement.kit(org_id)
+    named = [line.item for line in (*current.per_shelter, *current.per_person)]
     form = ReplacementKitForm()
     if request.method == "GET":
         _fill(form, current)
     elif form.validate_on_submit():
 
         def action() -> dict[str, Any]:
-            replacement.save_kit(org_id, _lines(form.per_shelter), _lines(form.per_person))
+            replacement.save_kit(
+                org_id,
+                _lines(form.per_shelter, "per_shelter", named),
+                _lines(form.per_person, "per_person", named),
+            )
             return {"message": _("Replacement kit saved.")}
 
         if submit_once(form, "replacement_kit", action) is not None:
             return redirect(url_for(".kit"))
-    _offer_items(form, current)
-    return render_template("incidents/replacement_kit.html", form=form)
+    retired = {item.label for item in named if not item.active}
+    return render_template("incidents/replacement_kit.html", form=form, retired=retired)
 
 
 def _fill(form: ReplacementKitForm, current: replacement.Kit) -> None:
@@ -44,35 +49,15 @@ def _fill(form: ReplacementKitForm, current: replacement.Kit) -> None:
         (form.per_person, current.per_person),
     ):
         for line in lines:
-            rows.append_entry({"item_id": line.item.id, "quantity": line.quantity})
+            rows.append_entry({"item": line.item.label, "quantity": line.quantity})
         for _blank in range(BLANK_ROWS):
             rows.append_entry()
 
 
-def _offer_items(form: ReplacementKitForm, current: replacement.Kit) -> None:
-    """Offer the active items, and any retired item the kit still names, in every row."""
-    items = catalogue.list_items(current_org_id())
-    offered = {item.id for item in items}
-    retired = {
-        line.item.id: line.item
-        for line in (*current.per_shelter, *current.per_person)
-        if line.item.id not in offered
-    }
-    options = choices(
-        [
-            (0, "—"),
-            *((item.id, item.label) for item in items),
-            *((item.id, _("%(item)s (retired)", item=item.label)) for item in retired.values()),
-        ]
-    )
-    for row in (*form.per_shelter, *form.per_person):
-        row.item_id.choices = options
+def _lines(rows: Any, field: str, named: list[Item]) -> list[tuple[int, int]]:
+    """Return the (item id, quantity) of the rows that name an item and a quantity above 0.
 
-
-def _lines(rows: Any) -> list[tuple[int, int]]:
-    """Return the (item id, quantity) of the rows that name an item and a quantity above 0."""
-    return [
-        (row.item_id.data, row.quantity.data)
-        for row in rows
-        if row.item_id.data and row.quantity.data
-    ]
+    Items are typed, as on every form; one the kit names already is kept even when retired.
+    """
+    found = filled_rows(rows, field, named)
+    return [(item.id, row.quantity.data) for row, item in found if row.quantity.data]
