@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -85,12 +85,12 @@ def kitchens(organisation_id: int) -> list[Site]:
 
 def meal_items(organisation_id: int) -> list[Item]:
     """Return the organisation's active meal items by name."""
-    return [i for i in _active_items(organisation_id) if is_meal(i)]
+    return _active_items(organisation_id, func.lower(func.trim(Item.unit)).in_(MEAL_UNITS))
 
 
 def ingredient_items(organisation_id: int) -> list[Item]:
     """Return the organisation's active ingredient items by name."""
-    return [i for i in _active_items(organisation_id) if i.category == "ingredient"]
+    return _active_items(organisation_id, Item.category == "ingredient")
 
 
 def kitchen_stock(organisation_id: int) -> list[tuple[Site, list[tuple[Item, int]]]]:
@@ -116,11 +116,12 @@ def kitchen_stock(organisation_id: int) -> list[tuple[Site, list[tuple[Item, int
     return [(site, held[site.id]) for site in sites]
 
 
-def _active_items(organisation_id: int) -> list[Item]:
+def _active_items(organisation_id: int, kind: ColumnElement[bool]) -> list[Item]:
+    """Return the organisation's active items of a kind by name: read alone, not the catalogue."""
     return list(
         db.session.scalars(
             select(Item)
-            .where(Item.organisation_id == organisation_id, Item.active.is_(True))
+            .where(Item.organisation_id == organisation_id, Item.active.is_(True), kind)
             .order_by(Item.name, Item.size)
         )
     )
