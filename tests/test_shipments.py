@@ -257,16 +257,7 @@ def test_the_whole_journey_through_the_pages_and_the_waybill(client_as, world, o
         assert details not in receive_page
     got = partner.post(
         f"/shipments/{shipment_id}/receive",
-        data={
-            "request_token": form_token(receive_page),
-            "site_id": other_world.sites["gs_store"],
-            "lines-0-line_id": _line_value(receive_page, 0),
-            "lines-0-item": "blankets",
-            "lines-0-received": "50",
-            "lines-1-line_id": _line_value(receive_page, 1),
-            "lines-1-item": "Tent",
-            "lines-1-received": "9",
-        },
+        data=_counted(receive_page, other_world.sites["gs_store"], [("blankets", 50), ("Tent", 9)]),
     )
     assert got.status_code == 302, got.get_data(as_text=True)
     assert held(other_world, "gs_store", "blanket") == 50
@@ -293,6 +284,16 @@ def test_the_sender_reads_the_loss_and_the_waybill_in_french(api, client_as, wor
     pdf = client.get(f"/shipments/{done['id']}/waybill.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Bordereau d'envoi" in text and "Compté à l'arrivée" in text
+
+
+def _counted(page: str, site_id: int, lines: list[tuple[str, int]]) -> dict:
+    """Fill the receive form of a page: the site, then each line's typed item and count."""
+    data = {"request_token": form_token(page), "site_id": site_id}
+    for row, (item, received) in enumerate(lines):
+        data[f"lines-{row}-line_id"] = _line_value(page, row)
+        data[f"lines-{row}-item"] = item
+        data[f"lines-{row}-received"] = received
+    return data
 
 
 def _typed_item(html: str, row: int) -> str:
@@ -510,13 +511,7 @@ def test_a_line_is_received_as_an_item_typed_or_tapped_never_a_catalogue_list(
     assert opened(three)[1] == statements
     assert len(re.findall(r"<option ", page.split('id="item-labels"', 1)[1])) <= 40
     path = f"/shipments/{one['id']}/receive"
-    data = {
-        "request_token": form_token(page),
-        "site_id": other_world.sites["main"],
-        "lines-0-line_id": _line_value(page, 0),
-        "lines-0-item": "sock pack",
-        "lines-0-received": "10",
-    }
+    data = _counted(page, other_world.sites["main"], [("sock pack", 10)])
     unclear = partner.post(path, data=data)
     assert unclear.status_code == 422
     assert 'Which one is "sock pack"?' in unescape(unclear.text)
