@@ -43,24 +43,6 @@ def most_moved_ids(
     return list(db.session.scalars(query))
 
 
-def bounded(
-    items: Sequence[Item], organisation_id: int, limit: int = MAX_SUGGESTIONS
-) -> list[Item]:
-    """Return the items to list in a form: all of a short catalogue, else the most moved lately,
-    topped up by name, in the catalogue's order (by name)."""
-    active = [item for item in items if item.active]
-    # Asked whatever the catalogue's size: a page's statements stay the same as it grows.
-    moved = most_moved_ids(organisation_id, limit)
-    if len(active) <= limit:
-        return active
-    chosen = set(moved) & {item.id for item in active}
-    for item in active:  # a quiet month still offers a full list
-        if len(chosen) >= limit:
-            break
-        chosen.add(item.id)
-    return [item for item in active if item.id in chosen]
-
-
 def offered(organisation_id: int, limit: int = MAX_SUGGESTIONS) -> list[Item]:
     """Return the items a form lists, by name, read alone: the most moved lately, topped up
     by name (all of a short catalogue), in one query whatever the catalogue's size."""

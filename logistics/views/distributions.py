@@ -303,7 +303,6 @@ def give_out() -> str | Response:
         "distributions/give_out.html",
         form=form,
         points=points,
-        items=catalogue.list_items(org_id),
     )
 
 
@@ -372,9 +371,7 @@ def _hand_out_summary(distribution: Distribution) -> str:
 
 
 def _form_page(template: str, form: Any, **context: Any) -> str:
-    return render_template(
-        template, form=form, items=catalogue.list_items(current_org_id()), **context
-    )
+    return render_template(template, form=form, **context)
 
 
 def _offer_places(form: Any) -> None:

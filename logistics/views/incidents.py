@@ -298,7 +298,6 @@ def _form_page(form: IncidentForm, incident: Incident | None) -> str:
         "incidents/form.html",
         form=form,
         incident=incident,
-        items=catalogue.list_items(current_org_id()),
         most_files=evidence.MAX_FILES,
     )
 

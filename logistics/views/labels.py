@@ -194,9 +194,7 @@ def new_box() -> str | BaseResponse:
         result = submit_once(form, "box_create", action)
         if result is not None:
             return redirect(url_for(".box", box_id=result["box_id"]))
-    return render_template(
-        "labels/new_box.html", form=form, sites=sites, items=catalogue.list_items(org_id)
-    )
+    return render_template("labels/new_box.html", form=form, sites=sites)
 
 
 @bp.route("/box/<int:box_id>")

@@ -205,7 +205,6 @@ def new() -> str | Response | tuple[str, int]:
         form=form,
         partners=partners,
         sites=sites,
-        items=catalogue.list_items(org_id),
     )
     return (page, 422) if request.method == "POST" else page
 

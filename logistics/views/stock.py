@@ -327,9 +327,7 @@ def _handle(
         if form.save_and_add.data:
             return redirect(url_for(request.endpoint))
         return redirect(url_for("stock.overview"))
-    return render_template(
-        template, form=form, sites=sites, items=catalogue.list_items(current_org_id())
-    )
+    return render_template(template, form=form, sites=sites)
 
 
 def _recorded(movement_ids: list[int], what: str, message: str | None = None) -> dict[str, Any]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, request
-from jinja2 import Undefined
 
 from .. import i18n
 from ..auth import current_org_id, requires
@@ -17,12 +15,9 @@ bp = Blueprint("suggest", __name__)
 
 
 @bp.app_template_global("item_suggestions")
-def item_suggestions(items: Sequence[Item] | None = None) -> list[Item]:
-    """Return the few items a form's list offers: of those the view passed (all, if few), or
-    read alone when it passed none (no need to load the catalogue for a form)."""
-    if items is None or isinstance(items, Undefined):  # a template given none
-        return item_suggest.offered(current_org_id())
-    return item_suggest.bounded(items, current_org_id())
+def item_suggestions() -> list[Item]:
+    """Return the few items a form's list offers, read alone: no form loads the catalogue."""
+    return item_suggest.offered(current_org_id())
 
 
 @bp.app_template_global("also_known_as")
