@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import abort, flash, get_template_attribute, request
 from flask_babel import gettext as _
+from wtforms import FieldList
 
 from .. import limits
 from ..auth import current_membership, current_org_id, current_user_id
@@ -135,9 +136,7 @@ def item_from_label(label: str, field: str = "item") -> Item:
         raise ItemChoices(field, [_unclear(unclear, field, None)]) from None
 
 
-def filled_rows(
-    rows: Iterable[Any], field: str = "lines", known: Iterable[Item] = ()
-) -> Iterator[tuple[Any, Item]]:
+def filled_rows(rows: FieldList, known: Iterable[Item] = ()) -> Iterator[tuple[Any, Item]]:
     """Yield each line row that names an item, with that item; empty rows are skipped.
 
     Every line is looked up, over one read of the catalogue, before the first is yielded:
@@ -164,7 +163,7 @@ def filled_rows(
         row.item.data = item.label  # should the form come back, it shows the item found
         found.append((row, item))
     if unclear:
-        raise ItemChoices(field, unclear)
+        raise ItemChoices(rows.short_name, unclear)
     yield from found
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
+from wtforms import FieldList
 
 from ..auth import current_org_id, requires
 from ..forms.replacement import BLANK_ROWS, ReplacementKitForm
@@ -31,8 +32,8 @@ def kit() -> str | Response:
         def action() -> dict[str, Any]:
             replacement.save_kit(
                 org_id,
-                _lines(form.per_shelter, "per_shelter", named),
-                _lines(form.per_person, "per_person", named),
+                _lines(form.per_shelter, named),
+                _lines(form.per_person, named),
             )
             return {"message": _("Replacement kit saved.")}
 
@@ -54,10 +55,10 @@ def _fill(form: ReplacementKitForm, current: replacement.Kit) -> None:
             rows.append_entry()
 
 
-def _lines(rows: Any, field: str, named: list[Item]) -> list[tuple[int, int]]:
+def _lines(rows: FieldList, named: list[Item]) -> list[tuple[int, int]]:
     """Return the (item id, quantity) of the rows that name an item and a quantity above 0.
 
     Items are typed, as on every form; one the kit names already is kept even when retired.
     """
-    found = filled_rows(rows, field, named)
+    found = filled_rows(rows, named)
     return [(item.id, row.quantity.data) for row, item in found if row.quantity.data]
