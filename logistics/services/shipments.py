@@ -269,7 +269,7 @@ def list_shipments(organisation_id: int, limit: int = 200) -> list[ShipmentView]
             Organisation, {s.organisation_id for s in rows} | {s.to_organisation_id for s in rows}
         ),
     ]
-    views = [describe(shipment, items_read=True) for shipment in rows]
+    views = [_view(shipment) for shipment in rows]
     del held
     return views
 
@@ -384,14 +384,18 @@ def receive_shipment(
     return shipment
 
 
-def describe(shipment: Shipment, *, items_read: bool = False) -> ShipmentView:
-    """Return a shipment with its organisations, sites and items, for pages and the waybill.
+def describe(shipment: Shipment) -> ShipmentView:
+    """Return a shipment with its organisations, sites and items, for pages and the waybill."""
+    lines = shipment.lines
+    held = _load(Item, {x.item_id for x in lines} | {x.received_item_id for x in lines})
+    view = _view(shipment)
+    del held
+    return view
 
-    Its items are read in one query, unless the caller read and holds them (items_read).
-    """
+
+def _view(shipment: Shipment) -> ShipmentView:
+    """Return a shipment's view from rows the caller holds in the session (one get each)."""
     to_site = db.session.get(Site, shipment.to_site_id) if shipment.to_site_id else None
-    lines_items = {x.item_id for x in shipment.lines} | {x.received_item_id for x in shipment.lines}
-    held = [] if items_read else _load(Item, lines_items)
     lines = [
         LineView(
             line=line,
@@ -403,7 +407,6 @@ def describe(shipment: Shipment, *, items_read: bool = False) -> ShipmentView:
         )
         for line in shipment.lines
     ]
-    del held
     return ShipmentView(
         shipment=shipment,
         sender=db.session.get_one(Organisation, shipment.organisation_id),
