@@ -254,7 +254,7 @@ def receive(shipment_id: int) -> str | Response | tuple[str, int]:
     shipment = or_404(shipments.get_shipment, org_id, shipment_id)
     if request.method == "GET":
         return _shipment_page(shipment, None)
-    form = _receive_form(shipment)
+    form = _receive_form(shipments.describe(shipment))
     if form is None:
         return _shipment_page(shipment, None), 409
     if form.validate_on_submit():
@@ -306,7 +306,7 @@ def _shipment_page(
     org_id = current_org_id()
     view = shipments.describe(shipment)
     if form is None:
-        form = _receive_form(shipment, fresh=True)
+        form = _receive_form(view, fresh=True)
     return render_template(
         "shipments/shipment.html",
         view=view,
@@ -319,13 +319,13 @@ def _shipment_page(
     )
 
 
-def _receive_form(shipment: Shipment, *, fresh: bool = False) -> ReceiveForm | None:
+def _receive_form(view: shipments.ShipmentView, *, fresh: bool = False) -> ReceiveForm | None:
     """Return the receive form for the receiver of a sent shipment (None for anyone else).
 
     Each line starts on our item of the same name and size, typed in, as any item is: a
     line is never a list of the whole catalogue.
     """
-    org_id = current_org_id()
+    org_id, shipment = current_org_id(), view.shipment
     if shipment.to_organisation_id != org_id or shipment.status != "sent":
         return None
     if not can(current_role(), "manage_shipments"):
@@ -333,7 +333,6 @@ def _receive_form(shipment: Shipment, *, fresh: bool = False) -> ReceiveForm | N
     form = ReceiveForm(formdata=None) if fresh else ReceiveForm()
     sites = catalogue.list_sites(org_id)
     form.site_id.choices = choices((s.id, s.name) for s in sites)
-    view = shipments.describe(shipment)
     if fresh or not form.lines.entries:
         while form.lines.entries:
             form.lines.pop_entry()
