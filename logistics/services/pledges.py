@@ -238,14 +238,9 @@ def forget_contacts(now: datetime) -> int:
     return result.rowcount or 0
 
 
-def donatable_items(
-    organisation_id: int, first_ids: Sequence[int] = (), most: int | None = None
-) -> list[Item]:
-    """Return the items donors can bring, active and donatable: these first, then by name.
-
-    With most, the list stops there, though never before the items given first; only the
-    items offered are read, not a federation's catalogue.
-    """
+def donatable_items(organisation_id: int, first_ids: Sequence[int], most: int) -> list[Item]:
+    """Return at most `most` items donors can bring, active and donatable: these first, then
+    by name; never fewer than the items given first. Only the items offered are read."""
     donatable = select(Item).where(
         Item.organisation_id == organisation_id,
         Item.active.is_(True),
@@ -256,13 +251,12 @@ def donatable_items(
         db.session.scalars(donatable.where(Item.id.in_(rank))) if rank else [],
         key=lambda item: rank[item.id],
     )
+    if len(first) >= most:
+        return first
     rest = donatable.where(Item.id.not_in(rank)) if rank else donatable
-    if most is not None:
-        if len(first) >= most:
-            return first
-        name = Item.name_fr if i18n.current_language() == "fr" else Item.name
-        rest = rest.order_by(func.lower(func.coalesce(name, Item.name)), Item.size)
-        rest = rest.limit(most - len(first))
+    name = Item.name_fr if i18n.current_language() == "fr" else Item.name
+    rest = rest.order_by(func.lower(func.coalesce(name, Item.name)), Item.size)
+    rest = rest.limit(most - len(first))
     return first + sorted(db.session.scalars(rest), key=lambda item: item.label.casefold())
 
 
