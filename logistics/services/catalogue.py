@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import limits
@@ -246,6 +246,11 @@ def is_meal(item: Item) -> bool:
 def is_meal_unit(unit: str) -> bool:
     """Tell whether a unit is the unit of cooked meals."""
     return unit.strip().lower() in MEAL_UNITS
+
+
+def meal_item_clause() -> ColumnElement[bool]:
+    """Return is_meal as SQL, for queries that read meals alone (units are stored stripped)."""
+    return func.lower(Item.unit).in_(MEAL_UNITS)
 
 
 def cooked_to_plan(source: Site, item: Item) -> bool:

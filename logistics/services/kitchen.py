@@ -24,7 +24,6 @@ from sqlalchemy.orm import selectinload
 from .. import i18n, limits
 from ..extensions import db
 from ..models import (
-    MEAL_UNITS,
     Cooking,
     Distribution,
     DistributionLine,
@@ -40,7 +39,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import distributions, ledger
-from .catalogue import is_meal
+from .catalogue import is_meal, meal_item_clause
 from .coverage import levels
 from .errors import Conflict, ValidationError
 from .lines import sync_lines
@@ -85,7 +84,7 @@ def kitchens(organisation_id: int) -> list[Site]:
 
 def meal_items(organisation_id: int) -> list[Item]:
     """Return the organisation's active meal items by name."""
-    return _active_items(organisation_id, func.lower(func.trim(Item.unit)).in_(MEAL_UNITS))
+    return _active_items(organisation_id, meal_item_clause())
 
 
 def ingredient_items(organisation_id: int) -> list[Item]:
@@ -104,7 +103,7 @@ def kitchen_stock(organisation_id: int) -> list[tuple[Site, list[tuple[Item, int
             StockLevel.quantity != 0,
             Item.active.is_(True),
             # Meals and ingredients only: a kitchen may hold blankets too.
-            or_(Item.category == "ingredient", func.lower(func.trim(Item.unit)).in_(MEAL_UNITS)),
+            or_(Item.category == "ingredient", meal_item_clause()),
         )
     )
     held: dict[int, list[tuple[Item, int]]] = defaultdict(list)
@@ -330,7 +329,7 @@ def _meal_lines(
             Distribution.status == "planned",
             Distribution.local_date >= first,
             Distribution.local_date <= last,
-            func.lower(Item.unit).in_(MEAL_UNITS),
+            meal_item_clause(),
         )
         .order_by(Distribution.starts_at, Distribution.id, DistributionLine.id)
         # Rows show the point and the line's source; forecasts read the series' lines, and
@@ -654,7 +653,7 @@ def _demand(organisation_id: int, *conditions: Any) -> list[Demand]:
             Distribution.organisation_id == organisation_id,
             Distribution.status == "planned",
             DistributionLine.planned_quantity > 0,
-            func.lower(Item.unit).in_(MEAL_UNITS),
+            meal_item_clause(),
             *conditions,
         )
     )

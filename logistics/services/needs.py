@@ -17,7 +17,6 @@ from .. import limits
 from ..extensions import db
 from ..i18n import current_language
 from ..models import (
-    MEAL_UNITS,
     Distribution,
     DistributionLine,
     Item,
@@ -31,6 +30,7 @@ from ..models.catalogue import item_label
 from ..models.types import utcnow
 from . import kitchen, replacement
 from .accounts import organisation_zone
+from .catalogue import meal_item_clause
 from .errors import ValidationError
 
 RATE_WINDOW_DAYS = 28
@@ -391,9 +391,7 @@ def _cooked_on_the_day(
     kitchens = select(Site.id).where(
         Site.organisation_id == organisation_id, Site.kind == "kitchen"
     )
-    meals = select(Item.id).where(
-        Item.organisation_id == organisation_id, func.lower(Item.unit).in_(MEAL_UNITS)
-    )
+    meals = select(Item.id).where(Item.organisation_id == organisation_id, meal_item_clause())
     return and_(site_id.in_(kitchens), item_id.in_(meals))
 
 

@@ -13,14 +13,13 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import limits
 from ..extensions import db
 from ..i18n import clean_language, language_of
 from ..models import (
-    MEAL_UNITS,
     Channel,
     Delivery,
     Evidence,
@@ -47,6 +46,7 @@ from ..pdf.base import ReportFrame, made_at_text, period_text
 from ..permissions import can
 from . import distributions, donors, evidence, incidents, ledger
 from .accounts import organisation_zone
+from .catalogue import meal_item_clause
 from .distributions import EARLIEST_DAY, LATEST_DAY
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .evidence import file_sha256
@@ -423,9 +423,7 @@ def donor_figures(
     period = distributions.figures(organisation_id, first, last)
     meal_items = set(
         db.session.scalars(
-            select(Item.id).where(
-                Item.organisation_id == organisation_id, func.lower(Item.unit).in_(MEAL_UNITS)
-            )
+            select(Item.id).where(Item.organisation_id == organisation_id, meal_item_clause())
         )
     )
     meals = sum(row.quantity for row in period.items if row.item_id in meal_items)
