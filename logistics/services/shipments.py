@@ -8,7 +8,7 @@ movement is written for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -422,10 +422,9 @@ def lost_in_transit(line: ShipmentLine) -> int:
     return 0 if line.received is None else line.quantity - line.received
 
 
-def matching_items(organisation_id: int, items: Iterable[Item]) -> dict[int, Item]:
+def matching_items(organisation_id: int, items: Sequence[Item]) -> dict[int, Item]:
     """Return the receiver's active item of the same name and size as each sender's item, by
     the sender's item id (those with none left out), in one query whatever the lines."""
-    items = list(items)
     sent = {item.id: (item.name.lower(), (item.size or "").lower()) for item in items}
     if not sent:
         return {}
